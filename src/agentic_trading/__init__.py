@@ -1,0 +1,3 @@
+"""Agentic Trading: TradingView webhooks to trading decisions, observably."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,134 @@
+"""Every setting of every service, typed, read once from the environment (``AT_*``).
+
+One source of truth: ``atctl up`` renders each supervised program's environment
+from a :class:`Settings` object, and each service builds its own ``Settings``
+from that environment. Ports are *base* ports; ``AT_PORT_OFFSET`` shifts every
+one of them, so a second stack (the tests', say) runs beside a user's with a
+single option.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+AGENT_TYPES: tuple[str, ...] = ("momentum", "risk", "sentiment", "correlation")
+
+# Component name -> the Settings field that holds its base port.
+_PORT_FIELDS: dict[str, str] = {
+    "gateway": "gateway_port",
+    "agent-momentum": "momentum_port",
+    "agent-risk": "risk_port",
+    "agent-sentiment": "sentiment_port",
+    "agent-correlation": "correlation_port",
+    "orchestrator": "orchestrator_port",
+    "receiver": "receiver_port",
+    "nats": "nats_port",
+    "nats-monitor": "nats_monitor_port",
+    "nats-exporter": "nats_exporter_port",
+    "redis": "redis_port",
+    "redis-exporter": "redis_exporter_port",
+    "process-exporter": "process_exporter_port",
+    "prometheus": "prometheus_port",
+    "alertmanager": "alertmanager_port",
+    "dashboards": "dashboards_port",
+}
+
+
+class Settings(BaseSettings):
+    """All configuration. Environment variables are the field names upper-cased with ``AT_``."""
+
+    model_config = SettingsConfigDict(env_prefix="AT_", extra="ignore", frozen=True)
+
+    # Where a local stack keeps rendered config, data and logs.
+    state_dir: Path = Path(".atctl")
+    # Address every local service binds to; loopback unless you mean it.
+    host: str = "127.0.0.1"
+    port_offset: int = Field(0, ge=0, le=50000)
+
+    gateway_port: int = 8001
+    momentum_port: int = 8101
+    risk_port: int = 8102
+    sentiment_port: int = 8103
+    correlation_port: int = 8104
+    orchestrator_port: int = 8201
+    receiver_port: int = 8301
+    nats_port: int = 4222
+    nats_monitor_port: int = 8222
+    nats_exporter_port: int = 7777
+    redis_port: int = 6379
+    redis_exporter_port: int = 9121
+    process_exporter_port: int = 9256
+    prometheus_port: int = 9090
+    alertmanager_port: int = 9093
+    dashboards_port: int = 3000
+
+    # Remote deployments: explicit URLs win over host/port.
+    nats_url_override: str | None = Field(None, alias="AT_NATS_URL")
+    redis_url_override: str | None = Field(None, alias="AT_REDIS_URL")
+
+    gateway_workers: int = Field(1, ge=1, le=16)
+    max_body_bytes: int = 64 * 1024
+    # The gateway answers 503 when JetStream has not acknowledged within this.
+    publish_timeout_s: float = Field(1.5, gt=0, le=10)
+    # JetStream deduplication window: a retried webhook inside it is one signal.
+    dedup_window_s: float = Field(120.0, gt=0)
+    # The orchestrator decides without the missing agents after this.
+    decision_deadline_s: float = Field(2.0, gt=0)
+    # Redis memory ceiling (redis.conf maxmemory) for the local stack.
+    redis_maxmemory: str = "256mb"
+    log_level: str = "info"
+    webhook_secret: SecretStr | None = None
+
+    # Paper trading: the largest absolute position per instrument the risk agent allows.
+    max_position_units: float = Field(5.0, gt=0)
+
+    def port(self, component: str) -> int:
+        """The effective port of a component (base port plus ``port_offset``)."""
+        try:
+            field = _PORT_FIELDS[component]
+        except KeyError:
+            raise KeyError(f"unknown component {component!r}; known: {', '.join(_PORT_FIELDS)}") from None
+        return int(getattr(self, field)) + self.port_offset
+
+    def url(self, component: str) -> str:
+        """The HTTP base URL of a component of the local stack."""
+        return f"http://{self.host}:{self.port(component)}"
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        return tuple(_PORT_FIELDS)
+
+    @cached_property
+    def nats_url(self) -> str:
+        return self.nats_url_override or f"nats://{self.host}:{self.port('nats')}"
+
+    @cached_property
+    def redis_url(self) -> str:
+        return self.redis_url_override or f"redis://{self.host}:{self.port('redis')}/0"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    def child_environment(self) -> dict[str, str]:
+        """The ``AT_*`` environment that reproduces these settings in a child process."""
+        env: dict[str, str] = {}
+        for name, value in self.model_dump(by_alias=True).items():
+            if value is None:
+                continue
+            key = name if name.startswith("AT_") else f"AT_{name.upper()}"
+            if isinstance(value, SecretStr):
+                # Never rendered into a file: supervisord passes its own environment on.
+                continue
+            env[key] = str(value)
+        env["AT_STATE_DIR"] = str(self.state_dir.resolve())
+        return env
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings from the environment, with explicit overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]

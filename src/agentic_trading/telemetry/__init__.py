@@ -1,0 +1,1 @@
+"""Metrics, logs and the small HTTP surface (/healthz, /metrics) every service shares."""

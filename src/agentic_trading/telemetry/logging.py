@@ -1,0 +1,55 @@
+"""Structured JSON logs: one object per line, always with ``service``.
+
+``correlation_id`` and ``signal_id`` are bound from context with :func:`bind_signal`
+(contextvars), never passed by hand, so every line written while a signal is being
+handled carries them; ``atctl trace`` follows one signal through all services by them.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import orjson
+import structlog
+from structlog.contextvars import bind_contextvars, bound_contextvars, merge_contextvars
+
+
+def _orjson_dumps(obj: object, default: object = None) -> str:
+    return orjson.dumps(obj, default=default).decode()
+
+
+def configure_logging(service: str, level: str = "info") -> None:
+    """Send JSON lines to stdout (the supervisor writes them to the service's log file)."""
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(f"unknown log level {level!r}: use debug, info, warning or error (AT_LOG_LEVEL)")
+    structlog.configure(
+        processors=[
+            merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(serializer=_orjson_dumps),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.clear_contextvars()
+    bind_contextvars(service=service)
+    # Libraries that use stdlib logging (uvicorn, nats) go to stderr as plain text.
+    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr)
+
+
+def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:
+    return structlog.get_logger(name)
+
+
+@contextmanager
+def bind_signal(signal_id: str | None, correlation_id: str | None) -> Iterator[None]:
+    """Every log line inside the block carries this signal's ids."""
+    with bound_contextvars(signal_id=signal_id, correlation_id=correlation_id):
+        yield

@@ -1,0 +1,148 @@
+"""Every metric object the services emit, defined here and nowhere else.
+
+Each service builds its own set into its own registry, so a process exposes only
+the metrics it owns (an agent never shows a ``gateway_*`` series at zero). Label
+values are bounded: endpoints, statuses, reasons, agent types; never a signal id.
+The names are the contract of ``ARCHITECTURE.md``; ``observability/metrics.yaml``
+describes them for the checks and the docs.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from agentic_trading import __version__
+from agentic_trading.signals import VALIDATION_REASONS
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+WORKFLOW_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0)
+
+WEBHOOK_ENDPOINTS = ("tradingview", "test")
+WEBHOOK_STATUSES = ("200", "400", "401", "413", "422", "429", "503")
+AGENT_OUTCOMES = ("ok", "error")
+WORKFLOW_STATUSES = ("completed", "degraded", "rejected", "failed")
+DECISIONS = ("execute", "reject", "hold")
+
+
+def _build_info(registry: CollectorRegistry, service: str) -> None:
+    Info("agentic_trading_build", "Version of the running service", registry=registry).info(
+        {"version": __version__, "service": service}
+    )
+
+
+class GatewayMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None):
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        _build_info(r, "gateway")
+        self.webhooks = Counter(
+            "gateway_webhooks_total", "Webhooks received, valid or not", ["endpoint", "status"], registry=r
+        )
+        self.validation_errors = Counter(
+            "gateway_validation_errors_total", "Webhooks refused as invalid", ["reason"], registry=r
+        )
+        self.processing_duration = Histogram(
+            "gateway_processing_duration_seconds",
+            "Receipt of a webhook to its response",
+            ["endpoint"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.publish_failures = Counter(
+            "gateway_nats_publish_failures_total", "Signal publishes JetStream did not acknowledge", registry=r
+        )
+        self.auth_failures = Counter(
+            "gateway_auth_failures_total", "Webhooks refused for a missing or wrong secret", ["reason"], registry=r
+        )
+        self.nats_connected = Gauge("gateway_nats_connected", "1 while the gateway holds a NATS connection", registry=r)
+        self.duplicates = Counter(
+            "gateway_duplicate_signals_total", "Accepted webhooks JetStream recognised as a retry", registry=r
+        )
+        for endpoint in WEBHOOK_ENDPOINTS:
+            self.processing_duration.labels(endpoint)
+            for status in WEBHOOK_STATUSES:
+                self.webhooks.labels(endpoint, status)
+        for reason in VALIDATION_REASONS:
+            self.validation_errors.labels(reason)
+
+
+class AgentMetrics:
+    def __init__(self, agent_type: str, registry: CollectorRegistry | None = None):
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        _build_info(r, f"agent-{agent_type}")
+        self.agent_type = agent_type
+        self.processed = Counter(
+            "agent_messages_processed_total", "Signals an agent finished", ["agent_type", "outcome"], registry=r
+        )
+        self.confidence = Gauge(
+            "agent_confidence_score", "Confidence (0..1) of the agent's latest opinion", ["agent_type"], registry=r
+        )
+        self.processing_duration = Histogram(
+            "agent_processing_duration_seconds",
+            "Time an agent spends on one signal",
+            ["agent_type"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.vetoes = Counter("agent_vetoes_total", "Signals the agent vetoed", ["agent_type"], registry=r)
+        self.last_processed = Gauge(
+            "agent_last_processed_timestamp_seconds",
+            "Unix time the agent last finished a signal",
+            ["agent_type"],
+            registry=r,
+        )
+        for outcome in AGENT_OUTCOMES:
+            self.processed.labels(agent_type, outcome)
+        self.confidence.labels(agent_type)
+        self.processing_duration.labels(agent_type)
+        self.vetoes.labels(agent_type)
+        self.last_processed.labels(agent_type)
+
+
+class OrchestratorMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None):
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        _build_info(r, "orchestrator")
+        self.workflows = Counter(
+            "orchestrator_workflows_total", "Workflows finished, by how they ended", ["status"], registry=r
+        )
+        self.workflow_duration = Histogram(
+            "orchestrator_workflow_duration_seconds",
+            "Gateway receipt of a signal to its decision",
+            buckets=WORKFLOW_BUCKETS,
+            registry=r,
+        )
+        self.decisions = Counter(
+            "orchestrator_decisions_total", "Decisions published, by decision", ["decision"], registry=r
+        )
+        self.missing_opinions = Counter(
+            "orchestrator_missing_opinions_total",
+            "Opinions a deadline decision went without, by agent",
+            ["agent_type"],
+            registry=r,
+        )
+        self.redeliveries = Counter(
+            "orchestrator_duplicate_deliveries_total",
+            "Messages that arrived again for a signal already decided",
+            registry=r,
+        )
+        self.open_workflows = Gauge("orchestrator_open_workflows", "Workflows waiting for opinions", registry=r)
+        for status in WORKFLOW_STATUSES:
+            self.workflows.labels(status)
+        for decision in DECISIONS:
+            self.decisions.labels(decision)
+
+
+class ReceiverMetrics:
+    def __init__(self, registry: CollectorRegistry | None = None):
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        _build_info(r, "receiver")
+        self.notifications = Counter(
+            "alert_notifications_received_total",
+            "Alerts received from Alertmanager, by alert and status",
+            ["alertname", "status"],
+            registry=r,
+        )
