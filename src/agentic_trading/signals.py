@@ -11,7 +11,7 @@ import math
 import re
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -115,8 +115,8 @@ def _parse_timestamp(value: Any, errors: list[FieldError]) -> str | None:
         errors.append(FieldError("timestamp", f"{value!r} is not ISO 8601 (e.g. 2024-01-15T10:30:00Z)", REASON_INVALID_TYPE))
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _optional_number(payload: dict[str, Any], name: str, errors: list[FieldError]) -> float | None:
@@ -255,7 +255,7 @@ def build_signal(
 ) -> Signal:
     """Validate a parsed body and turn it into a :class:`Signal` (raises :class:`SignalValidationError`)."""
     fields = validate_payload(payload)
-    timestamp = fields.pop("timestamp", None) or datetime.fromtimestamp(received_at, timezone.utc).isoformat().replace(
+    timestamp = fields.pop("timestamp", None) or datetime.fromtimestamp(received_at, UTC).isoformat().replace(
         "+00:00", "Z"
     )
     return Signal(

@@ -8,7 +8,8 @@ beside its consumer, so one process has one loop.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -140,7 +141,12 @@ def make_server(app: ASGIApp, host: str, port: int) -> uvicorn.Server:
         http="httptools",
         loop="none",
     )
-    server = uvicorn.Server(config)
-    # The service handles SIGTERM itself (graceful drain), not uvicorn.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    return server
+    return _EmbeddedServer(config)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its signal handling: the service drains itself on SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield

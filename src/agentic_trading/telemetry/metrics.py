@@ -9,7 +9,7 @@ describes them for the checks and the docs.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, disable_created_metrics
 
 from agentic_trading import __version__
 from agentic_trading.signals import VALIDATION_REASONS
@@ -22,6 +22,9 @@ WEBHOOK_STATUSES = ("200", "400", "401", "413", "422", "429", "503")
 AGENT_OUTCOMES = ("ok", "error")
 WORKFLOW_STATUSES = ("completed", "degraded", "rejected", "failed")
 DECISIONS = ("execute", "reject", "hold")
+
+# `_created` series double every counter's exposition and no dashboard or alert reads them.
+disable_created_metrics()
 
 
 def _build_info(registry: CollectorRegistry, service: str) -> None:

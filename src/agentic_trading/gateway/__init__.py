@@ -1,0 +1,1 @@
+"""The webhook gateway: validates TradingView alerts and stores them durably on JetStream."""

@@ -1,0 +1,27 @@
+"""``python -m agentic_trading.gateway``: the gateway under uvicorn (uvloop, httptools)."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from agentic_trading.settings import load_settings
+
+
+def main() -> None:
+    settings = load_settings()
+    uvicorn.run(
+        "agentic_trading.gateway.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port("gateway"),
+        workers=1 if settings.gateway_workers == 1 else settings.gateway_workers,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

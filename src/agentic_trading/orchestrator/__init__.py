@@ -1,0 +1,1 @@
+"""The orchestrator: one workflow per signal, exactly one decision each."""

@@ -1,0 +1,90 @@
+"""Validation names every bad field; ids are stable for retries."""
+
+import pytest
+
+from agentic_trading.signals import (
+    REASON_INCONSISTENT,
+    REASON_INVALID_TYPE,
+    REASON_MISSING_FIELD,
+    REASON_NOT_AN_OBJECT,
+    Signal,
+    SignalValidationError,
+    build_signal,
+    derive_signal_id,
+    instrument_subject_token,
+)
+
+SPEC_SIGNAL = {
+    "timestamp": "2024-01-15T10:30:00Z",
+    "instrument": "EURUSD",
+    "action": "buy",
+    "confidence": 0.85,
+    "price": 1.0850,
+    "stop_loss": 1.0800,
+    "take_profit": 1.0950,
+}
+
+
+def _errors(payload):
+    with pytest.raises(SignalValidationError) as info:
+        build_signal(payload, correlation_id="c", received_at=0.0)
+    return {e.field: e.reason for e in info.value.errors}
+
+
+def test_the_specification_signal_is_accepted_and_normalised():
+    signal = build_signal({**SPEC_SIGNAL, "instrument": " eurusd ", "action": "BUY"}, correlation_id="c1", received_at=5.0)
+    assert signal.instrument == "EURUSD"
+    assert signal.action == "buy"
+    assert signal.timestamp == "2024-01-15T10:30:00Z"
+    assert signal.correlation_id == "c1"
+    assert Signal.from_json(signal.to_json()) == signal
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        ({}, {"instrument": REASON_MISSING_FIELD, "action": REASON_MISSING_FIELD}),
+        ({"invalid": "structure"}, {"instrument": REASON_MISSING_FIELD, "action": REASON_MISSING_FIELD}),
+        ({"instrument": None}, {"instrument": REASON_MISSING_FIELD, "action": REASON_MISSING_FIELD}),
+        (
+            {"confidence": "not_a_number"},
+            {"instrument": REASON_MISSING_FIELD, "action": REASON_MISSING_FIELD, "confidence": REASON_INVALID_TYPE},
+        ),
+        ([1, 2], {"body": REASON_NOT_AN_OBJECT}),
+    ],
+)
+def test_the_specification_malformed_payloads_name_every_field(payload, expected):
+    assert _errors(payload) == expected
+
+
+def test_levels_must_sit_on_the_right_side_of_the_price():
+    assert _errors({**SPEC_SIGNAL, "stop_loss": 1.09}) == {"stop_loss": REASON_INCONSISTENT}
+    assert _errors({**SPEC_SIGNAL, "action": "sell"}) == {
+        "stop_loss": REASON_INCONSISTENT,
+        "take_profit": REASON_INCONSISTENT,
+    }
+    sell = build_signal({**SPEC_SIGNAL, "action": "sell", "stop_loss": 1.09, "take_profit": 1.07}, correlation_id="c", received_at=0)
+    assert sell.direction == -1
+
+
+def test_booleans_are_not_numbers_and_confidence_is_bounded():
+    assert _errors({**SPEC_SIGNAL, "confidence": True}) == {"confidence": REASON_INVALID_TYPE}
+    assert "confidence" in _errors({**SPEC_SIGNAL, "confidence": 1.5})
+
+
+def test_a_retried_payload_gets_the_same_id_and_the_secret_does_not_count():
+    first = derive_signal_id({**SPEC_SIGNAL, "secret": "a"}, idempotency_key=None, test=False)
+    again = derive_signal_id({**SPEC_SIGNAL, "secret": "b"}, idempotency_key=None, test=False)
+    assert first == again
+    assert derive_signal_id(SPEC_SIGNAL, idempotency_key=None, test=True) != first
+
+
+def test_an_idempotency_key_wins_and_no_timestamp_means_a_fresh_id():
+    keyed = derive_signal_id({"instrument": "X"}, idempotency_key="k1", test=False)
+    assert keyed == derive_signal_id({"instrument": "Y"}, idempotency_key="k1", test=False)
+    no_ts = {"instrument": "EURUSD", "action": "buy"}
+    assert derive_signal_id(no_ts, idempotency_key=None, test=False) != derive_signal_id(no_ts, idempotency_key=None, test=False)
+
+
+def test_subject_tokens_are_safe_for_nats():
+    assert instrument_subject_token("BINANCE:BTC.P") == "BINANCE_BTC_P"
