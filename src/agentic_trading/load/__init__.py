@@ -1,0 +1,1 @@
+"""Synthetic traffic and load generation against a gateway."""

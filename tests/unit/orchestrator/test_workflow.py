@@ -1,0 +1,68 @@
+"""Exactly one decision per signal, against a real Redis: races, redelivery and the ledger."""
+
+import asyncio
+
+import pytest
+import redis.asyncio as aioredis
+
+from agentic_trading.opinions import Opinion
+from agentic_trading.orchestrator.decision import decide
+from agentic_trading.orchestrator.workflow import POSITIONS_KEY, WorkflowStore, parse_workflow
+from agentic_trading.signals import Signal
+
+
+@pytest.fixture
+async def store(redis_url):
+    client = aioredis.from_url(redis_url)
+    await client.flushdb()
+    yield WorkflowStore(client)
+    await client.aclose()
+
+
+def _signal(sid="s1", test=False):
+    return Signal(signal_id=sid, correlation_id="c", instrument="EURUSD", action="buy",
+                  timestamp="2024-01-15T10:30:00Z", received_at=100.0, test=test)
+
+
+def _opinion(agent, sid="s1"):
+    return Opinion(signal_id=sid, correlation_id="c", agent_type=agent, stance="support", score=0.8, confidence=0.9)
+
+
+async def test_fifty_racing_claims_give_one_decision_and_one_ledger_move(store):
+    await store.record_signal(_signal(), deadline=102.0)
+    for agent in ("momentum", "risk", "sentiment", "correlation"):
+        fields = await store.record_opinion(_opinion(agent))
+    signal, opinions = parse_workflow(fields)
+    decision = decide(signal, opinions, decided_at=100.2)
+    assert decision.decision == "execute"
+
+    wins = await asyncio.gather(*(store.claim(decision) for _ in range(50)))
+
+    assert wins.count(True) == 1
+    assert await store.outbox() == ["s1"]
+    assert float(await store.redis.hget(POSITIONS_KEY, "EURUSD")) == 1.0
+    assert await store.due(now=10_000) == []  # the deadline went with the claim
+
+
+async def test_a_test_signal_never_moves_the_ledger(store):
+    signal = _signal("t1", test=True)
+    fields = await store.record_signal(signal, deadline=102.0)
+    for agent in ("momentum", "risk", "sentiment", "correlation"):
+        fields = await store.record_opinion(_opinion(agent, "t1"))
+    decision = decide(*parse_workflow(fields), decided_at=100.2)
+    assert decision.decision == "execute"
+    assert await store.claim(decision)
+    assert await store.redis.hget(POSITIONS_KEY, "EURUSD") is None
+
+
+async def test_a_redelivered_signal_keeps_its_first_deadline_and_publishing_empties_the_outbox(store):
+    await store.record_signal(_signal("s2"), deadline=102.0)
+    await store.record_signal(_signal("s2"), deadline=999.0)
+    assert await store.due(now=102.0) == ["s2"]
+    decision = decide(*parse_workflow(await store.load("s2")), decided_at=102.1)
+    assert decision.status == "degraded"
+    assert await store.claim(decision)
+    assert await store.is_decided("s2")
+    await store.mark_published("s2")
+    assert await store.outbox() == []
+    assert (await store.decision("s2")).missing_agents == ["momentum", "risk", "sentiment", "correlation"]
