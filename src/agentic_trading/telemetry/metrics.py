@@ -5,6 +5,7 @@ the metrics it owns (an agent never shows a ``gateway_*`` series at zero). Label
 values are bounded: endpoints, statuses, reasons, agent types; never a signal id.
 The names are the contract of ``ARCHITECTURE.md``; ``observability/metrics.yaml``
 describes them for the checks and the docs.
+Exporter metrics (``nats_*``, ``container_*``, ``supervised_process_*``) come from custom collectors in ``exporters/``.
 """
 
 from __future__ import annotations

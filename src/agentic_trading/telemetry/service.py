@@ -12,6 +12,10 @@ from agentic_trading.telemetry.logging import get_logger
 log = get_logger(__name__)
 
 
+class PortUnavailable(RuntimeError):
+    """The service's HTTP port could not be bound."""
+
+
 async def run_service(
     name: str,
     app: ASGIApp,
@@ -30,6 +34,13 @@ async def run_service(
         loop.add_signal_handler(sig, stop.set)
     server = make_server(app, host, port)
     http_task = asyncio.create_task(server.serve(), name=f"{name}-http")
+    while not server.started:
+        if http_task.done():
+            raise PortUnavailable(
+                f"{name} could not listen on {host}:{port}: is another stack running there? "
+                "(atctl status, or start this one with --port-offset)"
+            )
+        await asyncio.sleep(0.01)
     log.info("service_started", port=port)
     try:
         await work(stop)

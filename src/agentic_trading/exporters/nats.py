@@ -1,0 +1,212 @@
+"""NATS exporter: JetStream stream and consumer figures as Prometheus metrics.
+
+``python -m agentic_trading.exporters.nats [--monitor-url URL]`` serves ``/metrics`` on
+``settings.port("nats-exporter")``. Once a second it reads the nats-server monitoring
+endpoint (``/jsz?streams=true&consumers=true`` and ``/varz``, 1 s timeout) and a custom
+collector serves the latest answer, so a scrape never waits on NATS and never sees
+figures older than a few seconds:
+
+* ``nats_consumer_pending_messages{stream,consumer}``      num_pending
+* ``nats_consumer_ack_pending_messages{stream,consumer}``  num_ack_pending
+* ``nats_consumer_redelivered_messages_total{stream,consumer}``  see :class:`RedeliveryCounter`
+* ``nats_stream_messages{stream}``, ``nats_stream_bytes{stream}``
+* ``nats_server_up``  1 while the latest poll succeeded (and is fresh), else 0
+* ``nats_server_connections``  client connections (``/varz``)
+* ``nats_exporter_scrape_errors_total``  polls of the monitoring endpoint that failed
+
+While NATS is not answering only the last three are served: figures from the past
+would hide the outage from the pending-message alerts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from agentic_trading.exporters._polling import Latest, poll_until_stopped
+from agentic_trading.exporters.jetstream import MonitorFormatError, NatsSnapshot, RedeliveryCounter, parse_snapshot
+from agentic_trading.settings import Settings, load_settings
+from agentic_trading.telemetry.http import ServiceApp
+from agentic_trading.telemetry.logging import configure_logging, get_logger
+from agentic_trading.telemetry.service import run_service
+
+SERVICE = "nats-exporter"
+POLL_TIMEOUT_S = 1.0
+JSZ_PATH = "/jsz?streams=true&consumers=true"
+VARZ_PATH = "/varz"
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class NatsPoll:
+    """One successful poll: the server's figures plus our running redelivery totals."""
+
+    snapshot: NatsSnapshot
+    redelivered_totals: dict[tuple[str, str], int]
+
+
+class NatsMonitorPoller:
+    """Reads the monitoring endpoint; keeps the latest good poll and counts the failed ones."""
+
+    def __init__(self, monitor_url: str, client: httpx.AsyncClient, timeout_s: float = POLL_TIMEOUT_S):
+        self.monitor_url = monitor_url.rstrip("/")
+        self.client = client
+        self.timeout_s = timeout_s
+        self.latest: Latest[NatsPoll] | None = None
+        self.last_poll_ok = False
+        self.last_error: str | None = None
+        self.scrape_errors = 0
+        self._redeliveries = RedeliveryCounter()
+
+    async def poll_once(self) -> None:
+        try:
+            async with asyncio.timeout(self.timeout_s):  # both requests together
+                jsz = await self._get_json(JSZ_PATH)
+                varz = await self._get_json(VARZ_PATH)
+            snapshot = parse_snapshot(jsz, varz)
+        except (httpx.HTTPError, TimeoutError, ValueError) as exc:  # ValueError: bad JSON, MonitorFormatError
+            self._record_failure(exc)
+            return
+        totals = {
+            (c.stream, c.name): self._redeliveries.observe(c.stream, c.name, c.redelivered)
+            for s in snapshot.streams
+            for c in s.consumers
+        }
+        self.latest = Latest(NatsPoll(snapshot, totals), taken_at=time.monotonic())
+        if not self.last_poll_ok:
+            log.info("nats_monitor_reachable", url=self.monitor_url, streams=len(snapshot.streams))
+        self.last_poll_ok = True
+        self.last_error = None
+
+    def is_up(self) -> bool:
+        """The latest poll succeeded and is recent enough to serve."""
+        return self.last_poll_ok and self.latest is not None and self.latest.fresh()
+
+    async def readiness(self) -> str | None:
+        if self.is_up():
+            return None
+        return f"no fresh answer from {self.monitor_url}{JSZ_PATH}: {self.last_error or 'not polled yet'}"
+
+    async def _get_json(self, path: str) -> object:
+        response = await self.client.get(f"{self.monitor_url}{path}")
+        response.raise_for_status()
+        return response.json()
+
+    def _record_failure(self, exc: Exception) -> None:
+        self.scrape_errors += 1
+        detail = f"no answer within {self.timeout_s:.1f} s" if isinstance(exc, TimeoutError) else str(exc)
+        self.last_error = f"{type(exc).__name__}: {detail}"
+        if self.last_poll_ok or self.scrape_errors == 1:
+            hint = "is nats-server up with -m? (atctl status)"
+            if isinstance(exc, MonitorFormatError):
+                hint = "the monitoring endpoint answered an unexpected shape; which nats-server version is this?"
+            log.warning("nats_monitor_poll_failed", url=self.monitor_url, error=self.last_error, hint=hint)
+        else:  # already reported when it went down; one line per second would bury the logs
+            log.debug("nats_monitor_poll_failed", url=self.monitor_url, error=self.last_error)
+        self.last_poll_ok = False
+
+
+class NatsCollector(Collector):
+    """Serves the poller's latest figures at scrape time (custom: the label sets come and go with NATS)."""
+
+    def __init__(self, poller: NatsMonitorPoller):
+        self.poller = poller
+
+    def collect(self) -> Iterator[Metric]:
+        up = self.poller.is_up()
+        yield GaugeMetricFamily("nats_server_up", "1 while the NATS monitoring endpoint answers", value=int(up))
+        yield CounterMetricFamily(
+            "nats_exporter_scrape_errors",
+            "Polls of the NATS monitoring endpoint that failed",
+            value=self.poller.scrape_errors,
+        )
+        latest = self.poller.latest
+        poll = latest.value if up and latest is not None else None
+        yield from _figure_families(poll)
+
+
+def _figure_families(poll: NatsPoll | None) -> Iterator[Metric]:
+    consumer_labels = ["stream", "consumer"]
+    pending = GaugeMetricFamily(
+        "nats_consumer_pending_messages", "Messages of the stream not yet delivered to the consumer", labels=consumer_labels
+    )
+    ack_pending = GaugeMetricFamily(
+        "nats_consumer_ack_pending_messages", "Messages delivered and not yet acknowledged", labels=consumer_labels
+    )
+    redelivered = CounterMetricFamily(
+        "nats_consumer_redelivered_messages",
+        "Messages seen redelivered to the consumer (rises of num_redelivered between polls)",
+        labels=consumer_labels,
+    )
+    messages = GaugeMetricFamily("nats_stream_messages", "Messages stored in the stream", labels=["stream"])
+    size = GaugeMetricFamily("nats_stream_bytes", "Bytes stored in the stream", labels=["stream"])
+    connections = GaugeMetricFamily("nats_server_connections", "Client connections to the NATS server")
+    if poll is not None:
+        # Summed by labels: two accounts may hold streams of the same name.
+        per_consumer: dict[tuple[str, str], list[int]] = {}
+        per_stream: dict[str, list[int]] = {}
+        for stream in poll.snapshot.streams:
+            figures = per_stream.setdefault(stream.name, [0, 0])
+            figures[0] += stream.messages
+            figures[1] += stream.bytes
+            for consumer in stream.consumers:
+                key = (consumer.stream, consumer.name)
+                cfig = per_consumer.setdefault(key, [0, 0, 0])
+                cfig[0] += consumer.pending
+                cfig[1] += consumer.ack_pending
+                cfig[2] = poll.redelivered_totals.get(key, 0)
+        for (stream_name, consumer_name), (n_pending, n_ack_pending, n_redelivered) in sorted(per_consumer.items()):
+            labels = [stream_name, consumer_name]
+            pending.add_metric(labels, n_pending)
+            ack_pending.add_metric(labels, n_ack_pending)
+            redelivered.add_metric(labels, n_redelivered)
+        for stream_name, (n_messages, n_bytes) in sorted(per_stream.items()):
+            messages.add_metric([stream_name], n_messages)
+            size.add_metric([stream_name], n_bytes)
+        connections.add_metric([], poll.snapshot.connections)
+    yield from (pending, ack_pending, redelivered, messages, size, connections)
+
+
+async def serve(settings: Settings, monitor_url: str) -> None:
+    """Poll ``monitor_url`` and serve ``/metrics`` until SIGTERM."""
+    async with httpx.AsyncClient(timeout=POLL_TIMEOUT_S) as client:
+        poller = NatsMonitorPoller(monitor_url, client)
+        registry = CollectorRegistry()
+        registry.register(NatsCollector(poller))
+        app = ServiceApp(SERVICE, registry, readiness={"nats-monitor": poller.readiness})
+        log.info("nats_exporter_polling", monitor_url=poller.monitor_url)
+        await run_service(
+            SERVICE,
+            app,
+            settings.host,
+            settings.port(SERVICE),
+            lambda stop: poll_until_stopped(poller.poll_once, stop),
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m agentic_trading.exporters.nats",
+        description="Export JetStream stream and consumer figures from the nats-server monitoring endpoint.",
+    )
+    parser.add_argument(
+        "--monitor-url",
+        help="nats-server monitoring base URL (default: this stack's, http://AT_HOST:<nats-monitor port>)",
+    )
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    configure_logging(SERVICE, settings.log_level)
+    asyncio.run(serve(settings, args.monitor_url or settings.url("nats-monitor")))
+
+
+if __name__ == "__main__":
+    main()

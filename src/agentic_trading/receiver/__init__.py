@@ -1,0 +1,7 @@
+"""The Alertmanager webhook receiver: keeps every notification it gets, so tests can assert on them.
+
+``python -m agentic_trading.receiver`` serves on ``settings.port("receiver")``:
+``POST /alerts`` (Alertmanager webhook, version 4), ``GET /notifications``
+(``?alertname=&status=&since=``), ``/healthz``, ``/metrics``. Notifications are appended
+to ``<state_dir>/receiver/notifications.jsonl`` and read back on start.
+"""

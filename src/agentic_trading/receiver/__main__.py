@@ -1,0 +1,3 @@
+from agentic_trading.receiver.app import main
+
+main()

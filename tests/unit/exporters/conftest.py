@@ -1,0 +1,190 @@
+"""Real nats-server and supervisord on free loopback ports, promtool, and running an exporter as its own process."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _poll_until(check: Callable[[], object], timeout_s: float = 10.0, interval_s: float = 0.05) -> object:
+    """The first truthy result of ``check``; fails the test when none comes within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    last: object = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval_s)
+    pytest.fail(f"condition not met within {timeout_s} s (last result: {last!r})")
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def poll_until() -> Callable[..., object]:
+    """Poll a check until it is truthy, with a deadline (never a blind sleep)."""
+    return _poll_until
+
+
+@pytest.fixture
+def load_fixture() -> Callable[[str], object]:
+    def load(name: str) -> object:
+        return json.loads((FIXTURES / name).read_text())
+
+    return load
+
+
+@dataclass(frozen=True)
+class NatsServer:
+    url: str
+    monitor_url: str
+
+
+@pytest.fixture(scope="module")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """A real nats-server with JetStream and its monitoring endpoint."""
+    binary = shutil.which("nats-server")
+    if binary is None:
+        pytest.fail("nats-server is not installed: run scripts/bootstrap.sh (make test does)")
+    port, monitor_port = _free_port(), _free_port()
+    store = tmp_path_factory.mktemp("nats")
+    proc = subprocess.Popen(
+        [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-m", str(monitor_port), "-sd", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    server = NatsServer(url=f"nats://127.0.0.1:{port}", monitor_url=f"http://127.0.0.1:{monitor_port}")
+    try:
+        _poll_until(lambda: _answers(f"{server.monitor_url}/healthz"))
+        yield server
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class Supervisord:
+    socket_path: Path
+    workdir: Path
+
+
+SPIN = "import time\nwhile True:\n    pass\n"
+
+
+@pytest.fixture(scope="module")
+def supervisord(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Supervisord]:
+    """A real supervisord running ``sleeper`` (idle), ``spinner`` (one busy core) and ``worker`` (numprocs=2)."""
+    workdir = tmp_path_factory.mktemp("sv")
+    (workdir / "spin.py").write_text(SPIN)
+    socket_path = workdir / "supervisor.sock"
+    config = workdir / "supervisord.conf"
+    config.write_text(
+        f"""
+[unix_http_server]
+file={socket_path}
+
+[supervisord]
+logfile={workdir}/supervisord.log
+pidfile={workdir}/supervisord.pid
+directory={workdir}
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[program:sleeper]
+command=/bin/sleep 600
+startsecs=0
+autorestart=true
+
+[program:spinner]
+command={sys.executable} {workdir}/spin.py
+startsecs=0
+
+[program:worker]
+command=/bin/sleep 600
+numprocs=2
+process_name=%(program_name)s_%(process_num)02d
+startsecs=0
+"""
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "supervisor.supervisord", "-n", "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _poll_until(socket_path.exists)
+        yield Supervisord(socket_path=socket_path, workdir=workdir)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+@pytest.fixture
+def promtool_check() -> Callable[[bytes], None]:
+    """Fails the test unless ``promtool check metrics`` finds nothing wrong in an exposition."""
+    binary = shutil.which("promtool")
+    if binary is None:
+        pytest.fail("promtool is not installed (Debian package prometheus): run scripts/bootstrap.sh")
+
+    def check(exposition: bytes) -> None:
+        result = subprocess.run([binary, "check", "metrics"], input=exposition, capture_output=True, timeout=10)
+        problems = (result.stdout + result.stderr).decode().strip()
+        assert result.returncode == 0 and not problems, f"promtool check metrics: {problems}"
+
+    return check
+
+
+@dataclass(frozen=True)
+class RunningService:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+@pytest.fixture
+def run_module(tmp_path: Path) -> Iterator[Callable[..., RunningService]]:
+    """Start ``python -m <module>`` with its port set through the environment; stopped (SIGTERM) afterwards."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def run(module: str, port_variable: str, *args: str) -> RunningService:
+        port = _free_port()
+        env = {**os.environ, "AT_PORT_OFFSET": "0", port_variable: str(port), "AT_STATE_DIR": str(tmp_path)}
+        log_path = tmp_path / f"{module}.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", module, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+        started.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        _poll_until(lambda: proc.poll() is not None or _answers(f"{url}/healthz"))
+        assert proc.poll() is None, f"{module} exited with {proc.returncode}: {log_path.read_text()}"
+        return RunningService(url=url, process=proc, log_path=log_path)
+
+    yield run
+    for proc in started:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(timeout=10)
