@@ -108,16 +108,20 @@ class Orchestrator:
     # -- loops -------------------------------------------------------------------------
     async def consume(self, stream: str, durable: str, subject: str, handler: Callable[[Msg], Awaitable[None]], stop: asyncio.Event) -> None:
         psub = await bus.pull_subscription(self.js, stream, durable, subject)
-        while not stop.is_set():
-            try:
-                messages = await psub.fetch(FETCH_BATCH, timeout=FETCH_TIMEOUT_S)
-            except nats.errors.TimeoutError:
-                continue
-            except Exception as exc:  # noqa: BLE001 - the bus may be reconnecting; keep consuming
-                log.warning("fetch_failed", stream=stream, error=f"{type(exc).__name__}: {exc}")
-                await asyncio.sleep(0.2)
-                continue
-            await asyncio.gather(*(self._handle(handler, m) for m in messages))
+        try:
+            while not stop.is_set():
+                try:
+                    messages = await psub.fetch(FETCH_BATCH, timeout=FETCH_TIMEOUT_S)
+                except nats.errors.TimeoutError:
+                    continue
+                except Exception as exc:  # noqa: BLE001 - the bus may be reconnecting; keep consuming
+                    log.warning("fetch_failed", stream=stream, error=f"{type(exc).__name__}: {exc}")
+                    await asyncio.sleep(0.2)
+                    continue
+                await asyncio.gather(*(self._handle(handler, m) for m in messages))
+        finally:
+            # An open pull subscription makes the connection's drain wait its full timeout.
+            await psub.unsubscribe()
 
     async def _handle(self, handler: Callable[[Msg], Awaitable[None]], msg: Msg) -> None:
         try:

@@ -1,0 +1,162 @@
+"""The agents' Redis state: per-instrument histories and the paper position ledger.
+
+Keys (values are UTF-8 strings):
+
+* ``at:prices:<instrument>``       list, momentum agent: the last 50 ``"<signal_id> <price>"``
+* ``at:sentiment:<instrument>``    list, sentiment agent: the last 20 ``"<signal_id> <action>"``
+* ``at:corr:prices:<instrument>``  list, correlation agent: the last 31 ``"<signal_id> <price>"``
+* ``at:agent:<type>:seen:<signal_id>``  marker that a signal's effect is recorded; expires
+  after the JetStream deduplication window (``AT_DEDUP_WINDOW_S``)
+* ``at:positions``                 hash instrument -> signed paper units, written by the
+  orchestrator, read by the risk and correlation agents
+
+Histories keep the signal id beside each value, so an agent can leave a redelivered
+signal's own entry out of its judgement. Lists expire a week after their last write,
+so an instrument nobody trades any more does not stay in Redis forever.
+
+Recording is idempotent: :data:`_RECORD_SCRIPT` sets the seen marker with ``NX`` and
+appends only when it was absent, atomically, so a redelivered message never counts
+twice within the window in which JetStream could redeliver it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
+
+POSITIONS_KEY = "at:positions"  # the orchestrator's ledger (orchestrator/workflow.py)
+HISTORY_TTL_S = 7 * 24 * 3600
+DEFAULT_SEEN_TTL_S = 120
+
+
+def prices_key(instrument: str) -> str:
+    return f"at:prices:{instrument}"
+
+
+def sentiment_key(instrument: str) -> str:
+    return f"at:sentiment:{instrument}"
+
+
+def corr_prices_key(instrument: str) -> str:
+    return f"at:corr:prices:{instrument}"
+
+
+def seen_key(agent_type: str, signal_id: str) -> str:
+    return f"at:agent:{agent_type}:seen:{signal_id}"
+
+
+# KEYS: seen marker, history list. ARGV: seen ttl, entry, entries kept, history ttl.
+_RECORD_SCRIPT = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('RPUSH', KEYS[2], ARGV[2])
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+  return 1
+end
+return 0
+"""
+
+
+def encode_entry(signal_id: str, value: str) -> str:
+    return f"{signal_id} {value}"
+
+
+def decode_entry(raw: bytes | str) -> tuple[str, str]:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    signal_id, _, value = text.partition(" ")
+    return signal_id, value
+
+
+@dataclass
+class Histories:
+    """Per-instrument histories loaded for one batch, oldest first, as ``(signal_id, value)``."""
+
+    entries: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def values(self, instrument: str, *, excluding: str | None = None) -> list[str]:
+        """The values of an instrument's history, without the entry of signal ``excluding``."""
+        return [v for sid, v in self.entries.get(instrument, []) if sid != excluding]
+
+    def append(self, instrument: str, signal_id: str, value: str, keep: int) -> None:
+        """Apply a recorded value in memory, as :meth:`HistoryStore.record` does in Redis."""
+        history = self.entries.setdefault(instrument, [])
+        if any(sid == signal_id for sid, _ in history):
+            return
+        history.append((signal_id, value))
+        del history[:-keep]
+
+
+class HistoryStore:
+    """One agent's per-instrument lists in Redis."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        agent_type: str,
+        key_for: Any,
+        keep: int,
+        *,
+        seen_ttl_s: float = DEFAULT_SEEN_TTL_S,
+    ):
+        self.redis = redis
+        self.agent_type = agent_type
+        self.key_for = key_for
+        self.keep = keep
+        self.seen_ttl_s = max(1, int(seen_ttl_s))
+        self._sha: str | None = None
+
+    async def load(self, instruments: Iterable[str]) -> Histories:
+        """Every named instrument's history, in one round trip."""
+        names = sorted(set(instruments))
+        if not names:
+            return Histories()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.lrange(self.key_for(name), 0, -1)
+            lists = await pipe.execute()
+        return Histories(
+            {name: [decode_entry(raw) for raw in raw_list] for name, raw_list in zip(names, lists, strict=True)}
+        )
+
+    async def record(self, items: Sequence[tuple[str, str, str]]) -> int:
+        """Append ``(instrument, signal_id, value)`` items not recorded before; how many were new."""
+        if not items:
+            return 0
+        if self._sha is None:
+            self._sha = await self.redis.script_load(_RECORD_SCRIPT)
+        try:
+            results = await self._record_with(self._sha, items)
+        except NoScriptError:  # Redis restarted or its script cache was flushed
+            self._sha = await self.redis.script_load(_RECORD_SCRIPT)
+            results = await self._record_with(self._sha, items)
+        return sum(int(r) for r in results)
+
+    async def _record_with(self, sha: str, items: Sequence[tuple[str, str, str]]) -> list[Any]:
+        # EVALSHA in a plain pipeline: one round trip (a registered Script would add a SCRIPT EXISTS).
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for instrument, signal_id, value in items:
+                pipe.evalsha(
+                    sha,
+                    2,
+                    seen_key(self.agent_type, signal_id),
+                    self.key_for(instrument),
+                    self.seen_ttl_s,
+                    encode_entry(signal_id, value),
+                    self.keep,
+                    HISTORY_TTL_S,
+                )
+            return await pipe.execute()
+
+
+async def load_positions(redis: aioredis.Redis) -> dict[str, float]:
+    """The paper position ledger: instrument -> signed units (absent means flat)."""
+    raw = await redis.hgetall(POSITIONS_KEY)
+    return {_text(k): float(_text(v)) for k, v in raw.items()}
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,77 @@
+"""Stand-ins for JetStream messages, the JetStream context and a pull subscription."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import nats.errors
+import orjson
+
+from agentic_trading.opinions import Opinion
+from agentic_trading.signals import Signal
+
+
+class FakeMsg:
+    def __init__(self, data: bytes, subject: str = "signals.EURUSD"):
+        self.data = data
+        self.subject = subject
+        self.settled: list[tuple[str, Any]] = []
+
+    @classmethod
+    def of(cls, signal: Signal) -> FakeMsg:
+        return cls(signal.to_json(), f"signals.{signal.subject_token}")
+
+    async def ack(self) -> None:
+        self.settled.append(("ack", None))
+
+    async def nak(self, delay: float | None = None) -> None:
+        self.settled.append(("nak", delay))
+
+    async def term(self) -> None:
+        self.settled.append(("term", None))
+
+
+class FakeJetStream:
+    """Records publishes; raises for signal ids listed in ``fail_for``."""
+
+    def __init__(self, fail_for: Sequence[str] = ()):
+        self.fail_for = set(fail_for)
+        self.published: list[dict[str, Any]] = []
+
+    async def publish(self, subject: str, payload: bytes, timeout: float, headers: dict[str, str]) -> None:
+        opinion = Opinion.from_json(payload)
+        if opinion.signal_id in self.fail_for:
+            raise nats.errors.TimeoutError
+        self.published.append({"subject": subject, "opinion": opinion, "timeout": timeout, "headers": headers})
+
+    def opinions(self) -> list[Opinion]:
+        return [p["opinion"] for p in self.published]
+
+
+class FakePullSubscription:
+    """Hands out the given batches (an exception instead of a batch is raised), then sets ``stop``."""
+
+    def __init__(self, batches: Sequence[Any], stop: asyncio.Event):
+        self.batches = list(batches)
+        self.stop = stop
+        self.fetches = 0
+        self.unsubscribed = False
+
+    async def unsubscribe(self) -> None:
+        self.unsubscribed = True
+
+    async def fetch(self, batch: int, timeout: float) -> list[FakeMsg]:
+        self.fetches += 1
+        if not self.batches:
+            self.stop.set()
+            raise nats.errors.TimeoutError
+        item = self.batches.pop(0)
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+
+def garbage() -> FakeMsg:
+    return FakeMsg(orjson.dumps({"not": "a signal"}))
