@@ -85,7 +85,8 @@ class Orchestrator:
         await self.publish(decision)
         return decision
 
-    async def publish(self, decision: Decision) -> None:
+    async def publish(self, decision: Decision, *, republish: bool = False) -> None:
+        """Publish a claimed decision; ``republish`` marks the outbox's repair of a lost publish."""
         with bind_signal(decision.signal_id, decision.correlation_id):
             await self.js.publish(
                 bus.decision_subject(instrument_subject_token(decision.instrument)),
@@ -93,17 +94,20 @@ class Orchestrator:
                 timeout=2.0,
                 headers={bus.MSG_ID_HEADER: decision.signal_id, bus.CORRELATION_HEADER: decision.correlation_id},
             )
-            await self.store.mark_published(decision.signal_id)
+            # Logged before the outbox entry goes: a kill in between re-publishes (and logs) the
+            # same decision, so every decision has at least one log line.
             log.info(
-                "decision_published",
+                "decision_republished" if republish else "decision_published",
                 decision=decision.decision,
                 status=decision.status,
                 score=decision.score,
+                decided_at=decision.decided_at,
                 missing_agents=decision.missing_agents,
                 latency_ms=round(decision.latency_s * 1000, 2),
                 test=decision.test,
                 reasons=decision.reasons,
             )
+            await self.store.mark_published(decision.signal_id)
 
     # -- loops -------------------------------------------------------------------------
     async def consume(self, stream: str, durable: str, subject: str, handler: Callable[[Msg], Awaitable[None]], stop: asyncio.Event) -> None:
@@ -157,7 +161,7 @@ class Orchestrator:
                     if decision is None:
                         await self.store.mark_published(signal_id)
                     elif time.time() - decision.decided_at > OUTBOX_INTERVAL_S:
-                        await self.publish(decision)
+                        await self.publish(decision, republish=True)
             except Exception:  # noqa: BLE001 - retried on the next round
                 log.exception("outbox_drain_failed")
             await _wait(stop, OUTBOX_INTERVAL_S)

@@ -1,0 +1,27 @@
+VENV := .venv
+ATCTL := $(VENV)/bin/atctl
+# Extra atctl options, e.g. make up ATCTL_ARGS="--port-offset 1000"
+ATCTL_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help bootstrap up down status test
+
+help: ## Show the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+bootstrap: ## Install the daemons and .venv (idempotent; scripts/bootstrap.sh)
+	scripts/bootstrap.sh
+
+up: bootstrap ## Start the whole local stack with demo traffic (atctl up --demo)
+	$(ATCTL) up --demo $(ATCTL_ARGS)
+
+down: ## Stop the local stack (data kept; atctl down --purge deletes it)
+	@test -x $(ATCTL) || { echo "no $(VENV): nothing to stop (make bootstrap sets it up)"; exit 0; }
+	$(ATCTL) down $(ATCTL_ARGS)
+
+status: ## Show every component: state, health, URL
+	@test -x $(ATCTL) || { echo "no $(VENV): run make up"; exit 2; }
+	$(ATCTL) status $(ATCTL_ARGS)
+
+test: bootstrap ## Run the test suite (unit and integration)
+	$(VENV)/bin/pytest -q

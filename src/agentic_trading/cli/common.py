@@ -1,0 +1,124 @@
+"""What every command shares: the global options, settings resolution and error reporting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+
+from agentic_trading.settings import Settings, load_settings
+from agentic_trading.stack import Stack, StackError
+from agentic_trading.stack.programs import PROGRAM_NAMES
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+StateDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--state-dir",
+        help="The stack's state directory (configs, data, logs). Default: AT_STATE_DIR or .atctl",
+        show_default=False,
+    ),
+]
+PortOffsetOption = Annotated[
+    int | None,
+    typer.Option(
+        "--port-offset",
+        min=0,
+        max=50000,
+        help="Added to every port, to run a second stack beside another. Default: AT_PORT_OFFSET or 0",
+        show_default=False,
+    ),
+]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")]
+
+
+def complete_program(incomplete: str) -> list[str]:
+    return [name for name in PROGRAM_NAMES if name.startswith(incomplete)]
+
+
+ServiceArgument = Annotated[
+    str,
+    typer.Argument(
+        help="Program name: " + ", ".join(PROGRAM_NAMES),
+        autocompletion=complete_program,
+        show_default=False,
+    ),
+]
+
+
+@dataclass
+class GlobalOptions:
+    state_dir: Path | None = None
+    port_offset: int | None = None
+    debug: bool = False
+
+
+def merge_options(ctx: typer.Context, state_dir: Path | None, port_offset: int | None, debug: bool) -> GlobalOptions:
+    """Command options win over the same options given before the command (``atctl --debug up``)."""
+    parent = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
+    return GlobalOptions(
+        state_dir=state_dir if state_dir is not None else parent.state_dir,
+        port_offset=port_offset if port_offset is not None else parent.port_offset,
+        debug=debug or parent.debug,
+    )
+
+
+def settings_from(options: GlobalOptions) -> Settings:
+    overrides: dict[str, Any] = {}
+    if options.state_dir is not None:
+        overrides["state_dir"] = options.state_dir
+    if options.port_offset is not None:
+        overrides["port_offset"] = options.port_offset
+    try:
+        return load_settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise StackError(f"Invalid settings ({problems}): fix the AT_* environment or the options") from exc
+
+
+def attach_stack(options: GlobalOptions) -> Stack:
+    """The stack recorded in the state directory; its own ports, whatever --port-offset says."""
+    settings = settings_from(options)
+    stack = Stack.attach(settings.state_dir, settings)
+    if options.port_offset is not None and options.port_offset != stack.settings.port_offset:
+        err_console.print(
+            f"[yellow]note:[/] the stack in {escape(str(stack.paths.state_dir))} runs with port offset "
+            f"{stack.settings.port_offset}; --port-offset {options.port_offset} is ignored"
+        )
+    return stack
+
+
+@contextmanager
+def reporting_errors(options: GlobalOptions) -> Iterator[None]:
+    """Known errors become one red line and their exit code; ``--debug`` shows the traceback."""
+    try:
+        yield
+    except StackError as exc:
+        if options.debug:
+            raise
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def format_uptime(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"

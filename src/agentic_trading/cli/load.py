@@ -1,0 +1,184 @@
+"""``atctl load``: drive the gateway with a closed or an open load model and report numbers you can trust.
+
+Register with ``load.register(app)`` like the other command modules (or
+``app.add_typer(load.app, name="load")``: the sub-app runs its callback directly).
+Either way the command is ``atctl load --rate 2000 --duration 30``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from typing import Annotated
+from urllib.parse import urlsplit, urlunsplit
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from agentic_trading.cli.common import DebugOption, GlobalOptions, PortOffsetOption, merge_options, settings_from
+from agentic_trading.load.model import ClosedModel, LoadModel, LoadModelError, OpenModel
+from agentic_trading.load.report import render_text
+from agentic_trading.load.runner import LoadError, ProgressSnapshot, RunOptions, run
+from agentic_trading.load.thresholds import ThresholdError, check_thresholds, parse_thresholds
+from agentic_trading.stack import StackError
+
+WEBHOOK_PATH = "/webhook/tradingview"
+# The specification's load_test.py: LoadTest(concurrent_users=50), think 1-3 s.
+DEFAULT_USERS = 50
+
+app = typer.Typer(
+    help="Load the gateway (closed model: --users; open model: --rate) and report latency, errors and throughput.",
+    add_completion=False,
+    no_args_is_help=False,
+)
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def default_url(options: GlobalOptions | None = None) -> str:
+    """The local stack's webhook: ``settings.url("gateway")`` + ``/webhook/tradingview``."""
+    return settings_from(options or GlobalOptions()).url("gateway") + WEBHOOK_PATH
+
+
+def target_url(url: str | None, path: str | None, options: GlobalOptions | None = None) -> str:
+    """``--url`` (or the local gateway's webhook) with its path replaced by ``--path`` when given."""
+    base = url or default_url(options)
+    if path is None:
+        return base
+    parts = urlsplit(base)
+    return urlunsplit((parts.scheme, parts.netloc, path if path.startswith("/") else "/" + path, "", ""))
+
+
+def choose_model(rate: float | None, users: int | None, duration: float, think_min: float, think_max: float) -> LoadModel:
+    if rate is not None and users is not None:
+        raise LoadModelError("choose one model: --rate (open, constant arrival rate) or --users (closed), not both")
+    if rate is not None:
+        return OpenModel(rate, duration)
+    return ClosedModel(users if users is not None else DEFAULT_USERS, duration, think_min, think_max)
+
+
+@contextmanager
+def progress_bar(console: Console, enabled: bool, duration: float) -> Iterator[Callable[[ProgressSnapshot], None] | None]:
+    """A Rich progress bar on stderr fed by the runner's snapshots (nothing when disabled)."""
+    if not enabled:
+        yield None
+        return
+    columns = (
+        TextColumn("[bold]load"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[stats]}"),
+    )
+    with Progress(*columns, console=console, transient=True, refresh_per_second=4) as progress:
+        task = progress.add_task("load", total=duration, stats="starting")
+
+        def update(snapshot: ProgressSnapshot) -> None:
+            rate = snapshot.completed / snapshot.elapsed_s if snapshot.elapsed_s > 0 else 0.0
+            stats = f"sent {snapshot.sent:,} · answered {snapshot.completed:,} · failed {snapshot.failed:,} · {rate:,.0f} req/s"
+            progress.update(task, completed=min(snapshot.elapsed_s, duration), stats=stats)
+
+        yield update
+
+
+def _fail(console: Console, message: str, code: int) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
+    return typer.Exit(code)
+
+
+def load(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None,
+        typer.Option(help="Target URL", show_default="the local gateway's /webhook/tradingview"),
+    ] = None,
+    path: Annotated[str | None, typer.Option(help="Send to this path of the target instead, e.g. /webhook/test")] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="Open model: requests per second, sent on schedule whatever the answers")
+    ] = None,
+    users: Annotated[
+        int | None,
+        typer.Option(help="Closed model: virtual users that send, wait, think", show_default=str(DEFAULT_USERS)),
+    ] = None,
+    think_min: Annotated[float, typer.Option(help="Closed model: shortest think time, seconds")] = 1.0,
+    think_max: Annotated[float, typer.Option(help="Closed model: longest think time, seconds")] = 3.0,
+    duration: Annotated[float, typer.Option(help="Seconds of load")] = 30.0,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Generator processes", show_default="auto: more for higher rates")
+    ] = None,
+    connections: Annotated[int, typer.Option(min=1, help="Most connections per worker (open model)")] = 512,
+    timeout: Annotated[float, typer.Option(help="Seconds before an unanswered request counts as a timeout")] = 10.0,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option("--threshold", "-t", help="Fail (exit 1) unless e.g. 'p99<50ms', 'errors<0.1%', 'rps>1000'"),
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="text tables or one JSON object")] = OutputFormat.text,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
+    seed: Annotated[int | None, typer.Option(help="Seed payloads and think times, for a replayable run")] = None,
+    port_offset: PortOffsetOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Load the gateway and report latency, errors and throughput.
+
+    Closed model (--users, the specification's load_test.py): each user sends, waits for
+    the answer, thinks, repeats. Open model (--rate): requests leave on a fixed schedule
+    and latency counts from each one's intended send time, so a stall is counted, not
+    hidden. Exit 0 when every --threshold holds, 1 when one is crossed, 2 when the
+    target does not answer.
+    """
+    err = Console(stderr=True)
+    options_ = merge_options(ctx, None, port_offset, debug)
+    try:
+        thresholds = parse_thresholds(threshold or [])
+        model = choose_model(rate, users, duration, think_min, think_max)
+        if timeout <= 0:
+            raise LoadModelError("--timeout must be a positive number of seconds")
+    except (ThresholdError, LoadModelError) as exc:
+        raise _fail(err, str(exc), 2) from None
+    try:
+        url_ = target_url(url, path, options_)
+    except StackError as exc:
+        raise _fail(err, str(exc), exc.exit_code) from None
+    options = RunOptions(connections=connections, timeout_s=timeout, seed=seed)
+    try:
+        with progress_bar(err, not quiet and err.is_terminal, model.duration) as on_progress:
+            result = run(model, url_, workers=workers, options=options, progress=on_progress)
+    except LoadError as exc:
+        if options_.debug:
+            raise
+        raise _fail(err, str(exc), exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise _fail(err, "interrupted: no report for a run cut short", 130) from None
+
+    outcomes = check_thresholds(thresholds, result)
+    if output is OutputFormat.json:
+        report = result.as_dict()
+        if outcomes:
+            report["thresholds"] = [outcome.as_dict() for outcome in outcomes]
+        sys.stdout.write(json.dumps(report) + "\n")
+    else:
+        render_text(result, Console())
+    if result.generator_lag is not None and (warning := result.generator_lag.warning()):
+        err.print(f"[yellow]warning: {warning}[/]", highlight=False)
+    crossed = [outcome for outcome in outcomes if not outcome.passed]
+    for outcome in outcomes:
+        style = "green" if outcome.passed else "red"
+        err.print(f"[{style}]threshold {outcome.describe()}[/]", highlight=False)
+    if crossed:
+        raise typer.Exit(1)
+
+
+def register(main_app: typer.Typer) -> None:
+    """Add ``atctl load`` to the main app (as the other command modules do)."""
+    main_app.command("load")(load)
+
+
+# The same command as a sub-app, for ``main_app.add_typer(app, name="load")``.
+app.callback(invoke_without_command=True)(load)

@@ -1,0 +1,168 @@
+"""``atctl up``, ``atctl down``, ``atctl status``: the stack as a whole."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from agentic_trading.cli.common import (
+    DebugOption,
+    PortOffsetOption,
+    StateDirOption,
+    attach_stack,
+    console,
+    err_console,
+    merge_options,
+    reporting_errors,
+    settings_from,
+)
+from agentic_trading.cli.tables import progress_line, status_table, unhealthy_logs, up_table
+from agentic_trading.stack import ComponentStatus, Stack
+from agentic_trading.stack.errors import StartTimeoutError
+from agentic_trading.stack.ports import ephemeral_port_range, ports_in_ephemeral_range
+from agentic_trading.stack.programs import PROGRAM_NAMES, select_programs
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _split_names(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def up(
+    ctx: typer.Context,
+    demo: Annotated[bool, typer.Option("--demo", help="Also start the demo traffic generator.")] = False,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="Start only these programs (comma-separated or repeated). Known: " + ", ".join(PROGRAM_NAMES),
+            show_default=False,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1, help="Seconds to wait for every program to become healthy.")
+    ] = 60.0,
+    state_dir: StateDirOption = None,
+    port_offset: PortOffsetOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Start the local stack under supervisord and wait until every program is healthy.
+
+    Idempotent: on a running stack it starts what is missing and applies config changes.
+    Exits 1, with the last log lines of what is unhealthy, if the deadline passes.
+    """
+    options = merge_options(ctx, state_dir, port_offset, debug)
+    with reporting_errors(options):
+        stack = Stack(settings_from(options))
+        console.print(
+            f"Starting the stack in [bold]{escape(str(stack.paths.state_dir))}[/] "
+            f"(port offset {stack.settings.port_offset})"
+        )
+        risky = ports_in_ephemeral_range(stack.settings, select_programs(_split_names(only), demo=demo))
+        if risky:
+            low, high = ephemeral_port_range()
+            err_console.print(
+                f"[yellow]note:[/] ports {risky[0]}–{risky[-1]} lie in the kernel's range for outgoing "
+                f'connections ({low}–{high}); one may be taken by chance ("address already in use"). '
+                "An offset of at most 23000 avoids that.",
+                soft_wrap=True,
+            )
+        try:
+            with err_console.status("Checking ports and rendering configs…") as spinner:
+
+                def show(statuses: list[ComponentStatus]) -> None:
+                    spinner.update(progress_line(statuses))
+
+                statuses = stack.up(_split_names(only), demo=demo, timeout=timeout, on_progress=show)
+        except StartTimeoutError as exc:
+            _report_unhealthy(stack, exc)
+            raise
+        console.print(up_table(statuses, title="Stack is up"))
+        console.print(
+            f"Logs: {escape(str(stack.paths.log_dir))}  ·  `atctl status`  ·  `atctl logs -f`  ·  `atctl down`",
+            soft_wrap=True,
+        )
+
+
+def _report_unhealthy(stack: Stack, error: StartTimeoutError) -> None:
+    try:
+        statuses = stack.status()
+    except Exception as exc:  # noqa: BLE001 - the start failure is what we report; status is extra
+        err_console.print(f"[yellow]could not read the status ({escape(str(exc))})[/]")
+    else:
+        console.print(status_table(statuses, title="Stack status"))
+    console.print(unhealthy_logs(stack, list(error.unhealthy)))
+    err_console.print("[dim]The stack is left as it is for inspection: `atctl logs NAME`, then `atctl down`.[/]")
+
+
+def down(
+    ctx: typer.Context,
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Also delete the state directory (configs, data, logs).")
+    ] = False,
+    timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for everything to stop.")] = 60.0,
+    state_dir: StateDirOption = None,
+    port_offset: PortOffsetOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Stop every program and supervisord. Data is kept unless --purge."""
+    options = merge_options(ctx, state_dir, port_offset, debug)
+    with reporting_errors(options):
+        stack = Stack(settings_from(options))
+        where = escape(str(stack.paths.state_dir))
+        with err_console.status(f"Stopping the stack in {where}…"):
+            was_running = stack.down(purge=purge, timeout=timeout)
+        if not was_running:
+            console.print(f"No stack running in {where}.")
+        else:
+            console.print(f"Stopped the stack in {where}.")
+        if purge:
+            console.print(f"Deleted {where}.")
+        elif was_running:
+            console.print("Data kept; `atctl down --purge` deletes it.")
+
+
+def status(
+    ctx: typer.Context,
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+    state_dir: StateDirOption = None,
+    port_offset: PortOffsetOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Show every program: pid, state, uptime, health, URL.
+
+    Exit code 0 when all are healthy, 1 when any is not, 2 when there is no stack.
+    """
+    options = merge_options(ctx, state_dir, port_offset, debug)
+    with reporting_errors(options):
+        stack = attach_stack(options)
+        statuses = stack.status()
+        healthy = all(s.healthy for s in statuses)
+        if output is OutputFormat.json:
+            body = {
+                "state_dir": str(stack.paths.state_dir),
+                "port_offset": stack.settings.port_offset,
+                "healthy": healthy,
+                "components": [s.to_dict() for s in statuses],
+            }
+            typer.echo(json.dumps(body, indent=2))
+        else:
+            console.print(status_table(statuses, title=f"Stack in {stack.paths.state_dir}"))
+        if not healthy:
+            raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)
+    app.command()(down)
+    app.command()(status)

@@ -1,0 +1,92 @@
+"""What integration tests use to talk to the live test stack: HTTP, Prometheus, JetStream, polling."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+
+from agentic_trading.settings import Settings
+from agentic_trading.stack import Stack
+
+T = TypeVar("T")
+
+SPEC_SIGNAL = {
+    "timestamp": "2024-01-15T10:30:00Z",
+    "instrument": "EURUSD",
+    "action": "buy",
+    "confidence": 0.85,
+    "price": 1.0850,
+    "stop_loss": 1.0800,
+    "take_profit": 1.0950,
+}
+
+
+def eventually(check: Callable[[], T | None], *, timeout_s: float, interval_s: float = 0.1, what: str) -> tuple[T, float]:
+    """Poll ``check`` until it returns something truthy; return it and the seconds it took.
+
+    Fails the test with ``what`` and the last value seen when the deadline passes.
+    """
+    started = time.monotonic()
+    last: T | None = None
+    while True:
+        last = check()
+        if last:
+            return last, time.monotonic() - started
+        if time.monotonic() - started > timeout_s:
+            raise AssertionError(f"{what}: not within {timeout_s} s (last seen: {last!r})")
+        time.sleep(interval_s)
+
+
+@dataclass
+class LiveStack:
+    """The test stack: its settings, its supervisor and clients for its endpoints."""
+
+    stack: Stack
+    settings: Settings
+    http: httpx.Client
+
+    def url(self, component: str) -> str:
+        return self.settings.url(component)
+
+    def post_signal(self, payload: Any, *, path: str = "/webhook/tradingview", **kwargs: Any) -> httpx.Response:
+        return self.http.post(self.url("gateway") + path, json=payload, **kwargs)
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        response = self.http.get(self.url("prometheus") + "/api/v1/query", params={"query": promql})
+        body = response.json()
+        assert body["status"] == "success", f"{promql}: {body}"
+        return body["data"]["result"]
+
+    def query_value(self, promql: str) -> float | None:
+        result = self.query(promql)
+        return float(result[0]["value"][1]) if result else None
+
+    def metric_sample(self, component: str, name: str, **labels: str) -> float:
+        """A sample scraped directly from a service's /metrics (no Prometheus delay)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = self.http.get(self.url(component) + "/metrics").text
+        total = 0.0
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    total += sample.value
+        return total
+
+    def jsz(self) -> dict[str, Any]:
+        return self.http.get(self.url("nats-monitor") + "/jsz", params={"streams": "true", "consumers": "true"}).json()
+
+    def stream_messages(self, stream: str) -> int:
+        for account in self.jsz().get("account_details", []):
+            for detail in account.get("stream_detail", []):
+                if detail["name"] == stream:
+                    return int(detail["state"]["messages"])
+        return 0
+
+    def notifications(self, **filters: Any) -> list[dict[str, Any]]:
+        response = self.http.get(self.url("receiver") + "/notifications", params=filters)
+        return response.json()["notifications"]

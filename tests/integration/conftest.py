@@ -1,0 +1,44 @@
+"""One real stack for the whole integration session, on its own ports and state directory.
+
+The stack takes the default ports when they are all free (so the specification's scripts run
+unchanged against it, as in CI) and otherwise the first free port offset, so it never touches a
+user's own stack. ``AT_TEST_PORT_OFFSET`` forces an offset.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from _live import LiveStack
+from agentic_trading.settings import Settings
+from agentic_trading.stack import Stack, select_programs
+from agentic_trading.stack.ports import find_free_port_offset
+
+STACK_START_TIMEOUT_S = 60.0
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    state_dir = tmp_path_factory.mktemp("stack") / "state"
+    base = Settings(state_dir=state_dir)
+    programs = select_programs(None, demo=False)
+    requested = os.environ.get("AT_TEST_PORT_OFFSET")
+    if requested is not None:
+        offset = int(requested)
+    else:
+        offset = find_free_port_offset(base, programs, candidates=[0, *range(10000, 23001, 1000)])
+    assert offset is not None, "no free port offset for the test stack"
+    stack = Stack(Settings(state_dir=state_dir, port_offset=offset))
+    started = time.monotonic()
+    stack.up(timeout=STACK_START_TIMEOUT_S)
+    print(f"\ntest stack up in {time.monotonic() - started:.1f} s at port offset {offset}, state {state_dir}")
+    with httpx.Client(timeout=5.0) as client:
+        try:
+            yield LiveStack(stack=stack, settings=stack.settings, http=client)
+        finally:
+            stack.down(purge=False)

@@ -1,0 +1,102 @@
+"""atctl against a real stack of its own: up, status, a crash of Redis that supervisord repairs, down.
+
+Runs every program that exists now (``available_programs``), on a port offset where all
+their ports are free and in a temporary state directory, so it never touches a user's stack.
+Offsets stay at or below 23000 so no port falls in the kernel's ephemeral range, where a
+client connection could hold it by chance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentic_trading.cli.main import app
+from agentic_trading.settings import Settings
+from agentic_trading.stack import ComponentStatus, Stack, available_programs
+from agentic_trading.stack.ports import find_free_port_offset
+
+pytestmark = pytest.mark.integration
+
+runner = CliRunner()
+
+
+SECRET = "lifecycle-test-secret"
+
+
+def _atctl(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), env={"AT_WEBHOOK_SECRET": SECRET})
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def own_stack(tmp_path: Path) -> Iterator[tuple[list[str], list[str]]]:
+    """(program names, the --state-dir/--port-offset options) of a stack this test owns."""
+    programs = available_programs()
+    names = [p.name for p in programs]
+    assert {"nats", "redis"} <= set(names), "nats-server and redis-server must be installed (scripts/bootstrap.sh)"
+    state_dir = tmp_path / "state"
+    requested = os.environ.get("AT_TEST_LIFECYCLE_PORT_OFFSET")
+    offset = (
+        int(requested)
+        if requested
+        else find_free_port_offset(Settings(state_dir=state_dir), programs, candidates=range(20000, 23001, 100))
+    )
+    assert offset is not None, "no port offset with all ports free between 20000 and 23000"
+    options = ["--state-dir", str(state_dir), "--port-offset", str(offset)]
+    try:
+        yield names, options
+    finally:
+        if (state_dir / "stack.json").exists():
+            Stack.attach(state_dir).down()  # whatever the test left running
+
+
+def _status(options: list[str]) -> dict[str, ComponentStatus]:
+    state_dir = options[options.index("--state-dir") + 1]
+    return {s.name: s for s in Stack.attach(state_dir).status()}
+
+
+def test_up_status_kill_restart_down(own_stack: tuple[list[str], list[str]]) -> None:
+    names, options = own_stack
+
+    code, output = _atctl("up", "--only", ",".join(names), "--timeout", "90", *options)
+    assert code == 0, output
+    assert "Stack is up" in output
+
+    code, output = _atctl("status", "--format", "json", *options)
+    assert code == 0, output
+    body = json.loads(output)
+    assert {c["name"] for c in body["components"]} == set(names)
+    assert all(c["state"] == "RUNNING" and c["healthy"] for c in body["components"]), output
+    old_pid = _status(options)["redis"].pid
+
+    # The webhook secret reaches the programs through the environment, never through a file.
+    # (The gateway's environment: redis-server overwrites its own to set its process title.)
+    state_dir = Path(options[options.index("--state-dir") + 1])
+    if "gateway" in names:
+        gateway_pid = _status(options)["gateway"].pid
+        assert f"AT_WEBHOOK_SECRET={SECRET}".encode() in Path(f"/proc/{gateway_pid}/environ").read_bytes()
+    for path in state_dir.rglob("*"):
+        if path.is_file() and path.suffix in (".conf", ".json", ".yml", ".yaml"):
+            assert SECRET not in path.read_text(errors="replace"), f"secret written to {path}"
+
+    code, output = _atctl("kill", "redis", *options)
+    assert code == 0, output
+    deadline = time.monotonic() + 30
+    while True:
+        redis = _status(options)["redis"]
+        if redis.pid not in (None, old_pid) and redis.state == "RUNNING" and redis.healthy:
+            break
+        assert time.monotonic() < deadline, f"supervisord did not restart redis within 30 s: {redis}"
+        time.sleep(0.2)
+
+    code, output = _atctl("down", *options)
+    assert code == 0, output
+    code, output = _atctl("status", *options)
+    assert code == 2, output

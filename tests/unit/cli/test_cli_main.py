@@ -1,0 +1,144 @@
+"""atctl as a user meets it: help, one-line errors with exit codes, trace and logs output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentic_trading.cli.common import format_uptime
+from agentic_trading.cli.main import app
+from agentic_trading.stack import programs as programs_module
+from agentic_trading.stack.errors import MissingRequirementError
+
+runner = CliRunner()
+CID = "corr-cli"
+
+
+def _record(ts: str, service: str, event: str, **fields: object) -> str:
+    return json.dumps(
+        {
+            "ts": ts,
+            "level": "info",
+            "event": event,
+            "service": service,
+            "correlation_id": CID,
+            "signal_id": "sig_9",
+            **fields,
+        }
+    )
+
+
+@pytest.fixture
+def state_with_logs(tmp_path: Path) -> Path:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "gateway.log").write_text(
+        "uvicorn says hello\n" + _record("2026-01-01T10:00:00.1Z", "gateway", "signal_accepted") + "\n"
+    )
+    (logs / "orchestrator.log").write_text(
+        _record("2026-01-01T10:00:00.3Z", "orchestrator", "decision_published", decision="approve") + "\n"
+    )
+    return tmp_path
+
+
+def test_help_lists_every_command() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("up", "down", "status", "logs", "stop", "start", "restart", "kill", "pause", "resume", "trace"):
+        assert command in result.output
+
+
+def test_status_without_a_stack_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["status", "--state-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "No stack in" in result.output
+    assert "atctl up" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_global_options_work_before_the_command(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--state-dir", str(tmp_path), "kill", "redis"])
+    assert result.exit_code == 2
+    assert str(tmp_path) in result.output
+
+
+def test_debug_shows_the_exception(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["status", "--state-dir", str(tmp_path), "--debug"])
+    assert result.exit_code != 0
+    assert result.exception is not None and "No stack" in str(result.exception)
+
+
+def test_down_without_a_stack_is_fine(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["down", "--state-dir", str(tmp_path)])
+    assert result.exit_code == 0
+    assert "No stack running" in result.output
+
+
+def test_up_demo_without_the_traffic_module_fails_before_starting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(programs_module, "module_is_runnable", lambda module: module != "agentic_trading.load")
+    state = tmp_path / "state"
+    result = runner.invoke(app, ["up", "--demo", "--state-dir", str(state), "--port-offset", "43000"])
+    assert result.exit_code == 1
+    assert "--demo needs traffic" in result.output
+    assert not state.exists()
+
+
+def test_up_debug_raises_the_requirement_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(programs_module, "module_is_runnable", lambda module: False)
+    result = runner.invoke(app, ["up", "--only", "gateway", "--state-dir", str(tmp_path / "s"), "--debug"])
+    assert isinstance(result.exception, MissingRequirementError)
+
+
+def test_trace_prints_the_events_and_the_decision(state_with_logs: Path) -> None:
+    result = runner.invoke(app, ["trace", CID, "--state-dir", str(state_with_logs), "--timeout", "0"])
+    assert result.exit_code == 0, result.output
+    assert "signal_accepted" in result.output
+    assert result.output.index("signal_accepted") < result.output.index("decision_published")
+    assert "decision=approve" in result.output.splitlines()[-1]
+
+
+def test_trace_json(state_with_logs: Path) -> None:
+    args = ["trace", CID, "--state-dir", str(state_with_logs), "--timeout", "0", "--format", "json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0
+    body = json.loads(result.stdout)
+    assert [e["event"] for e in body["events"]] == ["signal_accepted", "decision_published"]
+    assert body["decision"]["decision"] == "approve"
+
+
+def test_trace_without_decision_exits_1(state_with_logs: Path) -> None:
+    result = runner.invoke(app, ["trace", "unknown-id", "--state-dir", str(state_with_logs), "--timeout", "0"])
+    assert result.exit_code == 1
+    assert "No decision for unknown-id" in result.output
+
+
+def test_logs_interleave_services_with_a_prefix(state_with_logs: Path) -> None:
+    result = runner.invoke(app, ["logs", "--state-dir", str(state_with_logs), "-n", "10"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0].startswith("gateway") and "uvicorn says hello" in lines[0]
+    assert lines[-1].startswith("orchestrator") and "decision_published" in lines[-1]
+
+
+def test_logs_of_one_service_are_raw(state_with_logs: Path) -> None:
+    result = runner.invoke(app, ["logs", "gateway", "--state-dir", str(state_with_logs), "-n", "1"])
+    assert result.exit_code == 0
+    assert json.loads(result.output)["event"] == "signal_accepted"
+
+
+def test_logs_of_an_unknown_service_name_the_known_ones(state_with_logs: Path) -> None:
+    result = runner.invoke(app, ["logs", "nope", "--state-dir", str(state_with_logs)])
+    assert result.exit_code == 1
+    assert "gateway, orchestrator" in result.output
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"), [(None, "-"), (5, "5s"), (125, "2m05s"), (7260, "2h01m"), (90000, "1d01h")]
+)
+def test_uptime_is_short(seconds: int | None, text: str) -> None:
+    assert format_uptime(seconds) == text
