@@ -17,7 +17,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import nats
+import nats.errors
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
@@ -174,3 +176,27 @@ async def pull_subscription(
 ) -> JetStreamContext.PullSubscription:
     await ensure_consumer(js, stream, durable, filter_subject)
     return await js.pull_subscribe_bind(durable=durable, stream=stream)
+
+
+# After the first message, how long a fetch may wait for more that are already on their way.
+_TOP_UP_TIMEOUT_S = 0.005
+
+
+async def fetch_batch(psub: JetStreamContext.PullSubscription, batch: int, timeout: float) -> list[Msg]:
+    """Up to ``batch`` messages, returned as soon as at least one is there.
+
+    nats-py's ``fetch(batch, timeout)`` with nothing pending sends a lingering pull and, once
+    the first message arrives, keeps waiting for the rest of the batch until ``timeout``: at a
+    trickle of signals every hop would then cost the whole timeout. So: block for one, then
+    take whatever else is ready. Raises ``nats.errors.TimeoutError`` when nothing came.
+    """
+    messages = await psub.fetch(1, timeout=timeout)
+    if batch <= 1:
+        return messages
+    try:
+        return messages + await psub.fetch(batch - 1, timeout=_TOP_UP_TIMEOUT_S)
+    except nats.errors.TimeoutError:
+        return messages  # nothing else was ready: the one we have is the batch
+    except Exception as exc:  # noqa: BLE001 - keep what was fetched; the next fetch meets the error
+        log.warning("fetch_top_up_failed", error=f"{type(exc).__name__}: {exc}")
+        return messages

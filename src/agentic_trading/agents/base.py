@@ -146,7 +146,7 @@ class AgentRunner:
         try:
             while not stop.is_set():
                 try:
-                    messages = await psub.fetch(batch=FETCH_BATCH, timeout=FETCH_TIMEOUT_S)
+                    messages = await bus.fetch_batch(psub, FETCH_BATCH, FETCH_TIMEOUT_S)
                 except (nats.errors.TimeoutError, TimeoutError):
                     continue  # no messages
                 except Exception as exc:  # noqa: BLE001 - the bus may be reconnecting; keep consuming

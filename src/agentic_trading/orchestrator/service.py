@@ -115,7 +115,7 @@ class Orchestrator:
         try:
             while not stop.is_set():
                 try:
-                    messages = await psub.fetch(FETCH_BATCH, timeout=FETCH_TIMEOUT_S)
+                    messages = await bus.fetch_batch(psub, FETCH_BATCH, FETCH_TIMEOUT_S)
                 except nats.errors.TimeoutError:
                     continue
                 except Exception as exc:  # noqa: BLE001 - the bus may be reconnecting; keep consuming

@@ -70,6 +70,9 @@ class FakePullSubscription:
         item = self.batches.pop(0)
         if isinstance(item, BaseException):
             raise item
+        if len(item) > batch:  # like the server: at most `batch`, the rest stays pending
+            self.batches.insert(0, item[batch:])
+            item = item[:batch]
         return item
 
 
