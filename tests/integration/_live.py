@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 
 from agentic_trading.settings import Settings
 from agentic_trading.stack import Stack
@@ -86,6 +88,45 @@ class LiveStack:
                 if detail["name"] == stream:
                     return int(detail["state"]["messages"])
         return 0
+
+    def stream_last_seq(self, stream: str) -> int:
+        for account in self.jsz().get("account_details", []):
+            for detail in account.get("stream_detail", []):
+                if detail["name"] == stream:
+                    return int(detail["state"]["last_seq"])
+        return 0
+
+    def stream_payloads(self, stream: str, subjects: str, after_seq: int, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+        """Every message of ``stream`` after ``after_seq`` (JSON-decoded), read with an ordered consumer."""
+        return asyncio.run(self._read_stream(stream, subjects, after_seq, timeout_s))
+
+    async def _read_stream(self, stream: str, subjects: str, after_seq: int, timeout_s: float) -> list[dict[str, Any]]:
+        import nats
+        from nats.js.api import ConsumerConfig, DeliverPolicy
+
+        last = self.stream_last_seq(stream)
+        payloads: list[dict[str, Any]] = []
+        if last <= after_seq:
+            return payloads
+        nc = await nats.connect(self.settings.nats_url, connect_timeout=2)
+        try:
+            js = nc.jetstream()
+            sub = await js.subscribe(
+                subjects,
+                stream=stream,
+                ordered_consumer=True,
+                config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=after_seq + 1),
+            )
+            deadline = time.monotonic() + timeout_s
+            while time.monotonic() < deadline:
+                msg = await sub.next_msg(timeout=max(0.05, deadline - time.monotonic()))
+                payloads.append(orjson.loads(msg.data))
+                if msg.metadata.sequence.stream >= last:
+                    break
+            await sub.unsubscribe()
+        finally:
+            await nc.close()
+        return payloads
 
     def notifications(self, **filters: Any) -> list[dict[str, Any]]:
         response = self.http.get(self.url("receiver") + "/notifications", params=filters)

@@ -166,11 +166,11 @@ def load(
     else:
         render_text(result, Console())
     if result.generator_lag is not None and (warning := result.generator_lag.warning()):
-        err.print(f"[yellow]warning: {warning}[/]", highlight=False)
+        err.print(f"[yellow]warning: {escape(warning)}[/]", highlight=False)
     crossed = [outcome for outcome in outcomes if not outcome.passed]
     for outcome in outcomes:
         style = "green" if outcome.passed else "red"
-        err.print(f"[{style}]threshold {outcome.describe()}[/]", highlight=False)
+        err.print(f"[{style}]threshold {escape(outcome.describe())}[/]", highlight=False)
     if crossed:
         raise typer.Exit(1)
 
