@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from _live import LiveStack
+from _live import LiveStack, eventually
 from agentic_trading.settings import Settings
 from agentic_trading.stack import Stack, select_programs
 from agentic_trading.stack.ports import find_free_port_offset
@@ -36,9 +36,19 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     stack = Stack(Settings(state_dir=state_dir, port_offset=offset))
     started = time.monotonic()
     stack.up(timeout=STACK_START_TIMEOUT_S)
-    print(f"\ntest stack up in {time.monotonic() - started:.1f} s at port offset {offset}, state {state_dir}")
     with httpx.Client(timeout=5.0) as client:
+        live = LiveStack(stack=stack, settings=stack.settings, http=client)
         try:
-            yield LiveStack(stack=stack, settings=stack.settings, http=client)
+            # Counters that move before Prometheus's first scrape of a target are invisible to
+            # rate(): tests start once every target has been scraped twice.
+            eventually(
+                lambda: (live.query_value("min(count_over_time(up[1m]))") or 0) >= 2
+                and len(live.query("up")) >= len(stack.programs()) - 2,
+                timeout_s=30,
+                interval_s=0.2,
+                what="two scrapes of every target",
+            )
+            print(f"\ntest stack up in {time.monotonic() - started:.1f} s at port offset {offset}, state {state_dir}")
+            yield live
         finally:
             stack.down(purge=False)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from agentic_trading import __version__
-from agentic_trading.cli import control, load, logs, stack, trace
+from agentic_trading.cli import control, generate, load, logs, stack, trace
 from agentic_trading.cli.common import DebugOption, GlobalOptions, PortOffsetOption, StateDirOption
 
 app = typer.Typer(
@@ -51,3 +51,4 @@ control.register(app)
 logs.register(app)
 trace.register(app)
 load.register(app)  # cli/load.py belongs to the load-testing work
+generate.register(app)

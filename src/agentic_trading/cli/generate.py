@@ -1,0 +1,172 @@
+"""``atctl generate normal|errors|burst``: the specification's synthetic traffic, counted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agentic_trading.cli.common import (
+    DebugOption,
+    PortOffsetOption,
+    StateDirOption,
+    console,
+    err_console,
+    merge_options,
+    reporting_errors,
+    settings_from,
+)
+from agentic_trading.load.traffic import TrafficGenerator, TrafficReport
+
+generate_app = typer.Typer(
+    name="generate",
+    help=(
+        "Send the specification's synthetic traffic to a gateway: normal flow, error traffic or a burst. "
+        "Prints what the gateway answered; exit 1 when a request failed unexpectedly, 2 when nothing answered."
+    ),
+    no_args_is_help=True,
+)
+
+GatewayUrlOption = Annotated[
+    str | None,
+    typer.Option("--gateway-url", help="Gateway base URL. Default: the local stack's gateway.", show_default=False),
+]
+SeedOption = Annotated[int | None, typer.Option("--seed", help="Seed for a repeatable run.")]
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text (a table) or json (one object).")]
+
+
+def _run(
+    ctx: typer.Context,
+    state_dir: StateDirOption,
+    port_offset: PortOffsetOption,
+    debug: bool,
+    gateway_url: str | None,
+    seed: int | None,
+    output: OutputFormat,
+    total: int | None,
+    work: Callable[[TrafficGenerator, Callable[[int], None]], Awaitable[TrafficReport]],
+    expected_statuses: set[str],
+) -> None:
+    options = merge_options(ctx, state_dir, port_offset, debug)
+    with reporting_errors(options):
+        url = gateway_url or settings_from(options).url("gateway")
+        generator = TrafficGenerator(url, seed=seed)
+        with Progress(
+            TextColumn("[bold]sending[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=output is OutputFormat.json or not err_console.is_terminal,
+        ) as progress:
+            task = progress.add_task("traffic", total=total)
+            report = asyncio.run(work(generator, lambda sent: progress.update(task, completed=sent)))
+    _print(report, url, output)
+    if report.sent and not report.statuses:
+        err_console.print(f"[bold red]error:[/] the gateway at {url} did not answer: is the stack up? (atctl status)")
+        raise typer.Exit(2)
+    unexpected = {s: n for s, n in report.statuses.items() if s not in expected_statuses}
+    if unexpected or report.errors:
+        err_console.print(f"[bold red]unexpected answers:[/] {unexpected or ''} {dict(report.errors) or ''}")
+        raise typer.Exit(1)
+
+
+def _print(report: TrafficReport, url: str, output: OutputFormat) -> None:
+    if output is OutputFormat.json:
+        console.print_json(json.dumps({"gateway_url": url, **report.as_dict()}))
+        return
+    console.print(f"Traffic to [bold]{url}[/]")
+    table = Table()
+    table.add_column("answer")
+    table.add_column("count", justify="right")
+    for status, count in sorted(report.statuses.items()):
+        table.add_row(f"HTTP {status}", str(count))
+    for error, count in sorted(report.errors.items()):
+        table.add_row(f"[red]{error}[/]", str(count))
+    table.caption = f"{report.sent} sent in {report.duration_s:.1f} s"
+    console.print(table)
+
+
+@generate_app.command("normal")
+def normal(
+    ctx: typer.Context,
+    duration: Annotated[float, typer.Option("--duration", min=0.1, help="Seconds to run.")] = 60.0,
+    speed: Annotated[
+        float, typer.Option("--speed", min=0.01, help="Time compression: 60 turns 1-5 signals a minute into 1-5 a second.")
+    ] = 1.0,
+    test: Annotated[bool, typer.Option("--test", help="Send to /webhook/test (never moves paper positions).")] = False,
+    gateway_url: GatewayUrlOption = None,
+    seed: SeedOption = None,
+    output: FormatOption = OutputFormat.text,
+    state_dir: StateDirOption = None,
+    port_offset: PortOffsetOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Realistic normal flow: 1-5 valid signals per minute (compressed by --speed), prices on a random walk."""
+    path = "/webhook/test" if test else "/webhook/tradingview"
+    _run(
+        ctx, state_dir, port_offset, debug, gateway_url, seed, output, None,
+        lambda g, progress: g.normal(duration_s=duration, speed=speed, path=path, progress=progress),
+        {"200"},
+    )  # fmt: skip
+
+
+@generate_app.command("errors")
+def errors(
+    ctx: typer.Context,
+    count: Annotated[int, typer.Option("--count", min=1, help="Webhooks to send.")] = 100,
+    error_rate: Annotated[
+        float, typer.Option("--error-rate", min=0.0, max=1.0, help="Share of the specification's malformed payloads.")
+    ] = 0.1,
+    interval: Annotated[float, typer.Option("--interval", min=0.0, help="Seconds between webhooks.")] = 0.1,
+    gateway_url: GatewayUrlOption = None,
+    seed: SeedOption = None,
+    output: FormatOption = OutputFormat.text,
+    state_dir: StateDirOption = None,
+    port_offset: PortOffsetOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Traffic with an error rate: malformed webhooks ({}, wrong fields, nulls, wrong types) among valid ones."""
+    _run(
+        ctx, state_dir, port_offset, debug, gateway_url, seed, output, count,
+        lambda g, progress: g.errors(count=count, error_rate=error_rate, interval_s=interval, progress=progress),
+        {"200", "422"},
+    )  # fmt: skip
+
+
+@generate_app.command("burst")
+def burst(
+    ctx: typer.Context,
+    threads: Annotated[int, typer.Option("--threads", min=1, help="Concurrent senders.")] = 20,
+    per_thread: Annotated[int, typer.Option("--per-thread", min=1, help="Signals each sender sends.")] = 10,
+    gateway_url: GatewayUrlOption = None,
+    seed: SeedOption = None,
+    output: FormatOption = OutputFormat.text,
+    state_dir: StateDirOption = None,
+    port_offset: PortOffsetOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """A burst: --threads concurrent senders of --per-thread signals each (the specification's 20 x 10)."""
+    _run(
+        ctx, state_dir, port_offset, debug, gateway_url, seed, output, threads * per_thread,
+        lambda g, progress: g.burst(threads=threads, per_thread=per_thread, progress=progress),
+        {"200"},
+    )  # fmt: skip
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(generate_app)
