@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
 from _live import LiveStack, eventually
+
 from agentic_trading.settings import Settings
 from agentic_trading.stack import Stack, select_programs
 from agentic_trading.stack.ports import find_free_port_offset

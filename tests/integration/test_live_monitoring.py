@@ -7,8 +7,8 @@ import time
 
 import pytest
 import yaml
-
 from _live import LiveStack, eventually
+
 from agentic_trading.stack.observability import default_source_dir
 
 pytestmark = pytest.mark.integration

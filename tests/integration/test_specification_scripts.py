@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from _live import LiveStack, eventually
+
 from agentic_trading.stack.observability import default_source_dir
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ import json
 import time
 
 import pytest
+from _live import LiveStack, eventually
 from typer.testing import CliRunner
 
-from _live import LiveStack, eventually
 from agentic_trading.cli.main import app
 
 pytestmark = pytest.mark.integration
