@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -36,7 +36,7 @@ class Opinion:
             raise ValueError(f"score must be within -1..1, got {self.score}")
 
     def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        return orjson.dumps(self)  # orjson serialises dataclasses natively, several times faster than asdict
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Opinion:

@@ -23,7 +23,7 @@ The workflow status is ``degraded`` when any agent is missing, ``rejected`` on a
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -61,7 +61,7 @@ class Decision:
         return {"buy": 1, "sell": -1}.get(self.action, 0) if self.changes_position else 0
 
     def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self))
+        return orjson.dumps(self)  # orjson serialises dataclasses natively, several times faster than asdict
 
     @classmethod
     def from_json(cls, data: bytes | str) -> Decision:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 
 import nats.errors
 import redis.asyncio as aioredis
@@ -47,46 +46,80 @@ class Orchestrator:
         self.metrics = metrics
 
     # -- consuming ---------------------------------------------------------------------
-    async def on_signal(self, msg: Msg) -> None:
-        signal = Signal.from_json(msg.data)
-        with bind_signal(signal.signal_id, signal.correlation_id):
-            if await self.store.is_decided(signal.signal_id):
-                self.metrics.redeliveries.inc()
-                return
-            fields = await self.store.record_signal(signal, signal.received_at + self.settings.decision_deadline_s)
-            log.info("workflow_started", instrument=signal.instrument, action=signal.action, test=signal.test)
-            await self.try_decide(fields, deadline_passed=False)
+    async def handle_batch(self, messages: list[Msg]) -> None:
+        """Record a fetched batch in one Redis round trip, decide what is complete, then ack.
 
-    async def on_opinion(self, msg: Msg) -> None:
-        opinion = Opinion.from_json(msg.data)
-        with bind_signal(opinion.signal_id, opinion.correlation_id):
-            if await self.store.is_decided(opinion.signal_id):
-                self.metrics.redeliveries.inc()
-                log.info("opinion_after_decision", agent_type=opinion.agent_type)
-                return
-            fields = await self.store.record_opinion(opinion)
-            log.info("opinion_received", agent_type=opinion.agent_type, stance=opinion.stance, score=opinion.score)
-            await self.try_decide(fields, deadline_passed=False)
+        The acks come last: a kill before them redelivers the batch, which finds its parts
+        recorded (or its signals decided) and changes nothing.
+        """
+        parts: list[Signal | Opinion] = []
+        kept: list[Msg] = []
+        for msg in messages:
+            try:
+                parts.append(Signal.from_json(msg.data) if msg.subject.startswith("signals.") else Opinion.from_json(msg.data))
+            except (ValueError, TypeError) as exc:
+                log.error("message_unreadable", subject=msg.subject, error=str(exc))
+                await msg.term()  # redelivering an unreadable message cannot help
+                continue
+            kept.append(msg)
+        if not parts:
+            return
+        try:
+            snapshots = await self.store.record(parts, self.settings.decision_deadline_s)
+            complete: dict[str, Decision] = {}
+            for part, fields in zip(parts, snapshots, strict=True):
+                self._log_part(part, decided=fields is None)
+                decision = self._decide_if_complete(fields, deadline_passed=False) if fields else None
+                if decision is not None:
+                    complete[decision.signal_id] = decision
+            await self.settle(list(complete.values()))
+        except Exception:  # noqa: BLE001 - the batch is retried; one bad batch must not stop the consumer
+            self.metrics.workflows.labels("failed").inc()
+            log.exception("batch_failed", messages=len(kept))
+            await asyncio.gather(*(m.nak(delay=0.5) for m in kept))
+            return
+        await asyncio.gather(*(m.ack() for m in kept))
 
-    async def try_decide(self, fields: dict[bytes, bytes], *, deadline_passed: bool) -> Decision | None:
+    def _log_part(self, part: Signal | Opinion, *, decided: bool) -> None:
+        with bind_signal(part.signal_id, part.correlation_id):
+            if decided:
+                self.metrics.redeliveries.inc()
+                log.info("message_after_decision", kind="signal" if isinstance(part, Signal) else "opinion")
+            elif isinstance(part, Signal):
+                log.info("workflow_started", instrument=part.instrument, action=part.action, test=part.test)
+            else:
+                log.info("opinion_received", agent_type=part.agent_type, stance=part.stance, score=part.score)
+
+    def _decide_if_complete(self, fields: dict[bytes, bytes], *, deadline_passed: bool) -> Decision | None:
         signal, opinions = parse_workflow(fields)
         if signal is None:
             return None  # opinions arrived first; the signal's own message will complete it
         if not deadline_passed and any(a not in opinions for a in AGENT_TYPES):
             return None
-        decision = decide(signal, opinions, decided_at=time.time())
-        if not await self.store.claim(decision):
-            return None
-        self.metrics.workflows.labels(decision.status).inc()
-        self.metrics.decisions.labels(decision.decision).inc()
-        self.metrics.workflow_duration.observe(decision.latency_s)
-        for agent in decision.missing_agents:
-            self.metrics.missing_opinions.labels(agent).inc()
-        await self.publish(decision)
-        return decision
+        return decide(signal, opinions, decided_at=time.time())
+
+    async def settle(self, decisions: list[Decision]) -> list[Decision]:
+        """Claim decisions (one round trip), publish the ones that won, clear them from the outbox."""
+        if not decisions:
+            return []
+        won = [d for d, first in zip(decisions, await self.store.claim_all(decisions), strict=True) if first]
+        for decision in won:
+            self.metrics.workflows.labels(decision.status).inc()
+            self.metrics.decisions.labels(decision.decision).inc()
+            self.metrics.workflow_duration.observe(decision.latency_s)
+            for agent in decision.missing_agents:
+                self.metrics.missing_opinions.labels(agent).inc()
+        await asyncio.gather(*(self.publish(d) for d in won))
+        if won:
+            await self.store.mark_published(*(d.signal_id for d in won))
+        return won
 
     async def publish(self, decision: Decision, *, republish: bool = False) -> None:
-        """Publish a claimed decision; ``republish`` marks the outbox's repair of a lost publish."""
+        """Publish a claimed decision; ``republish`` marks the outbox's repair of a lost publish.
+
+        The caller removes it from the outbox afterwards: a kill in between re-publishes (and
+        logs) the same decision, so every decision has at least one log line.
+        """
         with bind_signal(decision.signal_id, decision.correlation_id):
             await self.js.publish(
                 bus.decision_subject(instrument_subject_token(decision.instrument)),
@@ -94,8 +127,6 @@ class Orchestrator:
                 timeout=2.0,
                 headers={bus.MSG_ID_HEADER: decision.signal_id, bus.CORRELATION_HEADER: decision.correlation_id},
             )
-            # Logged before the outbox entry goes: a kill in between re-publishes (and logs) the
-            # same decision, so every decision has at least one log line.
             log.info(
                 "decision_republished" if republish else "decision_published",
                 decision=decision.decision,
@@ -107,10 +138,9 @@ class Orchestrator:
                 test=decision.test,
                 reasons=decision.reasons,
             )
-            await self.store.mark_published(decision.signal_id)
 
     # -- loops -------------------------------------------------------------------------
-    async def consume(self, stream: str, durable: str, subject: str, handler: Callable[[Msg], Awaitable[None]], stop: asyncio.Event) -> None:
+    async def consume(self, stream: str, durable: str, subject: str, stop: asyncio.Event) -> None:
         psub = await bus.pull_subscription(self.js, stream, durable, subject)
         try:
             while not stop.is_set():
@@ -122,31 +152,24 @@ class Orchestrator:
                     log.warning("fetch_failed", stream=stream, error=f"{type(exc).__name__}: {exc}")
                     await asyncio.sleep(0.2)
                     continue
-                await asyncio.gather(*(self._handle(handler, m) for m in messages))
+                await self.handle_batch(messages)
         finally:
             # An open pull subscription makes the connection's drain wait its full timeout.
             await psub.unsubscribe()
-
-    async def _handle(self, handler: Callable[[Msg], Awaitable[None]], msg: Msg) -> None:
-        try:
-            await handler(msg)
-        except Exception:  # noqa: BLE001 - one bad message must not stop the consumer
-            self.metrics.workflows.labels("failed").inc()
-            log.exception("message_failed", subject=msg.subject)
-            await msg.nak(delay=0.5)
-            return
-        await msg.ack()
 
     async def sweep_deadlines(self, stop: asyncio.Event) -> None:
         await _wait(stop, STARTUP_GRACE_S)
         while not stop.is_set():
             try:
+                overdue: list[Decision] = []
                 for signal_id in await self.store.due(time.time()):
                     fields = await self.store.load(signal_id)
-                    if not fields:
-                        await self.store.drop_deadline(signal_id)
+                    decision = self._decide_if_complete(fields, deadline_passed=True) if fields else None
+                    if decision is None:
+                        await self.store.drop_deadline(signal_id)  # nothing left to decide on
                         continue
-                    await self.try_decide(fields, deadline_passed=True)
+                    overdue.append(decision)
+                await self.settle(overdue)
                 self.metrics.open_workflows.set(await self.store.open_count())
             except Exception:  # noqa: BLE001 - keep sweeping; the failure is logged
                 log.exception("deadline_sweep_failed")
@@ -162,6 +185,7 @@ class Orchestrator:
                         await self.store.mark_published(signal_id)
                     elif time.time() - decision.decided_at > OUTBOX_INTERVAL_S:
                         await self.publish(decision, republish=True)
+                        await self.store.mark_published(signal_id)
             except Exception:  # noqa: BLE001 - retried on the next round
                 log.exception("outbox_drain_failed")
             await _wait(stop, OUTBOX_INTERVAL_S)
@@ -169,12 +193,8 @@ class Orchestrator:
     async def run(self, stop: asyncio.Event) -> None:
         await bus.ensure_streams(self.js, self.settings)
         tasks = [
-            asyncio.create_task(
-                self.consume(bus.SIGNALS_STREAM, bus.ORCHESTRATOR_SIGNALS_CONSUMER, "signals.>", self.on_signal, stop)
-            ),
-            asyncio.create_task(
-                self.consume(bus.OPINIONS_STREAM, bus.ORCHESTRATOR_OPINIONS_CONSUMER, "opinions.>", self.on_opinion, stop)
-            ),
+            asyncio.create_task(self.consume(bus.SIGNALS_STREAM, bus.ORCHESTRATOR_SIGNALS_CONSUMER, "signals.>", stop)),
+            asyncio.create_task(self.consume(bus.OPINIONS_STREAM, bus.ORCHESTRATOR_OPINIONS_CONSUMER, "opinions.>", stop)),
             asyncio.create_task(self.sweep_deadlines(stop)),
             asyncio.create_task(self.drain_outbox(stop)),
         ]

@@ -45,6 +45,24 @@ return 0
 """
 
 
+# Record one message's part of a workflow, unless the signal is decided already.
+# KEYS: decision, workflow, deadlines   ARGV: field, json, ttl, deadline ('' for an opinion), signal id
+# Returns 0 when decided, else the workflow hash (HGETALL) after the write.
+_RECORD_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+if ARGV[4] ~= '' then
+  redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[5])
+else
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+end
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return redis.call('HGETALL', KEYS[2])
+"""
+
+
 def workflow_key(signal_id: str) -> str:
     return f"at:wf:{signal_id}"
 
@@ -59,29 +77,30 @@ class WorkflowStore:
     def __init__(self, redis: aioredis.Redis):
         self.redis = redis
         self._claim = redis.register_script(_CLAIM_SCRIPT)
+        self._record = redis.register_script(_RECORD_SCRIPT)
 
     async def is_decided(self, signal_id: str) -> bool:
         return bool(await self.redis.exists(decision_key(signal_id)))
 
-    async def record_signal(self, signal: Signal, deadline: float) -> dict[bytes, bytes]:
-        """Store the signal and its deadline; return everything known of the workflow."""
-        key = workflow_key(signal.signal_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hsetnx(key, "signal", signal.to_json())
-            pipe.expire(key, WORKFLOW_TTL_S)
-            pipe.zadd(DEADLINES_KEY, {signal.signal_id: deadline}, nx=True)
-            pipe.hgetall(key)
-            results = await pipe.execute()
-        return results[-1]
+    async def record(self, parts: list[Signal | Opinion], deadline_s: float) -> list[dict[bytes, bytes] | None]:
+        """Record a batch of signals and opinions in one round trip.
 
-    async def record_opinion(self, opinion: Opinion) -> dict[bytes, bytes]:
-        key = workflow_key(opinion.signal_id)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, f"op:{opinion.agent_type}", opinion.to_json())
-            pipe.expire(key, WORKFLOW_TTL_S)
-            pipe.hgetall(key)
+        For each part: None when its signal is decided already (a redelivery or a late opinion),
+        otherwise everything known of its workflow after the write.
+        """
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for part in parts:
+                if isinstance(part, Signal):
+                    field, deadline = "signal", str(part.received_at + deadline_s)
+                else:
+                    field, deadline = f"op:{part.agent_type}", ""
+                await self._record(
+                    keys=[decision_key(part.signal_id), workflow_key(part.signal_id), DEADLINES_KEY],
+                    args=[field, part.to_json(), WORKFLOW_TTL_S, deadline, part.signal_id],
+                    client=pipe,
+                )
             results = await pipe.execute()
-        return results[-1]
+        return [_as_hash(r) if r != 0 else None for r in results]
 
     async def load(self, signal_id: str) -> dict[bytes, bytes]:
         return await self.redis.hgetall(workflow_key(signal_id))
@@ -98,17 +117,24 @@ class WorkflowStore:
 
     async def claim(self, decision: Decision) -> bool:
         """Record the decision if it is the first for its signal (see module docstring)."""
-        won = await self._claim(
-            keys=[
-                decision_key(decision.signal_id),
-                DEADLINES_KEY,
-                OUTBOX_KEY,
-                POSITIONS_KEY,
-                workflow_key(decision.signal_id),
-            ],
-            args=[decision.to_json(), decision.signal_id, DECISION_TTL_S, decision.instrument, decision.position_delta],
-        )
-        return bool(won)
+        return (await self.claim_all([decision]))[0]
+
+    async def claim_all(self, decisions: list[Decision]) -> list[bool]:
+        """Claim a batch of decisions in one round trip; True where this one was the first."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for decision in decisions:
+                await self._claim(
+                    keys=[
+                        decision_key(decision.signal_id),
+                        DEADLINES_KEY,
+                        OUTBOX_KEY,
+                        POSITIONS_KEY,
+                        workflow_key(decision.signal_id),
+                    ],
+                    args=[decision.to_json(), decision.signal_id, DECISION_TTL_S, decision.instrument, decision.position_delta],
+                    client=pipe,
+                )
+            return [bool(won) for won in await pipe.execute()]
 
     async def outbox(self, limit: int = 500) -> list[str]:
         return [i.decode() for i in await self.redis.lrange(OUTBOX_KEY, 0, limit - 1)]
@@ -117,8 +143,16 @@ class WorkflowStore:
         raw = await self.redis.get(decision_key(signal_id))
         return Decision.from_json(raw) if raw else None
 
-    async def mark_published(self, signal_id: str) -> None:
-        await self.redis.lrem(OUTBOX_KEY, 1, signal_id)
+    async def mark_published(self, *signal_ids: str) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for signal_id in signal_ids:
+                pipe.lrem(OUTBOX_KEY, 1, signal_id)
+            await pipe.execute()
+
+
+def _as_hash(flat: list[bytes]) -> dict[bytes, bytes]:
+    """A Lua HGETALL reply (a flat list) as a dict."""
+    return dict(zip(flat[0::2], flat[1::2], strict=True))
 
 
 def parse_workflow(fields: dict[bytes, bytes]) -> tuple[Signal | None, dict[str, Opinion]]:

@@ -29,10 +29,8 @@ def _opinion(agent, sid="s1"):
 
 
 async def test_fifty_racing_claims_give_one_decision_and_one_ledger_move(store):
-    await store.record_signal(_signal(), deadline=102.0)
-    for agent in ("momentum", "risk", "sentiment", "correlation"):
-        fields = await store.record_opinion(_opinion(agent))
-    signal, opinions = parse_workflow(fields)
+    snapshots = await store.record([_signal(), *(_opinion(a) for a in ("momentum", "risk", "sentiment", "correlation"))], 2.0)
+    signal, opinions = parse_workflow(snapshots[-1])
     decision = decide(signal, opinions, decided_at=100.2)
     assert decision.decision == "execute"
 
@@ -45,19 +43,16 @@ async def test_fifty_racing_claims_give_one_decision_and_one_ledger_move(store):
 
 
 async def test_a_test_signal_never_moves_the_ledger(store):
-    signal = _signal("t1", test=True)
-    fields = await store.record_signal(signal, deadline=102.0)
-    for agent in ("momentum", "risk", "sentiment", "correlation"):
-        fields = await store.record_opinion(_opinion(agent, "t1"))
-    decision = decide(*parse_workflow(fields), decided_at=100.2)
+    parts = [_signal("t1", test=True), *(_opinion(a, "t1") for a in ("momentum", "risk", "sentiment", "correlation"))]
+    decision = decide(*parse_workflow((await store.record(parts, 2.0))[-1]), decided_at=100.2)
     assert decision.decision == "execute"
     assert await store.claim(decision)
     assert await store.redis.hget(POSITIONS_KEY, "EURUSD") is None
 
 
 async def test_a_redelivered_signal_keeps_its_first_deadline_and_publishing_empties_the_outbox(store):
-    await store.record_signal(_signal("s2"), deadline=102.0)
-    await store.record_signal(_signal("s2"), deadline=999.0)
+    await store.record([_signal("s2")], deadline_s=2.0)
+    await store.record([_signal("s2")], deadline_s=899.0)
     assert await store.due(now=102.0) == ["s2"]
     decision = decide(*parse_workflow(await store.load("s2")), decided_at=102.1)
     assert decision.status == "degraded"
@@ -65,4 +60,6 @@ async def test_a_redelivered_signal_keeps_its_first_deadline_and_publishing_empt
     assert await store.is_decided("s2")
     await store.mark_published("s2")
     assert await store.outbox() == []
+    # Once decided, a redelivered part records nothing and says so.
+    assert await store.record([_opinion("risk", "s2"), _signal("s2")], 2.0) == [None, None]
     assert (await store.decision("s2")).missing_agents == ["momentum", "risk", "sentiment", "correlation"]
