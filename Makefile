@@ -4,7 +4,7 @@ ATCTL := $(VENV)/bin/atctl
 ATCTL_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap up down status test
+.PHONY: help bootstrap up down status test bench
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -25,3 +25,8 @@ status: ## Show every component: state, health, URL
 
 test: bootstrap ## Run the test suite (unit and integration)
 	$(VENV)/bin/pytest -q
+
+bench: ## Run the benchmarks side by side and plot them (about 7 minutes; see docs/benchmarks.md)
+	AT_BOOTSTRAP_EXTRA_PACKAGES="wrk nginx-light" scripts/bootstrap.sh
+	$(VENV)/bin/pip install -q -e '.[bench]'
+	cd benchmarks && ../$(VENV)/bin/python gateway.py && ../$(VENV)/bin/python decisions.py && ../$(VENV)/bin/python plot.py

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Set up everything the local stack and the tests need; safe to run again (does only what is missing):
-#   1. Debian packages for the daemons (NATS, Redis, Prometheus, Alertmanager, Redis exporter)
-#      and the tools the specification's scripts use (jq, curl),
+#   1. Debian packages for the daemons (NATS, Redis, Prometheus, Alertmanager, Redis exporter),
+#      the tools the specification's scripts use (jq, curl) and chromium (the test that renders
+#      `atctl verify`'s HTML report),
 #      installed without starting Debian's own services on the default ports;
 #   2. .venv with the project installed editable, with its test extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(nats-server redis-server prometheus prometheus-alertmanager prometheus-redis-exporter jq curl)
+PACKAGES=(nats-server redis-server prometheus prometheus-alertmanager prometheus-redis-exporter jq curl chromium)
+# More for one purpose, e.g. the benchmarks' peers: AT_BOOTSTRAP_EXTRA_PACKAGES="wrk nginx-light"
+read -r -a EXTRA <<<"${AT_BOOTSTRAP_EXTRA_PACKAGES:-}"
+PACKAGES+=("${EXTRA[@]}")
 PYTHON="${PYTHON:-python3}"
 VENV=.venv
 STAMP="$VENV/.bootstrap-installed"

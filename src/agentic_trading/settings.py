@@ -9,10 +9,11 @@ single option.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AGENT_TYPES: tuple[str, ...] = ("momentum", "risk", "sentiment", "correlation")
@@ -82,6 +83,44 @@ class Settings(BaseSettings):
     redis_maxmemory: str = "256mb"
     log_level: str = "info"
     webhook_secret: SecretStr | None = None
+
+    # Gateway security (docs/security.md). Comma-separated CIDRs allowed to send webhooks; unset: any.
+    allowed_sources: str | None = None
+    # Take the client address from the last X-Forwarded-For entry (only behind a proxy you run).
+    trust_proxy: bool = False
+    # Token bucket per client address and gateway worker; 0 turns the rate limit off.
+    rate_limit_per_s: float = Field(50.0, ge=0)
+    rate_limit_burst: int = Field(200, ge=1)
+    # Client addresses the rate limit never applies to (the load tests run from loopback).
+    rate_limit_exempt: str = "127.0.0.0/8,::1/128"
+    # Publishes a worker may have waiting for JetStream; beyond it the gateway answers 503 at once.
+    max_inflight_publishes: int = Field(1000, ge=1)
+    # Seconds a client has to deliver its request body; later: 408.
+    request_deadline_s: float = Field(10.0, gt=0)
+    # Replay window: a signal whose timestamp is older (or further ahead) is refused; 0 turns it off.
+    # Keep max_signal_age_s + max_clock_skew_s <= dedup_window_s, so a replay inside the window is a duplicate.
+    max_signal_age_s: float = Field(90.0, ge=0)
+    max_clock_skew_s: float = Field(30.0, ge=0)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("AT_WEBHOOK_SECRET is set but empty: unset it, or set a long random secret")
+        return value
+
+    @field_validator("allowed_sources", "rate_limit_exempt")
+    @classmethod
+    def _cidr_list(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        for item in value.split(","):
+            if item.strip():
+                try:
+                    ipaddress.ip_network(item.strip(), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{item.strip()!r} is not an address or CIDR (e.g. 52.89.214.238 or 10.0.0.0/8): {exc}") from None
+        return value
 
     # Paper trading: the largest absolute position per instrument the risk agent allows.
     max_position_units: float = Field(5.0, gt=0)

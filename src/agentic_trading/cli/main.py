@@ -11,6 +11,7 @@ import typer
 
 from agentic_trading import __version__
 from agentic_trading.cli import control, generate, load, logs, stack, trace
+from agentic_trading.cli import verify as verify_command
 from agentic_trading.cli.common import DebugOption, GlobalOptions, PortOffsetOption, StateDirOption
 
 app = typer.Typer(
@@ -51,4 +52,5 @@ control.register(app)
 logs.register(app)
 trace.register(app)
 load.register(app)  # cli/load.py belongs to the load-testing work
+verify_command.register(app)  # cli/verify.py: atctl verify, atctl health
 generate.register(app)

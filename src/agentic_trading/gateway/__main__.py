@@ -19,6 +19,10 @@ def main() -> None:
         http="httptools",
         access_log=False,
         log_level="warning",
+        # The gateway alone decides whom to believe about the client address (AT_TRUST_PROXY):
+        # uvicorn's own proxy-header handling would trust X-Forwarded-For from any loopback peer.
+        proxy_headers=False,
+        server_header=False,
         timeout_graceful_shutdown=5,
     )
 

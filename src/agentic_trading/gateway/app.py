@@ -5,8 +5,12 @@ pydantic model at about 43 % of a raw ASGI handler's durable throughput on this
 machine, so the webhook path is framework-free; the OpenAPI document is served as
 a static JSON object built once (``openapi.py``).
 
-A webhook is answered 200 only after JetStream acknowledged the signal; 503 with
-``Retry-After`` when it could not be stored within ``publish_timeout_s``.
+A webhook passes, in this order and each step only when configured: the source
+allow-list (403), the per-source rate limit (429), the body size and deadline (413,
+408), JSON (400), authentication (401, ``auth.py``), validation and the replay window
+(422, ``replay.py``), the in-flight cap (503 at once) and finally JetStream: 200 only
+after it acknowledged the signal, 503 with ``Retry-After`` when it could not be stored
+within ``publish_timeout_s``. Nothing refused is published. ``docs/security.md``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,25 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from agentic_trading import bus
+from agentic_trading.gateway.auth import (
+    AUTH_FAILURE_REASONS,
+    MISSING,
+    REASON_SOURCE_NOT_ALLOWED,
+    SIGNATURE_HEADER,
+    AuthFailure,
+    WebhookAuthenticator,
+)
+from agentic_trading.gateway.limits import (
+    AddressSet,
+    BodyTimeout,
+    TokenBuckets,
+    client_address,
+    parse_networks,
+    read_body_within,
+    retry_after_header,
+)
 from agentic_trading.gateway.openapi import openapi_document
+from agentic_trading.gateway.replay import FreshnessWindow, window_fits_dedup
 from agentic_trading.redis_client import connect_redis
 from agentic_trading.settings import Settings
 from agentic_trading.signals import (
@@ -31,33 +53,35 @@ from agentic_trading.signals import (
     SignalValidationError,
     build_signal,
 )
-from agentic_trading.telemetry.http import Receive, Scope, Send, read_body, run_readiness, send_json, send_metrics
+from agentic_trading.telemetry.http import Receive, Scope, Send, run_readiness, send_json, send_metrics
 from agentic_trading.telemetry.logging import bind_signal, get_logger
-from agentic_trading.telemetry.metrics import GatewayMetrics
+from agentic_trading.telemetry.metrics import WEBHOOK_STATUSES, GatewayMetrics
 
 log = get_logger("gateway")
 
 WEBHOOK_ENDPOINTS = {"/webhook/tradingview": "tradingview", "/webhook/test": "test"}
+GET_ROUTES = ("/healthz", "/readyz", "/metrics", "/openapi.json")
 MAX_CORRELATION_ID_LEN = 128
 RETRY_AFTER = [(b"retry-after", b"1")]
+ALLOW_POST = [(b"allow", b"POST")]
+ALLOW_GET = [(b"allow", b"GET, HEAD")]
+WWW_AUTHENTICATE = [(b"www-authenticate", b'Signature realm="webhook", headers="X-Signature", algorithm="hmac-sha256"')]
+# The request headers the webhook path reads, collected in one pass.
+_CORRELATION_ID = b"x-correlation-id"
+_CONTENT_LENGTH = b"content-length"
+_IDEMPOTENCY_KEY = b"idempotency-key"
+_WANTED_HEADERS = frozenset({_CORRELATION_ID, _CONTENT_LENGTH, _IDEMPOTENCY_KEY, SIGNATURE_HEADER})
+
+Answer = tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]
 
 
-def _correlation_id(scope: Scope) -> str:
+def _correlation_id(value: bytes | None) -> str:
     """The caller's X-Correlation-ID when it is sane, otherwise a new one."""
-    for name, value in scope["headers"]:
-        if name == b"x-correlation-id":
-            text = value.decode("latin-1").strip()
-            if 0 < len(text) <= MAX_CORRELATION_ID_LEN and text.isprintable():
-                return text
-            break
+    if value is not None:
+        text = value.decode("latin-1").strip()
+        if 0 < len(text) <= MAX_CORRELATION_ID_LEN and text.isprintable():
+            return text
     return uuid.uuid4().hex
-
-
-def _header(scope: Scope, wanted: bytes) -> str | None:
-    for name, value in scope["headers"]:
-        if name == wanted:
-            return value.decode("latin-1")
-    return None
 
 
 class Gateway:
@@ -71,9 +95,28 @@ class Gateway:
         self.redis: aioredis.Redis | None = None
         self._connect_task: asyncio.Task[None] | None = None
         self._openapi = orjson.dumps(openapi_document(settings))
+        # Security and limits, each None/empty when turned off (then it costs nothing).
+        secret = settings.webhook_secret
+        self.auth = WebhookAuthenticator(secret.get_secret_value()) if secret is not None else None
+        self.allowed_sources = AddressSet(parse_networks(settings.allowed_sources))
+        self.rate_limit_exempt = AddressSet(parse_networks(settings.rate_limit_exempt))
+        self.rate_limits = (
+            TokenBuckets(settings.rate_limit_per_s, settings.rate_limit_burst) if settings.rate_limit_per_s > 0 else None
+        )
+        self.freshness = FreshnessWindow.from_settings(settings)
+        self._checks_source = bool(self.allowed_sources) or self.rate_limits is not None
+        self._inflight = 0
+        self.metrics.inflight_publishes.set_function(lambda: self._inflight)
+        # Label children resolved once: .labels() on every request costs more than the increment.
+        self._webhooks = {
+            (e, s): self.metrics.webhooks.labels(e, s) for e in WEBHOOK_ENDPOINTS.values() for s in WEBHOOK_STATUSES
+        }
+        self._durations = {e: self.metrics.processing_duration.labels(e) for e in WEBHOOK_ENDPOINTS.values()}
+        self._auth_failures = {r: self.metrics.auth_failures.labels(r) for r in AUTH_FAILURE_REASONS}
 
     # -- lifecycle -------------------------------------------------------------------
     async def startup(self) -> None:
+        self._log_posture()
         self.redis = connect_redis(self.settings, max_connections=4, timeout_s=1.0)
         # Serve at once (503 until the bus is there) and connect in the background.
         self._connect_task = asyncio.create_task(self._connect_bus(), name="gateway-nats-connect")
@@ -89,6 +132,27 @@ class Gateway:
                 log.warning("ensure_streams_retry", error=str(exc))
                 await asyncio.sleep(0.5)
         log.info("gateway_ready", nats=self.settings.nats_url)
+
+    def _log_posture(self) -> None:
+        """One line saying which protections are on (never the secret itself)."""
+        settings = self.settings
+        log.info(
+            "gateway_security",
+            secret=self.auth is not None,
+            allowed_sources=settings.allowed_sources or "any",
+            trust_proxy=settings.trust_proxy,
+            rate_limit_per_s=settings.rate_limit_per_s,
+            rate_limit_burst=settings.rate_limit_burst,
+            max_signal_age_s=settings.max_signal_age_s,
+            max_clock_skew_s=settings.max_clock_skew_s,
+            max_inflight_publishes=settings.max_inflight_publishes,
+        )
+        if self.freshness is not None and not window_fits_dedup(settings):
+            log.warning(
+                "replay_window_exceeds_dedup_window",
+                message="a replay older than the dedup window but inside the replay window would be a new signal: "
+                "keep AT_MAX_SIGNAL_AGE_S + AT_MAX_CLOCK_SKEW_S <= AT_DEDUP_WINDOW_S",
+            )
 
     def _on_bus_state(self, connected: bool) -> None:
         self.metrics.nats_connected.set(1 if connected else 0)
@@ -111,7 +175,9 @@ class Gateway:
                 if scope["method"] == "POST":
                     await self.handle_webhook(scope, receive, send, endpoint)
                 else:
-                    await send_json(send, 405, {"error": "method_not_allowed", "allowed": ["POST"]})
+                    await send_json(send, 405, {"error": "method_not_allowed", "allowed": ["POST"]}, ALLOW_POST)
+            elif path in GET_ROUTES and scope["method"] not in ("GET", "HEAD"):
+                await send_json(send, 405, {"error": "method_not_allowed", "allowed": ["GET", "HEAD"]}, ALLOW_GET)
             elif path == "/metrics":
                 await send_metrics(send, self.metrics.registry)
             elif path == "/healthz":
@@ -159,49 +225,119 @@ class Gateway:
     async def handle_webhook(self, scope: Scope, receive: Receive, send: Send, endpoint: str) -> None:
         started = time.perf_counter()
         received_at = time.time()
-        correlation_id = _correlation_id(scope)
+        headers = {name: value for name, value in scope["headers"] if name in _WANTED_HEADERS}
+        correlation_id = _correlation_id(headers.get(_CORRELATION_ID))
         cid_header = [(b"x-correlation-id", correlation_id.encode())]
-        status, body, extra_headers = await self._accept(scope, receive, endpoint, correlation_id, received_at)
+        status, body, extra_headers = await self._accept(scope, receive, headers, endpoint, correlation_id, received_at)
         await send_json(send, status, body, cid_header + extra_headers)
-        self.metrics.webhooks.labels(endpoint, str(status)).inc()
-        self.metrics.processing_duration.labels(endpoint).observe(time.perf_counter() - started)
+        counter = self._webhooks.get((endpoint, str(status)))
+        (counter or self.metrics.webhooks.labels(endpoint, str(status))).inc()
+        self._durations[endpoint].observe(time.perf_counter() - started)
 
     async def _accept(
-        self, scope: Scope, receive: Receive, endpoint: str, correlation_id: str, received_at: float
-    ) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]:
+        self,
+        scope: Scope,
+        receive: Receive,
+        headers: dict[bytes, bytes],
+        endpoint: str,
+        correlation_id: str,
+        received_at: float,
+    ) -> Answer:
+        if self._checks_source:
+            refusal = self._check_source(scope, correlation_id)
+            if refusal is not None:
+                return refusal
+
         limit = self.settings.max_body_bytes
-        declared = _header(scope, b"content-length")
-        raw = None if declared is not None and declared.isdigit() and int(declared) > limit else await read_body(receive, limit)
+        declared = headers.get(_CONTENT_LENGTH)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raw = None
+        else:
+            try:
+                raw = await read_body_within(receive, limit, self.settings.request_deadline_s)
+            except BodyTimeout:
+                deadline = self.settings.request_deadline_s
+                return self._deny(
+                    408,
+                    "request_timeout",
+                    "body",
+                    f"did not arrive within {deadline:g} s (AT_REQUEST_DEADLINE_S)",
+                    correlation_id,
+                )
         if raw is None:
-            return self._refuse(
-                413, REASON_BODY_TOO_LARGE, "body", f"is larger than {limit} bytes", correlation_id
-            )
+            return self._refuse(413, REASON_BODY_TOO_LARGE, "body", f"is larger than {limit} bytes", correlation_id)
+
+        auth = self.auth
+        signature = headers.get(SIGNATURE_HEADER)
+        if auth is not None and signature is not None:
+            failure = auth.check_signature(raw, signature)
+            if failure is not None:
+                return self._unauthorized(failure, scope, correlation_id)
         try:
             payload = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
+            if auth is not None and signature is None:
+                return self._unauthorized(MISSING, scope, correlation_id)
             return self._refuse(400, REASON_INVALID_JSON, "body", f"is not valid JSON ({exc.msg})", correlation_id)
-        test = endpoint == "test"
+        if auth is not None and signature is None:
+            failure = auth.check_secret_field(payload)
+            if failure is not None:
+                return self._unauthorized(failure, scope, correlation_id)
+
+        idempotency_key = headers.get(_IDEMPOTENCY_KEY)
         try:
             signal = build_signal(
                 payload,
                 correlation_id=correlation_id,
                 received_at=received_at,
-                test=test,
-                idempotency_key=_header(scope, b"idempotency-key"),
+                test=endpoint == "test",
+                idempotency_key=idempotency_key.decode("latin-1") if idempotency_key is not None else None,
             )
         except SignalValidationError as exc:
-            errors = [e.as_dict() for e in exc.errors]
-            self.metrics.validation_errors.labels(exc.errors[0].reason).inc()
-            log.info("webhook_rejected", correlation_id=correlation_id, status=422, errors=errors)
-            return 422, {"error": "validation_failed", "correlation_id": correlation_id, "errors": errors}, []
+            return self._invalid(exc, correlation_id)
+        if self.freshness is not None and payload.get("timestamp") is not None:
+            stale = self.freshness.check(signal.timestamp, received_at)
+            if stale is not None:
+                return self._invalid(SignalValidationError([stale]), correlation_id)
 
         with bind_signal(signal.signal_id, correlation_id):
             return await self._publish(signal)
 
-    async def _publish(self, signal: Any) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]:
+    def _check_source(self, scope: Scope, correlation_id: str) -> Answer | None:
+        """403 for a source outside AT_ALLOWED_SOURCES, 429 for one over its rate; else None."""
+        source = client_address(scope, self.settings.trust_proxy)
+        if self.allowed_sources and source not in self.allowed_sources:
+            self._auth_failures[REASON_SOURCE_NOT_ALLOWED].inc()
+            log.info("webhook_forbidden", correlation_id=correlation_id, status=403, source=source)
+            return self._deny(
+                403,
+                "forbidden",
+                "source",
+                f"{source} is not in the gateway's allowed sources (AT_ALLOWED_SOURCES)",
+                correlation_id,
+            )
+        if self.rate_limits is not None and source not in self.rate_limit_exempt:
+            wait = self.rate_limits.take(source, time.monotonic())
+            if wait > 0:
+                log.debug("webhook_rate_limited", correlation_id=correlation_id, status=429, source=source)
+                rate, burst = self.settings.rate_limit_per_s, self.settings.rate_limit_burst
+                return self._deny(
+                    429,
+                    "rate_limited",
+                    "source",
+                    f"{source} sent more than {burst} webhooks at once or {rate:g}/s (AT_RATE_LIMIT_PER_S, AT_RATE_LIMIT_BURST): retry after Retry-After",
+                    correlation_id,
+                    [retry_after_header(wait)],
+                )
+        return None
+
+    async def _publish(self, signal: Any) -> Answer:
         nc, js = self.nc, self.js
         if nc is None or js is None or not nc.is_connected:
             return self._unavailable(signal, "not connected to NATS")
+        if self._inflight >= self.settings.max_inflight_publishes:
+            return self._overloaded(signal)
+        self._inflight += 1
         try:
             ack = await js.publish(
                 bus.signal_subject(signal.subject_token),
@@ -211,6 +347,8 @@ class Gateway:
             )
         except Exception as exc:  # noqa: BLE001 - every failure to store is a 503, counted and logged
             return self._unavailable(signal, f"{type(exc).__name__}: {exc}")
+        finally:
+            self._inflight -= 1
         if ack.duplicate:
             self.metrics.duplicates.inc()
         log.info(
@@ -233,7 +371,7 @@ class Gateway:
             [],
         )
 
-    def _unavailable(self, signal: Any, why: str) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]:
+    def _unavailable(self, signal: Any, why: str) -> Answer:
         self.metrics.publish_failures.inc()
         log.warning("signal_publish_failed", error=why)
         return (
@@ -247,13 +385,53 @@ class Gateway:
             RETRY_AFTER,
         )
 
-    def _refuse(
-        self, status: int, reason: str, field: str, message: str, correlation_id: str
-    ) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]:
+    def _overloaded(self, signal: Any) -> Answer:
+        self.metrics.backpressure_rejections.inc()
+        log.warning("signal_refused_overloaded", inflight=self._inflight)
+        return (
+            503,
+            {
+                "error": "overloaded",
+                "message": f"{self._inflight} signals are already waiting for JetStream (AT_MAX_INFLIGHT_PUBLISHES); "
+                "the signal was not stored: retry after Retry-After with the same payload",
+                "correlation_id": signal.correlation_id,
+                "signal_id": signal.signal_id,
+            },
+            RETRY_AFTER,
+        )
+
+    def _invalid(self, exc: SignalValidationError, correlation_id: str) -> Answer:
+        errors = [e.as_dict() for e in exc.errors]
+        self.metrics.validation_errors.labels(exc.errors[0].reason).inc()
+        log.info("webhook_rejected", correlation_id=correlation_id, status=422, errors=errors)
+        return 422, {"error": "validation_failed", "correlation_id": correlation_id, "errors": errors}, []
+
+    def _unauthorized(self, failure: AuthFailure, scope: Scope, correlation_id: str) -> Answer:
+        self._auth_failures[failure.reason].inc()
+        source = client_address(scope, self.settings.trust_proxy)
+        # What failed and from where; never what was sent.
+        log.info("webhook_unauthorized", correlation_id=correlation_id, status=401, reason=failure.reason, source=source)
+        return 401, {"error": "unauthorized", "correlation_id": correlation_id, "errors": [failure.as_dict()]}, WWW_AUTHENTICATE
+
+    def _refuse(self, status: int, reason: str, field: str, message: str, correlation_id: str) -> Answer:
+        """A refusal counted as a validation error (400, 413)."""
         self.metrics.validation_errors.labels(reason).inc()
         errors = [{"field": field, "message": message, "reason": reason}]
         log.info("webhook_rejected", correlation_id=correlation_id, status=status, errors=errors)
         return status, {"error": reason, "correlation_id": correlation_id, "errors": errors}, []
+
+    @staticmethod
+    def _deny(
+        status: int,
+        error: str,
+        field: str,
+        message: str,
+        correlation_id: str,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> Answer:
+        """A refusal that is not about the payload (403, 408, 429): counted by status only."""
+        errors = [{"field": field, "message": message, "reason": error}]
+        return status, {"error": error, "correlation_id": correlation_id, "errors": errors}, headers or []
 
 
 async def _send_raw_json(send: Send, payload: bytes) -> None:

@@ -138,6 +138,10 @@ def wait_for_trace(
     deadline = clock() + timeout
     while True:
         trace = collector.poll()
-        if trace.decision is not None or clock() >= deadline:
+        if trace.decision is not None:
+            # Files are read one after another, so a line written to an earlier file while a later
+            # one was read is missed by this pass; every line precedes the decision: one more pass.
+            return collector.poll()
+        if clock() >= deadline:
             return trace
         sleep(interval)

@@ -13,13 +13,14 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, disable_created_metrics
 
 from agentic_trading import __version__
+from agentic_trading.gateway.auth import AUTH_FAILURE_REASONS
 from agentic_trading.signals import VALIDATION_REASONS
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 WORKFLOW_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0)
 
 WEBHOOK_ENDPOINTS = ("tradingview", "test")
-WEBHOOK_STATUSES = ("200", "400", "401", "413", "422", "429", "503")
+WEBHOOK_STATUSES = ("200", "400", "401", "403", "408", "413", "422", "429", "503")
 AGENT_OUTCOMES = ("ok", "error")
 WORKFLOW_STATUSES = ("completed", "degraded", "rejected", "failed")
 DECISIONS = ("execute", "reject", "hold")
@@ -56,7 +57,18 @@ class GatewayMetrics:
             "gateway_nats_publish_failures_total", "Signal publishes JetStream did not acknowledge", registry=r
         )
         self.auth_failures = Counter(
-            "gateway_auth_failures_total", "Webhooks refused for a missing or wrong secret", ["reason"], registry=r
+            "gateway_auth_failures_total",
+            "Webhooks refused 401 for a missing or wrong secret or signature, or 403 for their source",
+            ["reason"],
+            registry=r,
+        )
+        self.inflight_publishes = Gauge(
+            "gateway_inflight_publishes", "Signals this worker is waiting for JetStream to acknowledge", registry=r
+        )
+        self.backpressure_rejections = Counter(
+            "gateway_backpressure_rejections_total",
+            "Webhooks answered 503 at once because AT_MAX_INFLIGHT_PUBLISHES publishes were already waiting",
+            registry=r,
         )
         self.nats_connected = Gauge("gateway_nats_connected", "1 while the gateway holds a NATS connection", registry=r)
         self.duplicates = Counter(
@@ -68,6 +80,8 @@ class GatewayMetrics:
                 self.webhooks.labels(endpoint, status)
         for reason in VALIDATION_REASONS:
             self.validation_errors.labels(reason)
+        for reason in AUTH_FAILURE_REASONS:
+            self.auth_failures.labels(reason)
 
 
 class AgentMetrics:

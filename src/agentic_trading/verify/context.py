@@ -1,0 +1,155 @@
+"""What every check shares: where the deployment is, which files describe it, HTTP clients.
+
+Endpoints are URLs only, so the same checks run against the local stack (defaults from
+its settings) and against any deployment (``--prometheus-url`` and friends). Everything
+fetched once per run (targets, scrape interval, parsed files) is cached here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from agentic_trading.settings import Settings
+from agentic_trading.stack.observability import default_source_dir, parse_duration
+from agentic_trading.verify.catalog import Catalog, load_catalog
+from agentic_trading.verify.grafana import GrafanaAuth, GrafanaClient
+from agentic_trading.verify.prometheus import PrometheusClient
+from agentic_trading.verify.rule_files import RuleFiles
+
+DEFAULT_REQUEST_TIMEOUT_S = 5.0
+# When Prometheus does not say (it always does since 2.x), assume the production interval.
+FALLBACK_SCRAPE_INTERVAL_S = 15.0
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    prometheus: str
+    alertmanager: str
+    gateway: str | None = None
+    grafana: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: str | None) -> Endpoints:
+        """The local stack's URLs, each replaced by an explicit override when given."""
+        values = {
+            "prometheus": settings.url("prometheus"),
+            "alertmanager": settings.url("alertmanager"),
+            "gateway": settings.url("gateway"),
+            "grafana": None,
+        }
+        values.update({key: value.rstrip("/") for key, value in overrides.items() if value})
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, str]:
+        return {key: value for key, value in asdict(self).items() if value}
+
+    def all_loopback(self) -> bool:
+        return all(_is_loopback(url) for url in self.as_dict().values())
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The files that describe what the deployment should be."""
+
+    catalog: Path
+    dashboards_dir: Path
+    rules_dir: Path
+    runbooks_dir: Path
+
+    @classmethod
+    def defaults(cls, **overrides: Path | None) -> Sources:
+        observability = default_source_dir()
+        values = {
+            "catalog": observability / "metrics.yaml",
+            "dashboards_dir": observability / "grafana_dashboards",
+            "rules_dir": observability / "prometheus",
+            "runbooks_dir": observability.parent / "docs" / "runbooks",
+        }
+        values.update({key: Path(value) for key, value in overrides.items() if value is not None})
+        return cls(**values)
+
+
+class VerifyContext:
+    """One run's shared state. Create with :meth:`open`, close when done (or use ``with``)."""
+
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        sources: Sources,
+        http: httpx.Client,
+        *,
+        grafana_auth: GrafanaAuth | None = None,
+        webhook_secret: str | None = None,
+    ):
+        self.endpoints = endpoints
+        self.sources = sources
+        self.http = http
+        self.webhook_secret = webhook_secret
+        self.prometheus = PrometheusClient(endpoints.prometheus, http)
+        self.grafana = GrafanaClient(endpoints.grafana, http, grafana_auth) if endpoints.grafana else None
+
+    @classmethod
+    def open(
+        cls,
+        endpoints: Endpoints,
+        sources: Sources,
+        *,
+        timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
+        grafana_auth: GrafanaAuth | None = None,
+        webhook_secret: str | None = None,
+    ) -> VerifyContext:
+        # A proxy from the environment must never sit between us and loopback; remote
+        # deployments may need one.
+        http = httpx.Client(timeout=timeout_s, trust_env=not endpoints.all_loopback())
+        return cls(endpoints, sources, http, grafana_auth=grafana_auth, webhook_secret=webhook_secret)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> VerifyContext:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return load_catalog(self.sources.catalog)
+
+    @cached_property
+    def rule_files(self) -> RuleFiles:
+        rules = RuleFiles(self.sources.rules_dir)
+        rules.check_layout()
+        return rules
+
+    @cached_property
+    def targets(self) -> list[dict[str, Any]]:
+        """Prometheus's active scrape targets, as /api/v1/targets lists them."""
+        return self.prometheus.targets()
+
+    @cached_property
+    def prometheus_started_at(self) -> float | None:
+        return self.prometheus.started_at()
+
+    @cached_property
+    def scrape_interval_s(self) -> float:
+        """The longest scrape interval of any target (what "recent" and "after a scrape" mean)."""
+        intervals = [parse_duration(t["scrapeInterval"]) for t in self.targets if t.get("scrapeInterval")]
+        return max(intervals) if intervals else FALLBACK_SCRAPE_INTERVAL_S

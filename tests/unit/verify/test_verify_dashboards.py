@@ -1,0 +1,192 @@
+"""Dashboard JSON lint and the dashboard checks, with a fake Prometheus."""
+
+from __future__ import annotations
+
+import copy
+import json
+from functools import partial
+from pathlib import Path
+
+import pytest
+from _verify_fakes import FakePrometheus, vector
+
+from agentic_trading.verify import Status, VerifyContext
+from agentic_trading.verify.context import Sources
+from agentic_trading.verify.dashboard_files import (
+    Dashboard,
+    dashboard_paths,
+    datasource_uids,
+    duplicate_uids,
+    lint_dashboard,
+    load_dashboard,
+)
+from agentic_trading.verify.dashboards import (
+    VariableResolver,
+    metrics_catalogued,
+    offline_expansion,
+    plan,
+    query_returns_data,
+    uids_unique,
+    variable_resolves,
+)
+from agentic_trading.verify.errors import VerifyInputError
+from agentic_trading.verify.model import Check
+from agentic_trading.verify.runner import run_check
+
+DASHBOARDS = [load_dashboard(path) for path in dashboard_paths(Sources.defaults().dashboards_dir)]
+AGENTS = next(d for d in DASHBOARDS if d.uid == "agents-001")
+DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
+
+
+def _dashboard(panels: list[dict], uid: str = "t-001", templating: list | None = None) -> Dashboard:
+    document = {"uid": uid, "title": "T", "panels": panels, "templating": {"list": templating or []}}
+    return Dashboard(Path(f"{uid}.json"), document)
+
+
+def _panel(title: str, expr: str | None = "up", datasource: dict | None = DATASOURCE, kind: str = "timeseries") -> dict:
+    panel = {"type": kind, "title": title, "datasource": datasource, "targets": []}
+    if expr is not None:
+        panel["targets"] = [{"refId": "A", "expr": expr}]
+    return panel
+
+
+# --- lint -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dashboard", DASHBOARDS, ids=lambda d: d.uid)
+def test_the_projects_dashboards_lint_clean(dashboard: Dashboard) -> None:
+    assert lint_dashboard(dashboard) == []
+
+
+def test_panels_without_datasource_or_query_are_named() -> None:
+    dashboard = _dashboard(
+        [_panel("no source", datasource=None), _panel("no query", expr=None), _panel("notes", None, None, "text")]
+    )
+    assert lint_dashboard(dashboard) == ["panel 'no source' has no datasource", "panel 'no query' has no query"]
+
+
+def test_panels_inside_rows_are_linted_and_queried() -> None:
+    row = {"type": "row", "title": "Row", "panels": [_panel("inside", expr="rate(x_total[1m])", datasource=None)]}
+    dashboard = _dashboard([row])
+    assert [q.panel for q in dashboard.queries()] == ["inside"]
+    assert lint_dashboard(dashboard) == ["panel 'inside' has no datasource"]
+
+
+def test_a_datasource_on_every_target_is_enough() -> None:
+    panel = _panel("per target", datasource=None)
+    panel["targets"][0]["datasource"] = DATASOURCE
+    assert lint_dashboard(_dashboard([panel])) == []
+
+
+def test_duplicate_uids_are_found_with_their_files() -> None:
+    first, second = _dashboard([], uid="same"), _dashboard([], uid="same")
+    second = Dashboard(Path("other.json"), second.document)
+    assert duplicate_uids([first, second, _dashboard([], uid="x")]) == {"same": ["same.json", "other.json"]}
+    outcome = uids_unique([first, second])
+    assert outcome.status is Status.failed and "uid 'same' in same.json, other.json" in outcome.message
+
+
+def test_the_dashboards_name_one_datasource() -> None:
+    assert datasource_uids(DASHBOARDS) == ["prometheus"]
+
+
+def test_invalid_json_is_refused_with_the_file_name(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    with pytest.raises(VerifyInputError, match="broken.json is not valid JSON"):
+        load_dashboard(broken)
+
+
+# --- variables and queries --------------------------------------------------------------------
+
+
+def test_agent_type_resolves_through_label_values(verify_ctx: VerifyContext, fake_prometheus: FakePrometheus) -> None:
+    fake_prometheus.label_values["agent_type"] = ["correlation", "momentum", "risk", "sentiment"]
+    resolver = VariableResolver(verify_ctx, AGENTS)
+    variable = AGENTS.variables()[0]
+    outcome = variable_resolves(resolver, variable)
+    assert outcome.status is Status.passed
+    assert outcome.message == "$agent_type = correlation, momentum, risk, sentiment"
+    assert resolver.substitutions()["agent_type"] == "(correlation|momentum|risk|sentiment)"
+
+
+def test_a_variable_without_values_fails(verify_ctx: VerifyContext) -> None:
+    resolver = VariableResolver(verify_ctx, AGENTS)
+    outcome = variable_resolves(resolver, AGENTS.variables()[0])
+    assert outcome.status is Status.failed and "resolves to no values" in outcome.message
+
+
+def test_queries_reach_prometheus_with_every_value_expanded(verify_ctx: VerifyContext, fake_prometheus: FakePrometheus) -> None:
+    fake_prometheus.label_values["agent_type"] = ["momentum", "risk"]
+    query = next(q for q in AGENTS.queries() if q.panel == "Confidence of the latest opinion")
+    expanded = 'agent_confidence_score{agent_type=~"(momentum|risk)"}'
+    fake_prometheus.results[expanded] = vector(({"agent_type": "risk"}, 0.8))
+    outcome = query_returns_data(verify_ctx, VariableResolver(verify_ctx, AGENTS), query)
+    assert (outcome.status, outcome.message, outcome.query) == (Status.passed, "1 series", expanded)
+
+
+def test_a_query_on_a_metric_that_does_not_exist_fails_naming_it(verify_ctx: VerifyContext) -> None:
+    dashboard = _dashboard([_panel("Ghost", "sum(rate(gateway_ghost_total[1m]))")])
+    outcome = query_returns_data(verify_ctx, VariableResolver(verify_ctx, dashboard), dashboard.queries()[0])
+    assert outcome.status is Status.failed
+    assert outcome.message == "no data: gateway_ghost_total has no series and is not in the catalog"
+    catalogued = metrics_catalogued(verify_ctx, dashboard)
+    assert catalogued.status is Status.failed
+    assert catalogued.message == "not in metrics.yaml: panel 'Ghost' names gateway_ghost_total"
+
+
+def test_a_query_on_a_conditional_metric_without_data_is_skipped(verify_ctx: VerifyContext) -> None:
+    dashboard = _dashboard([_panel("Missing", "sum(rate(orchestrator_missing_opinions_total[1m]))")])
+    outcome = query_returns_data(verify_ctx, VariableResolver(verify_ctx, dashboard), dashboard.queries()[0])
+    assert outcome.status is Status.skipped and "only after the first decision" in outcome.message
+
+
+def test_invalid_promql_and_undefined_variables_fail(verify_ctx: VerifyContext) -> None:
+    dashboard = _dashboard([_panel("Broken", "sum(rate(up[1m])"), _panel("Undefined", 'up{job=~"$nope"}')])
+    broken, undefined = dashboard.queries()
+    resolver = VariableResolver(verify_ctx, dashboard)
+    assert query_returns_data(verify_ctx, resolver, broken).message.startswith("not valid PromQL: ")
+    assert query_returns_data(verify_ctx, resolver, undefined).message == "uses $nope, which the dashboard does not define"
+
+
+def test_prometheus_refusing_a_query_is_a_failure_with_its_error(
+    verify_ctx: VerifyContext, fake_prometheus: FakePrometheus
+) -> None:
+    dashboard = _dashboard([_panel("Refused", "up")])
+    fake_prometheus.errors["up"] = "query timed out"
+    query = dashboard.queries()[0]
+    check = Check(
+        "dashboards", "query", "", partial(query_returns_data, verify_ctx, VariableResolver(verify_ctx, dashboard), query)
+    )
+    result = run_check(check)
+    assert result.status is Status.failed
+    assert (result.message, result.query) == ("Prometheus refused the query: bad_data: query timed out", "up")
+
+
+@pytest.mark.parametrize("dashboard", DASHBOARDS, ids=lambda d: d.uid)
+def test_the_projects_dashboards_name_only_catalogued_metrics(verify_ctx: VerifyContext, dashboard: Dashboard) -> None:
+    outcome = metrics_catalogued(verify_ctx, dashboard)
+    assert outcome.status is Status.passed, outcome.message
+
+
+def test_offline_expansion_parses_variables_and_intervals() -> None:
+    assert offline_expansion('rate(x{a=~"$v"}[$__rate_interval])') == 'rate(x{a=~".*"}[1m])'
+
+
+def test_plan_covers_every_dashboard_and_skips_grafana_without_a_url(verify_ctx: VerifyContext, tmp_path: Path) -> None:
+    names = [check.name for check in plan(verify_ctx)]
+    for dashboard in DASHBOARDS:
+        assert f"lint {dashboard.uid}" in names and f"catalog {dashboard.uid}" in names
+    assert sum(name.startswith("query ") for name in names) == sum(len(d.queries()) for d in DASHBOARDS)
+    assert "variable agents-001 $agent_type" in names
+    assert names[-1] == "grafana import"
+
+
+def test_a_dashboard_file_that_is_not_json_becomes_a_failed_check(verify_ctx: VerifyContext, tmp_path: Path) -> None:
+    directory = tmp_path / "dashboards"
+    directory.mkdir()
+    (directory / "good.json").write_text(json.dumps(copy.deepcopy(AGENTS.document)))
+    (directory / "bad.json").write_text("{")
+    ctx = VerifyContext(verify_ctx.endpoints, Sources.defaults(dashboards_dir=directory), verify_ctx.http)
+    checks = {check.name: check for check in plan(ctx)}
+    assert checks["json bad.json"].run().status is Status.failed
