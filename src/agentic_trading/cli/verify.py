@@ -53,6 +53,7 @@ class Category(StrEnum):
     dashboards = "dashboards"
     alerts = "alerts"
     health = "health"
+    security = "security"
 
 
 assert tuple(Category) == CATEGORIES
@@ -148,11 +149,17 @@ def local_settings(options: GlobalOptions) -> Settings:
         return settings_from(options)
 
 
-def resolve_endpoints(options: GlobalOptions, given: dict[str, str | None], needed: Sequence[str]) -> Endpoints:
-    """The given URLs; the local stack's for those needed but not given (nothing local when all are)."""
+def resolve_endpoints(
+    options: GlobalOptions, given: dict[str, str | None], needed: Sequence[str]
+) -> tuple[Endpoints, Settings | None]:
+    """The given URLs; the local stack's for those needed but not given (nothing local when all are).
+
+    Also the local stack's settings, or None when only URLs were used.
+    """
     if all(given.get(name) for name in needed):
-        return Endpoints(**{key: value.rstrip("/") if value else None for key, value in given.items()})
-    return Endpoints.from_settings(local_settings(options), **given)
+        return Endpoints(**{key: value.rstrip("/") if value else None for key, value in given.items()}), None
+    settings = local_settings(options)
+    return Endpoints.from_settings(settings, **given), settings
 
 
 def execute(
@@ -167,12 +174,18 @@ def execute(
     quiet: bool,
     verbose: bool,
     timeout: float,
+    settings: Settings | None = None,
 ) -> None:
     """Run, report, write files, exit 0 (all passed) or 1 (a check failed); 2 comes as an error."""
     with reporting_errors(options):
         secret = os.environ.get("AT_WEBHOOK_SECRET") or None
         with VerifyContext.open(
-            endpoints, sources, timeout_s=timeout, grafana_auth=GrafanaAuth.from_env(), webhook_secret=secret
+            endpoints,
+            sources,
+            timeout_s=timeout,
+            grafana_auth=GrafanaAuth.from_env(),
+            webhook_secret=secret,
+            settings=settings,
         ) as ctx:
             if quiet:
                 report = run_checks(ctx, categories)
@@ -258,7 +271,8 @@ def verify(
     Categories: collection (targets, series, exposition), accuracy (a test webhook counted
     exactly, counters, histograms, ranges), dashboards (lint, variables, every panel query),
     alerts (promtool, live expressions, runbooks, unit tests), health (the production
-    health check). Exit 0 when every check passed, 1 when one failed, 2 when Prometheus
+    health check), security (webhook secret enforced, endpoints and dashboards exposed off
+    loopback, the gateway's replay window, rate limit and proxy trust). Exit 0 when every check passed, 1 when one failed, 2 when Prometheus
     does not answer.
     """
     options = merge_options(ctx, state_dir, port_offset, debug)
@@ -270,9 +284,9 @@ def verify(
         return
     categories = [c.value for c in category] if category else list(CATEGORIES)
     given = {"prometheus": prometheus_url, "alertmanager": alertmanager_url, "gateway": gateway_url, "grafana": grafana_url}
-    needed = ["prometheus", "alertmanager"] + (["gateway"] if "accuracy" in categories else [])
+    needed = ["prometheus", "alertmanager"] + (["gateway"] if {"accuracy", "security"} & set(categories) else [])
     with reporting_errors(options):
-        endpoints = resolve_endpoints(options, given, needed)
+        endpoints, settings = resolve_endpoints(options, given, needed)
     execute(
         options,
         endpoints,
@@ -283,6 +297,7 @@ def verify(
         quiet=quiet,
         verbose=verbose,
         timeout=timeout,
+        settings=settings,
     )
 
 
@@ -309,7 +324,7 @@ def health(
     sources = Sources.defaults(dashboards_dir=dashboards_dir)
     given = {"prometheus": prometheus_url, "alertmanager": alertmanager_url, "grafana": grafana_url}
     with reporting_errors(options):
-        endpoints = resolve_endpoints(options, given, ["prometheus", "alertmanager"])
+        endpoints, _ = resolve_endpoints(options, given, ["prometheus", "alertmanager"])
     execute(
         options,
         endpoints,

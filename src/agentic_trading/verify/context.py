@@ -97,8 +97,11 @@ class VerifyContext:
         *,
         grafana_auth: GrafanaAuth | None = None,
         webhook_secret: str | None = None,
+        settings: Settings | None = None,
     ):
         self.endpoints = endpoints
+        # The local stack's settings; None against a deployment given only by its URLs.
+        self.settings = settings
         self.sources = sources
         self.http = http
         self.webhook_secret = webhook_secret
@@ -114,11 +117,12 @@ class VerifyContext:
         timeout_s: float = DEFAULT_REQUEST_TIMEOUT_S,
         grafana_auth: GrafanaAuth | None = None,
         webhook_secret: str | None = None,
+        settings: Settings | None = None,
     ) -> VerifyContext:
         # A proxy from the environment must never sit between us and loopback; remote
         # deployments may need one.
         http = httpx.Client(timeout=timeout_s, trust_env=not endpoints.all_loopback())
-        return cls(endpoints, sources, http, grafana_auth=grafana_auth, webhook_secret=webhook_secret)
+        return cls(endpoints, sources, http, grafana_auth=grafana_auth, webhook_secret=webhook_secret, settings=settings)
 
     def close(self) -> None:
         self.http.close()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-CATEGORIES: tuple[str, ...] = ("collection", "accuracy", "dashboards", "alerts", "health")
+CATEGORIES: tuple[str, ...] = ("collection", "accuracy", "dashboards", "alerts", "health", "security")
 
 
 class Status(StrEnum):

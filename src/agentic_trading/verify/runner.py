@@ -14,7 +14,7 @@ from typing import Protocol
 
 import httpx
 
-from agentic_trading.verify import accuracy, alerts, collection, dashboards, health
+from agentic_trading.verify import accuracy, alerts, collection, dashboards, health, security
 from agentic_trading.verify.context import VerifyContext
 from agentic_trading.verify.dashboard_files import dashboard_paths
 from agentic_trading.verify.errors import HttpCheckError, PromQLError, VerifyInputError
@@ -29,6 +29,7 @@ PLANNERS: dict[str, Callable[[VerifyContext], list[Check]]] = {
     "dashboards": dashboards.plan,
     "alerts": alerts.plan,
     "health": health.plan,
+    "security": security.plan,
 }
 assert tuple(PLANNERS) == CATEGORIES
 

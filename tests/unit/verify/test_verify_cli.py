@@ -65,14 +65,16 @@ def test_given_urls_need_nothing_local(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(verify_cli, "local_settings", no_local)
     given = {"prometheus": "http://p:9090/", "alertmanager": "http://a:9093", "gateway": None, "grafana": None}
-    endpoints = verify_cli.resolve_endpoints(GlobalOptions(), given, ["prometheus", "alertmanager"])
+    endpoints, settings = verify_cli.resolve_endpoints(GlobalOptions(), given, ["prometheus", "alertmanager"])
     assert endpoints.prometheus == "http://p:9090" and endpoints.gateway is None
+    assert settings is None
 
 
 def test_missing_urls_come_from_the_local_stacks_settings(tmp_path: Path) -> None:
     options = GlobalOptions(state_dir=tmp_path / "none", port_offset=21000)
     given = {"prometheus": None, "alertmanager": None, "gateway": None, "grafana": "http://grafana:3000"}
-    endpoints = verify_cli.resolve_endpoints(options, given, ["prometheus", "alertmanager", "gateway"])
+    endpoints, settings = verify_cli.resolve_endpoints(options, given, ["prometheus", "alertmanager", "gateway"])
+    assert settings is not None and settings.port_offset == 21000
     assert (endpoints.prometheus, endpoints.gateway, endpoints.grafana) == (
         "http://127.0.0.1:30090",
         "http://127.0.0.1:29001",
