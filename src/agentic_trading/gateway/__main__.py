@@ -14,7 +14,7 @@ def main() -> None:
         factory=True,
         host=settings.host,
         port=settings.port("gateway"),
-        workers=1 if settings.gateway_workers == 1 else settings.gateway_workers,
+        workers=settings.gateway_workers,
         loop="uvloop",
         http="httptools",
         access_log=False,
