@@ -1,0 +1,142 @@
+"""Gateway throughput and latency, side by side with its peers and its physical reference, in one run.
+
+Rows (issue #2 and #6):
+
+1. **Saturation, closed loop** (wrk -t1 -c50): our gateway (every 200 durable on JetStream), the
+   Flask receiver popular TradingView bots use (no broker at all), and nginx answering a static
+   200 (the machine's reference). Rounds alternate the order.
+2. **Fixed rates, open model** (`atctl load --rate`, latency from the intended send time): the
+   gateway and the Flask peer at rising rates; the highest rate each holds with p99 < 25 ms and
+   every request answered 200.
+3. **Load generators**: how many requests/s `atctl load` (closed, 50 users, no think time) drives
+   against nginx and the gateway, next to wrk on the same target.
+
+The gateway runs as `atctl up` runs it (with NATS, Redis and JSON logs), on a stack of its own.
+Usage: ``python benchmarks/gateway.py [--duration 10] [--rounds 2]`` (about 4 minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any
+
+from _harness import console, flask_peer, machine, nginx_peer, own_stack, run_wrk, write_result
+from rich.console import Console
+from rich.table import Table
+
+from agentic_trading.load.runner import run_closed, run_open
+
+P99_BUDGET_MS = 25.0
+
+
+def _stream_messages(stack) -> int:
+    import httpx
+
+    jsz = httpx.get(stack.settings.url("nats-monitor") + "/jsz", params={"streams": "true"}, timeout=5).json()
+    for account in jsz.get("account_details", []):
+        for stream in account.get("stream_detail", []):
+            if stream["name"] == "SIGNALS":
+                return int(stream["state"]["messages"])
+    return 0
+
+
+def saturation(targets: dict[str, str], stack, rounds: int, duration_s: float) -> dict[str, list[dict[str, Any]]]:
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
+    order = list(targets)
+    for round_no in range(rounds):
+        for name in order if round_no % 2 == 0 else reversed(order):
+            run_wrk(targets[name], duration_s=2)  # warm-up
+            before = _stream_messages(stack) if name == "gateway" else None
+            result = run_wrk(targets[name], duration_s=duration_s)
+            if before is not None:
+                time.sleep(1)
+                result["stored_on_jetstream"] = _stream_messages(stack) - before
+                ok = result["requests"] - result["non_2xx"]
+                assert result["stored_on_jetstream"] >= ok, f"a 200 without a stored signal: {result}"
+            runs[name].append(result)
+            console.print(f"  round {round_no + 1} {name:8} {result['rps']:>9.0f} req/s  p50 {result['latency_ms'].get('p50')} ms  p99 {result['latency_ms'].get('p99')} ms")
+    return runs
+
+
+def fixed_rates(url: str, rates: list[int], duration_s: float) -> list[dict[str, Any]]:
+    rows = []
+    for rate in rates:
+        result = run_open(url, rate, duration_s, seed=rate).as_dict()
+        row = {
+            "rate": rate,
+            "achieved_rps": result["throughput_rps"],
+            "success_rate": result["success_rate"],
+            "latency_ms": result["latency_ms"],
+            "generator_lag": result.get("generator_lag"),
+        }
+        rows.append(row)
+        console.print(f"  {url.split('/')[2]} @ {rate}/s: p50 {row['latency_ms']['p50']} ms, p99 {row['latency_ms']['p99']} ms, success {row['success_rate']:.4f}")
+        if row["success_rate"] < 0.999 or row["latency_ms"]["p99"] > 4 * P99_BUDGET_MS:
+            break  # far past its limit: higher rates only queue
+    return rows
+
+
+def max_rate_within_budget(rows: list[dict[str, Any]]) -> int:
+    held = [r["rate"] for r in rows if r["latency_ms"]["p99"] < P99_BUDGET_MS and r["success_rate"] >= 0.999]
+    return max(held, default=0)
+
+
+def generators(targets: dict[str, str], duration_s: float) -> dict[str, dict[str, float]]:
+    rows = {}
+    for name, url in targets.items():
+        wrk = run_wrk(url, duration_s=duration_s)["rps"]
+        ours = run_closed(url, 50, duration_s, think_min=0, think_max=0, seed=1).as_dict()["throughput_rps"]
+        rows[name] = {"wrk_rps": wrk, "atctl_load_rps": round(ours, 1), "ratio": round(ours / wrk, 3)}
+        console.print(f"  {name}: wrk {wrk:.0f}/s, atctl load {ours:.0f}/s ({ours / wrk:.2f}×)")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement (default 10)")
+    parser.add_argument("--rounds", type=int, default=2, help="saturation rounds, alternating order (default 2)")
+    parser.add_argument("--rates", default="1000,2000,4000,6000,8000,10000", help="open-model rates for the gateway")
+    parser.add_argument("--flask-rates", default="250,500,1000,1500,2000,2500", help="open-model rates for the Flask peer")
+    parser.add_argument("--port-offset", type=int, default=6000, help="port offset of the benchmark's own stack")
+    args = parser.parse_args()
+
+    started = time.monotonic()
+    result: dict[str, Any] = {"machine": machine(), "duration_s": args.duration, "p99_budget_ms": P99_BUDGET_MS}
+    with own_stack(["nats", "redis", "gateway"], args.port_offset) as stack, flask_peer() as flask, nginx_peer() as nginx:
+        gateway = stack.settings.url("gateway") + "/webhook/tradingview"
+        targets = {"gateway": gateway, "flask": flask, "nginx": nginx}
+        console.rule("1. saturation (wrk -t1 -c50)")
+        runs = saturation(targets, stack, args.rounds, args.duration)
+        result["saturation"] = {
+            name: {"median_rps": statistics.median(r["rps"] for r in rs), "runs": rs} for name, rs in runs.items()
+        }
+        console.rule("2. fixed rates (open model, latency from the intended send time)")
+        result["fixed_rates"] = {
+            "gateway": fixed_rates(gateway, [int(r) for r in args.rates.split(",")], args.duration),
+            "flask": fixed_rates(flask, [int(r) for r in args.flask_rates.split(",")], args.duration),
+        }
+        console.rule("3. load generators (closed, 50 connections, no think time)")
+        result["generators"] = generators({"nginx": nginx, "gateway": gateway}, args.duration)
+
+    sat = result["saturation"]
+    result["summary"] = {
+        "gateway_median_rps": sat["gateway"]["median_rps"],
+        "gateway_vs_flask": round(sat["gateway"]["median_rps"] / sat["flask"]["median_rps"], 2),
+        "gateway_vs_nginx": round(sat["gateway"]["median_rps"] / sat["nginx"]["median_rps"], 3),
+        "gateway_max_rate_p99_under_25ms": max_rate_within_budget(result["fixed_rates"]["gateway"]),
+        "flask_max_rate_p99_under_25ms": max_rate_within_budget(result["fixed_rates"]["flask"]),
+        "wall_time_s": round(time.monotonic() - started, 1),
+    }
+    write_result("gateway", result)
+    table = Table(title="Gateway benchmark (one run, side by side)")
+    for column in ("figure", "value"):
+        table.add_column(column)
+    for key, value in result["summary"].items():
+        table.add_row(key, str(value))
+    Console(highlight=False).print(table)
+
+
+if __name__ == "__main__":
+    main()
