@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from agentic_trading.telemetry.http import Receive, Scope
+from agentic_trading.telemetry.http import Receive, Scope, read_body
 
 UNKNOWN_SOURCE = "unknown"
 _FORWARDED_FOR = b"x-forwarded-for"
@@ -152,18 +152,7 @@ async def read_body_within(receive: Receive, limit: int, deadline_s: float) -> b
     canceller = _Canceller(task)
     timer = asyncio.get_running_loop().call_later(deadline_s, canceller)
     try:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            chunk = message.get("body", b"")
-            if chunk:
-                size += len(chunk)
-                if size > limit:
-                    return None
-                chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+        return await read_body(receive, limit)
     except asyncio.CancelledError:
         if canceller.fired and task.uncancel() == 0:
             raise BodyTimeout from None
