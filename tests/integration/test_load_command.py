@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from _live import LiveStack
 from typer.testing import CliRunner
 
-from _live import LiveStack
 from agentic_trading.cli.main import app
 
 pytestmark = pytest.mark.integration
