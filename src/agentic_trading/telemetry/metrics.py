@@ -10,7 +10,7 @@ Exporter metrics (``nats_*``, ``container_*``, ``supervised_process_*``) come fr
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector, disable_created_metrics
 
 from agentic_trading import __version__
 from agentic_trading.gateway.auth import AUTH_FAILURE_REASONS
@@ -33,6 +33,9 @@ def _build_info(registry: CollectorRegistry, service: str) -> None:
     Info("agentic_trading_build", "Version of the running service", registry=registry).info(
         {"version": __version__, "service": service}
     )
+    # process_start_time_seconds tells a restart (a counter going back to 0) from a counter
+    # going down; also CPU, memory and file descriptors of the process.
+    ProcessCollector(registry=registry)
 
 
 class GatewayMetrics:

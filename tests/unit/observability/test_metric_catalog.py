@@ -79,6 +79,9 @@ def _code_metrics() -> dict[str, tuple[str, tuple[str, ...]]]:
                 continue
             exposed = f"{name}_total" if kind == "counter" else name
             found[exposed] = (kind, tuple(attribute._labelnames))
+        for family in holder.registry.collect():  # collectors, e.g. process_* of ProcessCollector
+            if family.name.startswith("process_"):
+                found[f"{family.name}_total" if family.type == "counter" else family.name] = (family.type, ())
     return found
 
 
