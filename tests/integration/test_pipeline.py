@@ -45,7 +45,10 @@ def test_the_specification_signal_reaches_a_decision_through_every_service(live:
     assert {e.signal_id for e in trace.events if e.signal_id} == {body["signal_id"]}
     decision = trace.decision.fields
     assert decision["latency_ms"] < 2000, decision
-    assert decision["status"] == "completed" and decision["decision"] in ("execute", "reject", "hold")
+    # Every agent answered in time (a risk veto, "rejected", depends on the paper positions
+    # earlier tests left, so either ending is fine; "degraded" is not).
+    assert decision["status"] in ("completed", "rejected") and decision["missing_agents"] == [], decision
+    assert decision["decision"] in ("execute", "reject", "hold")
     assert waited < 5.0
     # The trace is in time order and ends with the decision.
     times = [e.ts for e in trace.events]

@@ -42,6 +42,10 @@ def _signal_schema(settings: Settings) -> dict[str, Any]:
         "strategy": {"type": "string", "maxLength": MAX_TEXT_LEN},
         "timeframe": {"type": "string", "maxLength": MAX_TEXT_LEN},
     }
+    # Validation takes an optional field sent as null as not given, so the document says so.
+    for name, schema in properties.items():
+        if name not in ("instrument", "action"):
+            schema["type"] = [schema["type"], "null"]
     if settings.webhook_secret is not None:
         properties["secret"] = {
             "type": "string",
@@ -52,7 +56,8 @@ def _signal_schema(settings: Settings) -> dict[str, Any]:
         "type": "object",
         "required": ["instrument", "action"],
         "properties": properties,
-        "description": "Unknown fields are ignored. stop_loss and take_profit need price.",
+        "description": "Unknown fields are ignored; an optional field sent as null counts as not given. "
+        "stop_loss and take_profit need price.",
     }
 
 
