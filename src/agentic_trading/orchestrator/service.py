@@ -29,6 +29,7 @@ from agentic_trading.telemetry.metrics import OrchestratorMetrics
 log = get_logger("orchestrator")
 
 FETCH_BATCH = 128
+BATCHES_IN_FLIGHT = 4
 FETCH_TIMEOUT_S = 0.5
 SWEEP_INTERVAL_S = 0.05
 OUTBOX_INTERVAL_S = 1.0
@@ -141,19 +142,39 @@ class Orchestrator:
 
     # -- loops -------------------------------------------------------------------------
     async def consume(self, stream: str, durable: str, subject: str, stop: asyncio.Event) -> None:
+        """Fetch and handle batches, several in flight at once.
+
+        A batch spends most of its time waiting on Redis and JetStream round trips, so one at a
+        time left the opinion consumer 10,000 messages behind at 1,000 signals/s with the
+        process less than half busy. Concurrent batches are safe: every write is an atomic Lua
+        call and the claim decides once.
+        """
         psub = await bus.pull_subscription(self.js, stream, durable, subject)
+        slots = asyncio.Semaphore(BATCHES_IN_FLIGHT)
+        in_flight: set[asyncio.Task[None]] = set()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            in_flight.discard(task)
+            slots.release()
+
         try:
             while not stop.is_set():
+                await slots.acquire()
                 try:
                     messages = await bus.fetch_batch(psub, FETCH_BATCH, FETCH_TIMEOUT_S)
                 except nats.errors.TimeoutError:
+                    slots.release()
                     continue
                 except Exception as exc:  # noqa: BLE001 - the bus may be reconnecting; keep consuming
+                    slots.release()
                     log.warning("fetch_failed", stream=stream, error=f"{type(exc).__name__}: {exc}")
                     await asyncio.sleep(0.2)
                     continue
-                await self.handle_batch(messages)
+                task = asyncio.create_task(self.handle_batch(messages))
+                in_flight.add(task)
+                task.add_done_callback(finished)
         finally:
+            await asyncio.gather(*in_flight)  # the graceful drain: finish and ack what was fetched
             # An open pull subscription makes the connection's drain wait its full timeout.
             await psub.unsubscribe()
 
