@@ -97,7 +97,7 @@ class StubServer:
                 if answer.drop:
                     break
                 if answer.silent:
-                    await asyncio.sleep(3600)
+                    await asyncio.Event().wait()  # never answers: the client must time out
                 writer.write(_render(answer))
                 await writer.drain()
                 if answer.close:
