@@ -30,6 +30,8 @@ log = get_logger("orchestrator")
 
 FETCH_BATCH = 128
 BATCHES_IN_FLIGHT = 4
+# A complete workflow hash: the signal and one opinion per agent type.
+_COMPLETE_FIELDS = 1 + len(AGENT_TYPES)
 FETCH_TIMEOUT_S = 0.5
 SWEEP_INTERVAL_S = 0.05
 OUTBOX_INTERVAL_S = 1.0
@@ -92,6 +94,8 @@ class Orchestrator:
                 log.info("opinion_received", agent_type=part.agent_type, stance=part.stance, score=part.score)
 
     def _decide_if_complete(self, fields: dict[bytes, bytes], *, deadline_passed: bool) -> Decision | None:
+        if not deadline_passed and len(fields) < _COMPLETE_FIELDS:
+            return None  # cheap: no need to parse a workflow that cannot be complete yet
         signal, opinions = parse_workflow(fields)
         if signal is None:
             return None  # opinions arrived first; the signal's own message will complete it
