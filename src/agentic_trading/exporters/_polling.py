@@ -44,3 +44,39 @@ async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+class PollState(Generic[T]):
+    """What a poller knows of its source: the latest good snapshot, the last poll's fate, failures.
+
+    Both exporters' pollers share it, so "up", staleness and warn-once logging mean the same.
+    """
+
+    def __init__(self) -> None:
+        self.latest: Latest[T] | None = None
+        self.last_poll_ok = False
+        self.last_error: str | None = None
+        self.scrape_errors = 0
+
+    def succeeded(self, value: T) -> bool:
+        """Keep the snapshot; True when the source was down (or never polled) until now."""
+        came_back = not self.last_poll_ok
+        self.latest = Latest(value, taken_at=time.monotonic())
+        self.last_poll_ok = True
+        self.last_error = None
+        return came_back
+
+    def failed(self, error: str) -> bool:
+        """Count a failed poll; True when it is news (the first ever, or the first since it was up).
+
+        Callers warn on news and log the rest at debug: one line a second would bury the logs.
+        """
+        self.scrape_errors += 1
+        self.last_error = error
+        news = self.last_poll_ok or self.scrape_errors == 1
+        self.last_poll_ok = False
+        return news
+
+    def is_up(self) -> bool:
+        """The latest poll succeeded and is recent enough to serve."""
+        return self.last_poll_ok and self.latest is not None and self.latest.fresh()

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -31,7 +30,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from agentic_trading.exporters._polling import Latest, poll_until_stopped
+from agentic_trading.exporters._polling import PollState, poll_until_stopped
 from agentic_trading.exporters.jetstream import MonitorFormatError, NatsSnapshot, RedeliveryCounter, parse_snapshot
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.telemetry.http import ServiceApp
@@ -54,17 +53,14 @@ class NatsPoll:
     redelivered_totals: dict[tuple[str, str], int]
 
 
-class NatsMonitorPoller:
+class NatsMonitorPoller(PollState[NatsPoll]):
     """Reads the monitoring endpoint; keeps the latest good poll and counts the failed ones."""
 
     def __init__(self, monitor_url: str, client: httpx.AsyncClient, timeout_s: float = POLL_TIMEOUT_S):
+        super().__init__()
         self.monitor_url = monitor_url.rstrip("/")
         self.client = client
         self.timeout_s = timeout_s
-        self.latest: Latest[NatsPoll] | None = None
-        self.last_poll_ok = False
-        self.last_error: str | None = None
-        self.scrape_errors = 0
         self._redeliveries = RedeliveryCounter()
 
     async def poll_once(self) -> None:
@@ -81,15 +77,8 @@ class NatsMonitorPoller:
             for s in snapshot.streams
             for c in s.consumers
         }
-        self.latest = Latest(NatsPoll(snapshot, totals), taken_at=time.monotonic())
-        if not self.last_poll_ok:
+        if self.succeeded(NatsPoll(snapshot, totals)):
             log.info("nats_monitor_reachable", url=self.monitor_url, streams=len(snapshot.streams))
-        self.last_poll_ok = True
-        self.last_error = None
-
-    def is_up(self) -> bool:
-        """The latest poll succeeded and is recent enough to serve."""
-        return self.last_poll_ok and self.latest is not None and self.latest.fresh()
 
     async def readiness(self) -> str | None:
         if self.is_up():
@@ -102,17 +91,14 @@ class NatsMonitorPoller:
         return response.json()
 
     def _record_failure(self, exc: Exception) -> None:
-        self.scrape_errors += 1
         detail = f"no answer within {self.timeout_s:.1f} s" if isinstance(exc, TimeoutError) else str(exc)
-        self.last_error = f"{type(exc).__name__}: {detail}"
-        if self.last_poll_ok or self.scrape_errors == 1:
+        if self.failed(f"{type(exc).__name__}: {detail}"):
             hint = "is nats-server up with -m? (atctl status)"
             if isinstance(exc, MonitorFormatError):
                 hint = "the monitoring endpoint answered an unexpected shape; which nats-server version is this?"
             log.warning("nats_monitor_poll_failed", url=self.monitor_url, error=self.last_error, hint=hint)
         else:  # already reported when it went down; one line per second would bury the logs
             log.debug("nats_monitor_poll_failed", url=self.monitor_url, error=self.last_error)
-        self.last_poll_ok = False
 
 
 class NatsCollector(Collector):

@@ -36,7 +36,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from supervisor.xmlrpc import SupervisorTransport, UnixStreamHTTPConnection
 
-from agentic_trading.exporters._polling import Latest, poll_until_stopped
+from agentic_trading.exporters._polling import PollState, poll_until_stopped
 from agentic_trading.exporters.cpu import ProcessKey, TreeSample, clamp, tree_cpu_percent
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.telemetry.http import ServiceApp
@@ -194,16 +194,13 @@ def sample_tree(pid: int) -> TreeSample | None:
     return TreeSample(taken_at=taken_at, wall_time=wall_time, cpu_seconds=cpu_seconds, rss_bytes=rss)
 
 
-class ProcessPoller:
+class ProcessPoller(PollState[tuple[ServiceFigures, ...]]):
     """Asks supervisord and psutil once per poll (in a thread) and keeps the latest figures."""
 
     def __init__(self, socket_path: Path, cores: int | None = None):
+        super().__init__()
         self.socket_path = socket_path
         self.tracker = ProcessTracker(cores or psutil.cpu_count() or 1)
-        self.latest: Latest[tuple[ServiceFigures, ...]] | None = None
-        self.last_poll_ok = False
-        self.last_error: str | None = None
-        self.scrape_errors = 0
         self._proxy = supervisor_proxy(socket_path)
 
     async def poll_once(self) -> None:
@@ -212,15 +209,8 @@ class ProcessPoller:
         except (OSError, xmlrpc.client.Error, http.client.HTTPException) as exc:
             self._record_failure(exc)
             return
-        figures = self.tracker.observe(processes, samples)
-        self.latest = Latest(figures, taken_at=time.monotonic())
-        if not self.last_poll_ok:
+        if self.succeeded(self.tracker.observe(processes, samples)):
             log.info("supervisor_reachable", socket=str(self.socket_path), processes=len(processes))
-        self.last_poll_ok = True
-        self.last_error = None
-
-    def is_up(self) -> bool:
-        return self.last_poll_ok and self.latest is not None and self.latest.fresh()
 
     async def readiness(self) -> str | None:
         if self.is_up():
@@ -236,9 +226,7 @@ class ProcessPoller:
         return processes, {p.name: sample_tree(p.pid) for p in processes if p.pid > 0}
 
     def _record_failure(self, exc: Exception) -> None:
-        self.scrape_errors += 1
-        self.last_error = f"{type(exc).__name__}: {exc}"
-        if self.last_poll_ok or self.scrape_errors == 1:
+        if self.failed(f"{type(exc).__name__}: {exc}"):
             log.warning(
                 "supervisor_poll_failed",
                 socket=str(self.socket_path),
@@ -247,7 +235,6 @@ class ProcessPoller:
             )
         else:  # already reported when it went down; one line per second would bury the logs
             log.debug("supervisor_poll_failed", socket=str(self.socket_path), error=self.last_error)
-        self.last_poll_ok = False
 
 
 class ProcessCollector(Collector):
