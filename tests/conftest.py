@@ -6,7 +6,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,3 +47,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def promtool_check() -> Callable[[bytes], None]:
+    """Fails the test unless ``promtool check metrics`` finds nothing wrong in an exposition."""
+    binary = shutil.which("promtool")
+    if binary is None:
+        pytest.fail("promtool is not installed (Debian package prometheus): run scripts/bootstrap.sh")
+
+    def check(exposition: bytes) -> None:
+        result = subprocess.run([binary, "check", "metrics"], input=exposition, capture_output=True, timeout=10)
+        problems = (result.stdout + result.stderr).decode().strip()
+        assert result.returncode == 0 and not problems, f"promtool check metrics: {problems}"
+
+    return check

@@ -144,21 +144,6 @@ startsecs=0
         proc.wait(timeout=15)
 
 
-@pytest.fixture
-def promtool_check() -> Callable[[bytes], None]:
-    """Fails the test unless ``promtool check metrics`` finds nothing wrong in an exposition."""
-    binary = shutil.which("promtool")
-    if binary is None:
-        pytest.fail("promtool is not installed (Debian package prometheus): run scripts/bootstrap.sh")
-
-    def check(exposition: bytes) -> None:
-        result = subprocess.run([binary, "check", "metrics"], input=exposition, capture_output=True, timeout=10)
-        problems = (result.stdout + result.stderr).decode().strip()
-        assert result.returncode == 0 and not problems, f"promtool check metrics: {problems}"
-
-    return check
-
-
 @dataclass(frozen=True)
 class RunningService:
     url: str
