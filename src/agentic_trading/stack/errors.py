@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from agentic_trading.errors import AgenticTradingError
 
-class StackError(Exception):
+
+class StackError(AgenticTradingError):
     """Base of every known stack failure; the message names the thing and the fix."""
 
     exit_code = 1
