@@ -4,7 +4,7 @@ ATCTL := $(VENV)/bin/atctl
 ATCTL_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap up down status test bench
+.PHONY: help bootstrap up down status lint test bench
 
 help: ## Show the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -22,6 +22,10 @@ down: ## Stop the local stack (data kept; atctl down --purge deletes it)
 status: ## Show every component: state, health, URL
 	@test -x $(ATCTL) || { echo "no $(VENV): run make up"; exit 2; }
 	$(ATCTL) status $(ATCTL_ARGS)
+
+lint: bootstrap ## Static checks: ruff check and ruff format --check (CI runs this before the tests)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: bootstrap ## Run the test suite (unit and integration)
 	$(VENV)/bin/pytest -q

@@ -73,13 +73,16 @@ def measure(stack, rate: int, duration_s: float) -> dict[str, Any]:
         "accepted": accepted,
         "decisions": len(decisions),
         "gateway_p99_ms": load["latency_ms"]["p99"],
-        "decision_latency_ms": {
-            f"p{q}": round(percentile(latencies_ms, q), 2) for q in (50, 95, 99)
-        } | {"max": round(max(latencies_ms), 2)} if latencies_ms else {},
+        "decision_latency_ms": {f"p{q}": round(percentile(latencies_ms, q), 2) for q in (50, 95, 99)}
+        | {"max": round(max(latencies_ms), 2)}
+        if latencies_ms
+        else {},
         "degraded_share": round(sum(d["status"] == "degraded" for d in decisions) / max(1, len(decisions)), 4),
         "drain_after_last_signal_s": round(drained_s, 2),
     }
-    console.print(f"  {rate}/s: {row['decisions']}/{accepted} decided, latency {row['decision_latency_ms']}, degraded {row['degraded_share']:.2%}")
+    console.print(
+        f"  {rate}/s: {row['decisions']}/{accepted} decided, latency {row['decision_latency_ms']}, degraded {row['degraded_share']:.2%}"
+    )
     return row
 
 

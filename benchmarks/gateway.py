@@ -56,7 +56,9 @@ def saturation(targets: dict[str, str], stack, rounds: int, duration_s: float) -
                 ok = result["requests"] - result["non_2xx"]
                 assert result["stored_on_jetstream"] >= ok, f"a 200 without a stored signal: {result}"
             runs[name].append(result)
-            console.print(f"  round {round_no + 1} {name:8} {result['rps']:>9.0f} req/s  p50 {result['latency_ms'].get('p50')} ms  p99 {result['latency_ms'].get('p99')} ms")
+            console.print(
+                f"  round {round_no + 1} {name:8} {result['rps']:>9.0f} req/s  p50 {result['latency_ms'].get('p50')} ms  p99 {result['latency_ms'].get('p99')} ms"
+            )
     return runs
 
 
@@ -72,7 +74,9 @@ def fixed_rates(url: str, rates: list[int], duration_s: float) -> list[dict[str,
             "generator_lag": result.get("generator_lag"),
         }
         rows.append(row)
-        console.print(f"  {url.split('/')[2]} @ {rate}/s: p50 {row['latency_ms']['p50']} ms, p99 {row['latency_ms']['p99']} ms, success {row['success_rate']:.4f}")
+        console.print(
+            f"  {url.split('/')[2]} @ {rate}/s: p50 {row['latency_ms']['p50']} ms, p99 {row['latency_ms']['p99']} ms, success {row['success_rate']:.4f}"
+        )
         if row["success_rate"] < 0.999 or row["latency_ms"]["p99"] > 4 * P99_BUDGET_MS:
             break  # far past its limit: higher rates only queue
     return rows

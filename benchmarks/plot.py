@@ -26,7 +26,9 @@ def plot_gateway(data: dict) -> None:
         left.annotate(f"{sat[n]['median_rps']:,.0f}", (i, sat[n]["median_rps"]), ha="center", va="bottom")
     for name, rows in data["fixed_rates"].items():
         right.plot([r["rate"] for r in rows], [r["latency_ms"]["p99"] for r in rows], marker="o", label=f"{name} p99")
-        right.plot([r["rate"] for r in rows], [r["latency_ms"]["p50"] for r in rows], marker=".", linestyle="--", label=f"{name} p50")
+        right.plot(
+            [r["rate"] for r in rows], [r["latency_ms"]["p50"] for r in rows], marker=".", linestyle="--", label=f"{name} p50"
+        )
     right.axhline(data["p99_budget_ms"], color="grey", linestyle=":", label=f"{data['p99_budget_ms']:g} ms budget")
     right.set_yscale("log")
     right.set_xlabel("offered rate (requests/s, open model)")

@@ -23,7 +23,9 @@ def validate(payload):
     if payload.get("action") not in ("buy", "sell", "hold"):
         return "action"
     confidence = payload.get("confidence")
-    if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1):
+    if confidence is not None and (
+        isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 <= confidence <= 1
+    ):
         return "confidence"
     return None
 

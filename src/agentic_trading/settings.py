@@ -122,7 +122,9 @@ class Settings(BaseSettings):
                 try:
                     ipaddress.ip_network(item.strip(), strict=False)
                 except ValueError as exc:
-                    raise ValueError(f"{item.strip()!r} is not an address or CIDR (e.g. 52.89.214.238 or 10.0.0.0/8): {exc}") from None
+                    raise ValueError(
+                        f"{item.strip()!r} is not an address or CIDR (e.g. 52.89.214.238 or 10.0.0.0/8): {exc}"
+                    ) from None
         return value
 
     # Paper trading: the largest absolute position per instrument the risk agent allows.

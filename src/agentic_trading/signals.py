@@ -166,7 +166,7 @@ def validate_payload(payload: Any) -> dict[str, Any]:
 
     instrument = payload.get("instrument")
     if instrument is None:
-        errors.append(FieldError("instrument", "is required (e.g. \"EURUSD\")", REASON_MISSING_FIELD))
+        errors.append(FieldError("instrument", 'is required (e.g. "EURUSD")', REASON_MISSING_FIELD))
     elif not isinstance(instrument, str):
         errors.append(FieldError("instrument", f"must be a string, got {type(instrument).__name__}", REASON_INVALID_TYPE))
     elif not instrument.strip() or len(instrument.strip()) > MAX_INSTRUMENT_LEN or not _INSTRUMENT_RE.match(instrument.strip()):
@@ -271,9 +271,7 @@ def build_signal(
 ) -> Signal:
     """Validate a parsed body and turn it into a :class:`Signal` (raises :class:`SignalValidationError`)."""
     fields = validate_payload(payload)
-    timestamp = fields.pop("timestamp", None) or datetime.fromtimestamp(received_at, UTC).isoformat().replace(
-        "+00:00", "Z"
-    )
+    timestamp = fields.pop("timestamp", None) or datetime.fromtimestamp(received_at, UTC).isoformat().replace("+00:00", "Z")
     return Signal(
         signal_id=derive_signal_id(payload, idempotency_key=idempotency_key, test=test),
         correlation_id=correlation_id,

@@ -42,8 +42,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
             # Counters that move before Prometheus's first scrape of a target are invisible to
             # rate(): tests start once every target has been scraped twice.
             eventually(
-                lambda: (live.query_value("min(count_over_time(up[1m]))") or 0) >= 2
-                and len(live.query("up")) >= len(stack.programs()) - 2,
+                lambda: (
+                    (live.query_value("min(count_over_time(up[1m]))") or 0) >= 2
+                    and len(live.query("up")) >= len(stack.programs()) - 2
+                ),
                 timeout_s=30,
                 interval_s=0.2,
                 what="two scrapes of every target",

@@ -165,6 +165,7 @@ def test_exactly_one_decision_per_signal_while_an_agent_and_the_orchestrator_are
         what=f"{count} decisions on the DECISIONS stream",
     )
     print(f"all {count} decisions {waited:.1f} s after the last signal was accepted")
+
     # A decision whose first publish a kill cut short before its log line is logged when the
     # outbox re-publishes it, a second or so later.
     def all_logged() -> dict[str, set[float]] | None:

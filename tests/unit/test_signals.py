@@ -63,7 +63,9 @@ def test_levels_must_sit_on_the_right_side_of_the_price():
         "stop_loss": REASON_INCONSISTENT,
         "take_profit": REASON_INCONSISTENT,
     }
-    sell = build_signal({**SPEC_SIGNAL, "action": "sell", "stop_loss": 1.09, "take_profit": 1.07}, correlation_id="c", received_at=0)
+    sell = build_signal(
+        {**SPEC_SIGNAL, "action": "sell", "stop_loss": 1.09, "take_profit": 1.07}, correlation_id="c", received_at=0
+    )
     assert sell.direction == -1
 
 

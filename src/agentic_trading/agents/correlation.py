@@ -96,9 +96,7 @@ def assess_correlation(
         else:
             measured.append((instrument, corr, units, n))
     notes = [f"too little price history to correlate with {', '.join(unknown)}"] if unknown else []
-    stacked = [
-        m for m in measured if abs(m[1]) > STACKING_THRESHOLD and signal.direction * math.copysign(1, m[2]) * m[1] > 0
-    ]
+    stacked = [m for m in measured if abs(m[1]) > STACKING_THRESHOLD and signal.direction * math.copysign(1, m[2]) * m[1] > 0]
     if stacked:
         instrument, corr, units, n = max(stacked, key=lambda m: abs(m[1]))
         reason = (

@@ -54,9 +54,7 @@ def assess_risk(signal: Signal, position: float, max_units: float) -> Assessment
         return Assessment(
             -1.0,
             1.0,
-            [
-                f"{signal.instrument} position would be {after:+g} units, above the limit of {max_units:g} (AT_MAX_POSITION_UNITS)"
-            ],
+            [f"{signal.instrument} position would be {after:+g} units, above the limit of {max_units:g} (AT_MAX_POSITION_UNITS)"],
             veto=True,
         )
     price, stop, target = signal.price, signal.stop_loss, signal.take_profit
@@ -64,9 +62,7 @@ def assess_risk(signal: Signal, position: float, max_units: float) -> Assessment
         return Assessment(NO_STOP_SCORE, NO_STOP_CONFIDENCE, ["no stop loss", exposure])
     if (stop - price) * signal.direction >= 0:
         side = "below" if signal.direction > 0 else "above"
-        return Assessment(
-            -1.0, 1.0, [f"stop loss {stop:g} is not {side} the {signal.action} price {price:g}"], veto=True
-        )
+        return Assessment(-1.0, 1.0, [f"stop loss {stop:g} is not {side} the {signal.action} price {price:g}"], veto=True)
     if target is None:
         return Assessment(0.0, NO_TARGET_CONFIDENCE, ["no take profit: reward-to-risk unknown", exposure])
     rr = abs(target - price) / abs(price - stop)

@@ -118,9 +118,7 @@ class HistoryStore:
             for name in names:
                 pipe.lrange(self.key_for(name), 0, -1)
             lists = await pipe.execute()
-        return Histories(
-            {name: [decode_entry(raw) for raw in raw_list] for name, raw_list in zip(names, lists, strict=True)}
-        )
+        return Histories({name: [decode_entry(raw) for raw in raw_list] for name, raw_list in zip(names, lists, strict=True)})
 
     async def record(self, items: Sequence[tuple[str, str, str]]) -> int:
         """Append ``(instrument, signal_id, value)`` items not recorded before; how many were new."""

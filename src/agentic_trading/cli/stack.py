@@ -65,8 +65,7 @@ def up(
     with reporting_errors(options):
         stack = Stack(settings_from(options))
         console.print(
-            f"Starting the stack in [bold]{escape(str(stack.paths.state_dir))}[/] "
-            f"(port offset {stack.settings.port_offset})"
+            f"Starting the stack in [bold]{escape(str(stack.paths.state_dir))}[/] (port offset {stack.settings.port_offset})"
         )
         risky = ports_in_ephemeral_range(stack.settings, select_programs(_split_names(only), demo=demo))
         if risky:
@@ -107,9 +106,7 @@ def _report_unhealthy(stack: Stack, error: StartTimeoutError) -> None:
 
 def down(
     ctx: typer.Context,
-    purge: Annotated[
-        bool, typer.Option("--purge", help="Also delete the state directory (configs, data, logs).")
-    ] = False,
+    purge: Annotated[bool, typer.Option("--purge", help="Also delete the state directory (configs, data, logs).")] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for everything to stop.")] = 60.0,
     state_dir: StateDirOption = None,
     port_offset: PortOffsetOption = None,

@@ -387,9 +387,7 @@ class Stack:
                 if not alive:
                     break
                 if time.monotonic() >= deadline:
-                    raise SupervisorError(
-                        f"Still stopping after the deadline: {', '.join(alive)}; try `atctl down` again"
-                    )
+                    raise SupervisorError(f"Still stopping after the deadline: {', '.join(alive)}; try `atctl down` again")
                 time.sleep(POLL_INTERVAL_S)
 
     def purge(self) -> None:

@@ -66,8 +66,7 @@ class StackPaths:
         """Create the directory tree (idempotent)."""
         if len(str(self.socket).encode()) > _MAX_SOCKET_PATH:
             raise StackError(
-                f"State directory path too long for supervisord's unix socket ({self.socket}): "
-                "use a shorter --state-dir"
+                f"State directory path too long for supervisord's unix socket ({self.socket}): use a shorter --state-dir"
             )
         for directory in (self.state_dir, self.config_dir, self.log_dir):
             directory.mkdir(parents=True, exist_ok=True)

@@ -109,8 +109,7 @@ class SupervisorClient:
             raise NoStackError(self.state_dir, "supervisord is not running") from exc
         except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as exc:
             raise SupervisorError(
-                f"supervisord at {self.socket_path} did not answer {method}: {exc}. "
-                f"See {self.state_dir / 'supervisord.log'}"
+                f"supervisord at {self.socket_path} did not answer {method}: {exc}. See {self.state_dir / 'supervisord.log'}"
             ) from exc
         finally:
             transport.close()
@@ -122,9 +121,7 @@ class SupervisorClient:
         if code == Faults.NOT_RUNNING and name is not None:
             return SupervisorError(f"{name} is not running: start it with `atctl start {name}`")
         if code in (Faults.SPAWN_ERROR, Faults.ABNORMAL_TERMINATION) and name is not None:
-            return SupervisorError(
-                f"{name} failed to start ({fault.faultString}): see its log with `atctl logs {name}`"
-            )
+            return SupervisorError(f"{name} failed to start ({fault.faultString}): see its log with `atctl logs {name}`")
         if code == Faults.SHUTDOWN_STATE:
             return SupervisorError("supervisord is shutting down: wait for `atctl down` to finish, then `atctl up`")
         return SupervisorError(f"supervisord refused {method}({name or ''}): {fault.faultString}")

@@ -43,12 +43,8 @@ class GatewayMetrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         _build_info(r, "gateway")
-        self.webhooks = Counter(
-            "gateway_webhooks_total", "Webhooks received, valid or not", ["endpoint", "status"], registry=r
-        )
-        self.validation_errors = Counter(
-            "gateway_validation_errors_total", "Webhooks refused as invalid", ["reason"], registry=r
-        )
+        self.webhooks = Counter("gateway_webhooks_total", "Webhooks received, valid or not", ["endpoint", "status"], registry=r)
+        self.validation_errors = Counter("gateway_validation_errors_total", "Webhooks refused as invalid", ["reason"], registry=r)
         self.processing_duration = Histogram(
             "gateway_processing_duration_seconds",
             "Receipt of a webhook to its response",
@@ -126,18 +122,14 @@ class OrchestratorMetrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         _build_info(r, "orchestrator")
-        self.workflows = Counter(
-            "orchestrator_workflows_total", "Workflows finished, by how they ended", ["status"], registry=r
-        )
+        self.workflows = Counter("orchestrator_workflows_total", "Workflows finished, by how they ended", ["status"], registry=r)
         self.workflow_duration = Histogram(
             "orchestrator_workflow_duration_seconds",
             "Gateway receipt of a signal to its decision",
             buckets=WORKFLOW_BUCKETS,
             registry=r,
         )
-        self.decisions = Counter(
-            "orchestrator_decisions_total", "Decisions published, by decision", ["decision"], registry=r
-        )
+        self.decisions = Counter("orchestrator_decisions_total", "Decisions published, by decision", ["decision"], registry=r)
         self.missing_opinions = Counter(
             "orchestrator_missing_opinions_total",
             "Opinions a deadline decision went without, by agent",

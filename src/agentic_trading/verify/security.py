@@ -117,9 +117,7 @@ def dashboards_access(ctx: VerifyContext) -> Outcome:
 def gateway_limits(ctx: VerifyContext) -> Outcome:
     if ctx.settings is None:
         return Outcome.skipped("a remote gateway's settings are not visible from here")
-    findings = [
-        f for f in security_posture(ctx.settings, {"gateway": ctx.settings.host}) if f.name in _SETTINGS_FINDINGS
-    ]
+    findings = [f for f in security_posture(ctx.settings, {"gateway": ctx.settings.host}) if f.name in _SETTINGS_FINDINGS]
     problems = [f for f in findings if not f.ok]
     details = [f"{f.name}: {f.message}" for f in findings]
     if problems:

@@ -51,9 +51,7 @@ class CountingAgent(AgentLogic[dict[str, int]]):
 
 def processed(metrics: AgentMetrics, outcome: str) -> float:
     return (
-        metrics.registry.get_sample_value(
-            "agent_messages_processed_total", {"agent_type": "sentiment", "outcome": outcome}
-        )
+        metrics.registry.get_sample_value("agent_messages_processed_total", {"agent_type": "sentiment", "outcome": outcome})
         or 0.0
     )
 
@@ -77,12 +75,8 @@ async def test_every_signal_gets_one_opinion_with_dedup_and_correlation_headers(
     assert js.published[1]["timeout"] == 2.0
     assert all(m.settled == [("ack", None)] for m in msgs)
     assert processed(metrics, "ok") == 3
-    assert (
-        metrics.registry.get_sample_value("agent_last_processed_timestamp_seconds", {"agent_type": "sentiment"}) == 42.0
-    )
-    assert (
-        metrics.registry.get_sample_value("agent_processing_duration_seconds_count", {"agent_type": "sentiment"}) == 3
-    )
+    assert metrics.registry.get_sample_value("agent_last_processed_timestamp_seconds", {"agent_type": "sentiment"}) == 42.0
+    assert metrics.registry.get_sample_value("agent_processing_duration_seconds_count", {"agent_type": "sentiment"}) == 3
 
 
 async def test_signals_of_one_instrument_see_each_other_in_stream_order(metrics: AgentMetrics) -> None:

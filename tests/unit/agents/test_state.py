@@ -77,9 +77,7 @@ async def test_the_risk_agent_vetoes_against_the_ledger_in_redis(redis_client: a
     await redis_client.hset("at:positions", "EURUSD", "5")
     js = FakeJetStream()
     buy = make_signal(price=1.0850, stop_loss=1.0800, take_profit=1.0950)
-    await AgentRunner(RiskAgent(redis_client, max_position_units=5), js, AgentMetrics("risk")).process_batch(
-        [FakeMsg.of(buy)]
-    )
+    await AgentRunner(RiskAgent(redis_client, max_position_units=5), js, AgentMetrics("risk")).process_batch([FakeMsg.of(buy)])
     assert js.opinions()[0].veto
     assert js.published[0]["subject"] == "opinions.risk"
 

@@ -77,9 +77,7 @@ def test_down_without_a_stack_is_fine(tmp_path: Path) -> None:
     assert "No stack running" in result.output
 
 
-def test_up_demo_without_the_traffic_module_fails_before_starting(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_up_demo_without_the_traffic_module_fails_before_starting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(programs_module, "module_is_runnable", lambda module: module != "agentic_trading.load")
     state = tmp_path / "state"
     result = runner.invoke(app, ["up", "--demo", "--state-dir", str(state), "--port-offset", "43000"])
@@ -137,8 +135,6 @@ def test_logs_of_an_unknown_service_name_the_known_ones(state_with_logs: Path) -
     assert "gateway, orchestrator" in result.output
 
 
-@pytest.mark.parametrize(
-    ("seconds", "text"), [(None, "-"), (5, "5s"), (125, "2m05s"), (7260, "2h01m"), (90000, "1d01h")]
-)
+@pytest.mark.parametrize(("seconds", "text"), [(None, "-"), (5, "5s"), (125, "2m05s"), (7260, "2h01m"), (90000, "1d01h")])
 def test_uptime_is_short(seconds: int | None, text: str) -> None:
     assert format_uptime(seconds) == text

@@ -116,10 +116,7 @@ def test_alerts_on_recorded_series_are_tested_after_the_recording(alert_file: Pa
 
 def test_every_recording_rule_is_unit_tested() -> None:
     tested = " ".join(
-        case["expr"]
-        for path in TEST_FILES
-        for group in load_yaml(path)["tests"]
-        for case in group.get("promql_expr_test") or []
+        case["expr"] for path in TEST_FILES for group in load_yaml(path)["tests"] for case in group.get("promql_expr_test") or []
     )
     untested = sorted({name for name, _, _ in recording_rules()} - set(re.findall(r"[a-zA-Z_:][\w:]*", tested)))
     assert not untested, f"recording rules without a promql_expr_test: {untested}"

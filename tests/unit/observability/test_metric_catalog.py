@@ -108,9 +108,7 @@ def test_every_service_metric_is_catalogued_with_its_type_and_labels(name: str) 
 def test_every_catalogued_service_metric_exists_in_the_code() -> None:
     code = _code_metrics()
     claimed = {
-        name
-        for name, entry in CATALOG.items()
-        if entry["type"] != "info" and set(_as_list(entry["source"])) <= SERVICE_SOURCES
+        name for name, entry in CATALOG.items() if entry["type"] != "info" and set(_as_list(entry["source"])) <= SERVICE_SOURCES
     }
     assert not claimed - set(code), f"catalogued but never emitted: {sorted(claimed - set(code))}"
 

@@ -6,14 +6,23 @@ from agentic_trading.signals import Signal
 
 
 def _signal(action="buy", test=False):
-    return Signal(signal_id="s1", correlation_id="c1", instrument="EURUSD", action=action,
-                  timestamp="2024-01-15T10:30:00Z", received_at=100.0, test=test, price=1.085)
+    return Signal(
+        signal_id="s1",
+        correlation_id="c1",
+        instrument="EURUSD",
+        action=action,
+        timestamp="2024-01-15T10:30:00Z",
+        received_at=100.0,
+        test=test,
+        price=1.085,
+    )
 
 
 def _op(agent, score, confidence, veto=False):
     stance = "support" if score > 0 else "oppose" if score < 0 else "neutral"
-    return Opinion(signal_id="s1", correlation_id="c1", agent_type=agent, stance=stance, score=score,
-                   confidence=confidence, veto=veto)
+    return Opinion(
+        signal_id="s1", correlation_id="c1", agent_type=agent, stance=stance, score=score, confidence=confidence, veto=veto
+    )
 
 
 ALL_AGREE = {

@@ -20,8 +20,15 @@ async def store(redis_url):
 
 
 def _signal(sid="s1", test=False):
-    return Signal(signal_id=sid, correlation_id="c", instrument="EURUSD", action="buy",
-                  timestamp="2024-01-15T10:30:00Z", received_at=100.0, test=test)
+    return Signal(
+        signal_id=sid,
+        correlation_id="c",
+        instrument="EURUSD",
+        action="buy",
+        timestamp="2024-01-15T10:30:00Z",
+        received_at=100.0,
+        test=test,
+    )
 
 
 def _opinion(agent, sid="s1"):

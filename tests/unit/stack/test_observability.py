@@ -66,9 +66,7 @@ def _alerts(files: ObservabilityFiles) -> dict[str, dict[str, Any]]:
 def _targets(config: dict[str, Any]) -> dict[str, str]:
     """service label -> target, for every static target."""
     return {
-        static["labels"]["service"]: static["targets"][0]
-        for job in config["scrape_configs"]
-        for static in job["static_configs"]
+        static["labels"]["service"]: static["targets"][0] for job in config["scrape_configs"] for static in job["static_configs"]
     }
 
 

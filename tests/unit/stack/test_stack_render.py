@@ -44,9 +44,7 @@ def test_supervisord_conf_has_every_program(settings: Settings, stub_observabili
     assert parser["supervisord"]["pidfile"] == str(paths.supervisord_pid)
 
 
-def test_infrastructure_starts_before_services_and_stops_after(
-    settings: Settings, stub_observability: types.ModuleType
-) -> None:
+def test_infrastructure_starts_before_services_and_stops_after(settings: Settings, stub_observability: types.ModuleType) -> None:
     paths, _ = _render_all(settings)
     parser = _supervisord_sections(paths)
     priority = {name: int(parser[f"program:{name}"]["priority"]) for name in PROGRAM_NAMES}
