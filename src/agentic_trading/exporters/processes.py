@@ -131,9 +131,7 @@ class ProcessTracker:
         return tuple(_service_figures(service, rows, self.cores) for service, rows in sorted(per_service.items()))
 
 
-def _service_figures(
-    service: str, rows: list[tuple[bool, int, float | None, int | None]], cores: int = 1
-) -> ServiceFigures:
+def _service_figures(service: str, rows: list[tuple[bool, int, float | None, int | None]], cores: int = 1) -> ServiceFigures:
     cpus = [cpu for _, _, cpu, _ in rows if cpu is not None]
     memories = [memory for _, _, _, memory in rows if memory is not None]
     return ServiceFigures(
