@@ -12,6 +12,7 @@ experiments use::
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -40,7 +41,9 @@ from agentic_trading.stack.health import check_all
 from agentic_trading.stack.logs import tail_lines
 from agentic_trading.stack.paths import StackPaths
 from agentic_trading.stack.ports import find_free_port_offset, find_port_conflicts
+from agentic_trading.stack.preflight import check_observability
 from agentic_trading.stack.programs import (
+    OBSERVABILITY_MODULE,
     PROGRAMS,
     Program,
     ProgramContext,
@@ -156,10 +159,13 @@ class Stack:
         if conflicts:
             suggestion = find_free_port_offset(self.settings, selected)
             raise PortInUseError(conflicts, self.settings.port_offset, suggestion)
-        rendered = render_stack(ProgramContext(self.settings, self.paths), selected)
+        context = ProgramContext(self.settings, self.paths)
+        rendered = render_stack(context, selected)
         for name, command in rendered.commands.items():
             if resolve_binary(command[0]) is None:
                 raise MissingRequirementError(f"{name}: {command[0]} is not installed: run scripts/bootstrap.sh")
+        if context.observability is not None:
+            _check_observability(context.observability)
         save_record(self.paths, StackRecord(self.settings, [p.name for p in selected], demo=demo))
         if running:
             self._apply_config()
@@ -412,6 +418,19 @@ class Stack:
             yield self
         finally:
             self.down(purge=purge)
+
+
+def _check_observability(files: Any) -> None:
+    """promtool and amtool on the source and rendered files, before anything starts (preflight.py)."""
+    observability = importlib.import_module(OBSERVABILITY_MODULE)
+    source = observability.default_source_dir() / "prometheus"
+    check_observability(
+        resolve_binary("promtool"),
+        resolve_binary("amtool"),
+        sorted(source.glob("rules/*.yml")) + sorted(source.glob("alerts/*.yml")),
+        sorted(files.rules_dir.glob("rules/*.yml")) + sorted(files.rules_dir.glob("alerts/*.yml")),
+        files.alertmanager_config,
+    )
 
 
 def supervisord_command() -> list[str]:
