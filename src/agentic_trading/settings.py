@@ -127,6 +127,10 @@ class Settings(BaseSettings):
                     ) from None
         return value
 
+    # The receiver's dead man's switch watcher expects a Watchdog notification this often until it
+    # has seen two (then it learns the pace); missing after 3 intervals (receiver/watchdog.py).
+    watchdog_interval_s: float = Field(60.0, gt=0)
+
     # Paper trading: the largest absolute position per instrument the risk agent allows.
     max_position_units: float = Field(5.0, gt=0)
 

@@ -159,3 +159,14 @@ class ReceiverMetrics:
             ["alertname", "status"],
             registry=r,
         )
+        # The dead man's switch watcher (receiver/watchdog.py): its own signal, not Alertmanager's.
+        self.watchdog_missing = Gauge(
+            "receiver_watchdog_missing",
+            "1 while no Watchdog notification arrived within 3 expected intervals",
+            registry=r,
+        )
+        self.watchdog_last_received = Gauge(
+            "receiver_watchdog_last_received_timestamp_seconds",
+            "Unix time the latest Watchdog notification arrived (0: none since the receiver started)",
+            registry=r,
+        )
