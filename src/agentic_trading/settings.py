@@ -27,6 +27,7 @@ _PORT_FIELDS: dict[str, str] = {
     "agent-correlation": "correlation_port",
     "orchestrator": "orchestrator_port",
     "receiver": "receiver_port",
+    "canary": "canary_port",
     "nats": "nats_port",
     "nats-monitor": "nats_monitor_port",
     "nats-exporter": "nats_exporter_port",
@@ -57,6 +58,7 @@ class Settings(BaseSettings):
     correlation_port: int = 8104
     orchestrator_port: int = 8201
     receiver_port: int = 8301
+    canary_port: int = 8401
     nats_port: int = 4222
     nats_monitor_port: int = 8222
     nats_exporter_port: int = 7777
@@ -130,6 +132,8 @@ class Settings(BaseSettings):
     # The receiver's dead man's switch watcher expects a Watchdog notification this often until it
     # has seen two (then it learns the pace); missing after 3 intervals (receiver/watchdog.py).
     watchdog_interval_s: float = Field(60.0, gt=0)
+    # The canary (agentic_trading.canary) sends one test signal through the pipeline this often.
+    canary_interval_s: float = Field(2.0, gt=0)
 
     # Paper trading: the largest absolute position per instrument the risk agent allows.
     max_position_units: float = Field(5.0, gt=0)

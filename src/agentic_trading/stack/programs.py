@@ -26,10 +26,14 @@ OBSERVABILITY_MODULE = "agentic_trading.stack.observability"
 # Debian puts some daemons in sbin, which is not on every user's PATH.
 _EXTRA_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-# Start order: infrastructure, then everything that talks to it, then load.
+# Start order: infrastructure, then everything that talks to it, then what watches it, then
+# load. Prometheus, Alertmanager and the canary start once the services are healthy, and
+# stop before them: a first scrape of a service still starting (or already stopping) is
+# up == 0, which paged GatewayDown/AgentDown on every `atctl up` and `atctl down`.
 TIER_INFRASTRUCTURE = 0
 TIER_SERVICES = 1
-TIER_DEMO = 2
+TIER_WATCHERS = 2
+TIER_DEMO = 3
 
 
 @dataclass
@@ -235,6 +239,7 @@ PROGRAMS: tuple[Program, ...] = (
         probe=HttpProbe("prometheus", "/-/ready"),
         url=_http_url("prometheus"),
         ports=("prometheus",),
+        tier=TIER_WATCHERS,
         binary="prometheus",
         module=OBSERVABILITY_MODULE,
         data="prometheus",
@@ -245,9 +250,19 @@ PROGRAMS: tuple[Program, ...] = (
         probe=HttpProbe("alertmanager", "/-/ready"),
         url=_http_url("alertmanager"),
         ports=("alertmanager",),
+        tier=TIER_WATCHERS,
         binary="prometheus-alertmanager",
         module=OBSERVABILITY_MODULE,
         data="alertmanager",
+    ),
+    Program(
+        name="canary",
+        command=_python_module("agentic_trading.canary"),
+        probe=HttpProbe("canary", "/healthz"),
+        url=_http_url("canary"),
+        ports=("canary",),
+        tier=TIER_WATCHERS,
+        module="agentic_trading.canary",
     ),
     # Demo programs: started only by `atctl up --demo`. Add more here.
     Program(

@@ -8,6 +8,7 @@ from agentic_trading.stack import programs as programs_module
 from agentic_trading.stack.errors import MissingRequirementError, UnknownProgramError
 from agentic_trading.stack.programs import (
     PROGRAM_NAMES,
+    PROGRAMS,
     check_requirements,
     module_is_runnable,
     select_programs,
@@ -30,8 +31,18 @@ def test_program_names_are_the_contract() -> None:
         "redis-exporter",
         "prometheus",
         "alertmanager",
+        "canary",
         "traffic",
     )
+
+
+def test_watchers_start_after_the_services_and_stop_before_them() -> None:
+    """A scrape of a service still starting (or already stopping) is up == 0: a false page."""
+    tiers = {p.name: p.tier for p in PROGRAMS}
+    services = ("gateway", "agent-risk", "orchestrator", "receiver")
+    for watcher in ("prometheus", "alertmanager", "canary"):
+        assert all(tiers[watcher] > tiers[service] for service in services), watcher
+    assert tiers["traffic"] > tiers["canary"]
 
 
 def test_demo_programs_only_with_demo() -> None:
