@@ -92,11 +92,26 @@ class Canary:
         self.metrics.send_failures.labels(reason).inc()
         log.warning("canary_send_failed", reason=reason, detail=detail, url=self.url)
 
+    async def wait_for_gateway(self, stop: asyncio.Event) -> None:
+        """Until the gateway is ready, send nothing: a gateway still starting is not an outage."""
+        ready_url = self.settings.url("gateway") + "/readyz"
+        while not stop.is_set():
+            try:
+                if (await self.http.get(ready_url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                log.debug("canary_waiting_for_gateway", url=ready_url)
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.canary_interval_s)
+            except TimeoutError:
+                continue
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Subscribe first (no decision may slip by), then send one signal per interval."""
+        """Subscribe first (no decision may slip by), wait for the gateway, then send one signal per interval."""
         nc: NATS = await bus.connect(self.settings, SERVICE)
         try:
             await nc.subscribe(bus.STREAM_SUBJECTS[bus.DECISIONS_STREAM], cb=self.on_decision)
+            await self.wait_for_gateway(stop)
             log.info("canary_started", url=self.url, interval_s=self.settings.canary_interval_s)
             while not stop.is_set():
                 await self.send_one()

@@ -148,18 +148,18 @@ def age_until(timestamp: str, now: datetime) -> str:
 
 def _firing_table(rows: list[AlertRow], now: datetime) -> Table:
     table = Table(title="Alerts now (Prometheus + Alertmanager)", title_justify="left", header_style="bold")
-    table.add_column("alert", no_wrap=True)
+    table.add_column("alert / service", no_wrap=True)
     table.add_column("severity", no_wrap=True)
-    table.add_column("service", no_wrap=True)
-    table.add_column("state", no_wrap=True)
-    table.add_column("for", no_wrap=True)
+    table.add_column("state / for", no_wrap=True)
     table.add_column("summary / runbook", overflow="fold", ratio=1)
     for r in rows:
         style = _SEVERITY_STYLE.get(r.severity) if r.state in ("notified", "firing") else "dim"
         detail = escape(r.summary) + (f"\n[dim]{escape(r.runbook)}[/]" if r.runbook else "")
-        table.add_row(r.alertname, r.severity, r.service, r.state, age(r.since, now), detail, style=style)
+        table.add_row(
+            f"{r.alertname}\n[dim]{escape(r.service)}[/]", r.severity, f"{r.state}\n{age(r.since, now)}", detail, style=style
+        )
     if not rows:
-        table.add_row("-", "", "", "", "", "nothing pending or firing (not even the Watchdog)")
+        table.add_row("-", "", "", "nothing pending or firing (not even the Watchdog)")
     return table
 
 

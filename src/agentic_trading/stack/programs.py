@@ -27,8 +27,8 @@ OBSERVABILITY_MODULE = "agentic_trading.stack.observability"
 _EXTRA_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 # Start order: infrastructure, then everything that talks to it, then what watches it, then
-# load. Prometheus, Alertmanager and the canary start once the services are healthy, and
-# stop before them: a first scrape of a service still starting (or already stopping) is
+# load. Prometheus and Alertmanager start once the services (the canary among them: it sends
+# nothing until the gateway is ready) are healthy, and stop before them: a first scrape of a service still starting (or already stopping) is
 # up == 0, which paged GatewayDown/AgentDown on every `atctl up` and `atctl down`.
 TIER_INFRASTRUCTURE = 0
 TIER_SERVICES = 1
@@ -261,7 +261,6 @@ PROGRAMS: tuple[Program, ...] = (
         probe=HttpProbe("canary", "/healthz"),
         url=_http_url("canary"),
         ports=("canary",),
-        tier=TIER_WATCHERS,
         module="agentic_trading.canary",
     ),
     # Demo programs: started only by `atctl up --demo`. Add more here.
