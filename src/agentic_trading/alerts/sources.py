@@ -84,6 +84,18 @@ class AlertClient:
             raise AlertSourceError(f"Alertmanager refused the silence (HTTP {response.status_code}): {response.text.strip()}")
         return str(response.json().get("silenceID", ""))
 
+    def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
+        """Send alerts to Alertmanager as Prometheus does (``POST /api/v2/alerts``)."""
+        url = self.sources.alertmanager + "/api/v2/alerts"
+        try:
+            response = self._http.post(url, json=alerts)
+        except httpx.HTTPError as error:
+            raise AlertSourceError(
+                f"Alertmanager at {url} is not answering ({error}): is the stack up? (atctl status)"
+            ) from error
+        if response.status_code != 200:
+            raise AlertSourceError(f"Alertmanager refused the alerts (HTTP {response.status_code}): {response.text.strip()}")
+
     def _get(self, url: str, what: str, params: dict[str, Any] | None = None) -> Any:
         try:
             response = self._http.get(url, params=params)

@@ -26,6 +26,8 @@ from typing import Any
 
 import psutil
 
+from agentic_trading.alerts.shutdown import resolve_open_alerts
+from agentic_trading.alerts.sources import AlertClient, AlertSourceError, AlertSources
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.stack.errors import (
     MissingRequirementError,
@@ -66,12 +68,17 @@ from agentic_trading.stack.supervisor import (
     ProcessInfo,
     SupervisorClient,
 )
+from agentic_trading.telemetry.logging import get_logger
 
 # Every environment variable Settings reads (AT_GATEWAY_PORT, AT_NATS_URL, AT_WEBHOOK_SECRET, …).
 _SETTINGS_VARIABLES = frozenset((field.alias or f"AT_{name}").upper() for name, field in Settings.model_fields.items())
 PAUSED = "PAUSED"  # supervisord says RUNNING, but the process is stopped by SIGSTOP
 POLL_INTERVAL_S = 0.25
 SUPERVISORD_START_TIMEOUT_S = 15.0
+# atctl down waits this long for the receiver to get the "resolved" of every open alert.
+SHUTDOWN_RESOLVE_TIMEOUT_S = 5.0
+
+log = get_logger(__name__)
 
 ProgressCallback = Callable[[list["ComponentStatus"]], None]
 
@@ -362,7 +369,10 @@ class Stack:
     # -- down --------------------------------------------------------------------------------
 
     def down(self, purge: bool = False, timeout: float = 60.0) -> bool:
-        """Stop every program (demo, then services, then NATS and Redis), then supervisord.
+        """Stop every program (demo, then watchers, then services, then NATS and Redis), then supervisord.
+
+        Prometheus stops first, and every alert still open is resolved at the receiver
+        (alerts/shutdown.py), so no record stays `firing` across a restart.
 
         Data stays unless ``purge``. Returns False when nothing was running (not an error).
         """
@@ -381,6 +391,7 @@ class Stack:
         for info in infos:
             if info.state == RUNNING and _is_paused(info.pid):
                 self.supervisor.signal(info.name, "CONT")
+        self._end_open_alerts({info.name for info in infos if info.state == RUNNING})
         tiers: dict[int, list[str]] = {}
         for info in infos:
             program = _program_or_none(info.name)
@@ -395,6 +406,21 @@ class Stack:
                 if time.monotonic() >= deadline:
                     raise SupervisorError(f"Still stopping after the deadline: {', '.join(alive)}; try `atctl down` again")
                 time.sleep(POLL_INTERVAL_S)
+
+    def _end_open_alerts(self, running: set[str]) -> None:
+        """Stop Prometheus, then resolve every open alert at the receiver (alerts/shutdown.py)."""
+        if not {"prometheus", "alertmanager", "receiver"} <= running:
+            return
+        record = self.record()  # `atctl down` is not told the port offset: the stack's own ports
+        settings = record.settings if record is not None else self.settings
+        self.supervisor.stop("prometheus", wait=True)
+        try:
+            with AlertClient(AlertSources.of(settings)) as client:
+                ended, resolved = resolve_open_alerts(client, SHUTDOWN_RESOLVE_TIMEOUT_S)
+        except AlertSourceError as error:
+            log.warning("alerts_not_resolved_at_shutdown", error=str(error))
+            return
+        log.info("alerts_resolved_at_shutdown", ended=ended, resolved_at_receiver=resolved)
 
     def purge(self) -> None:
         """Delete the state directory (configs, data, logs); only when it is a stack's and stopped."""
