@@ -420,7 +420,7 @@ class Stack:
         except AlertSourceError as error:
             log.warning("alerts_not_resolved_at_shutdown", error=str(error))
             return
-        log.info("alerts_resolved_at_shutdown", ended=ended, resolved_at_receiver=resolved)
+        log.debug("alerts_resolved_at_shutdown", ended=ended, resolved_at_receiver=resolved)
 
     def purge(self) -> None:
         """Delete the state directory (configs, data, logs); only when it is a stack's and stopped."""

@@ -1,0 +1,124 @@
+"""Real faults on the shared test stack page as they should, and end when the fault ends.
+
+Each test injects one fault, waits (polling) for the notification at the alert receiver,
+removes the fault and waits for the resolved notification, so the next test starts from a
+quiet stack. Timings are those of the fast profile (docs/alerting.md).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from _live import LiveStack, eventually
+from typer.testing import CliRunner
+
+from agentic_trading.cli.main import app
+
+pytestmark = pytest.mark.integration
+
+runner = CliRunner()
+
+
+def _atctl_json(live: LiveStack, *args: str) -> dict:
+    result = runner.invoke(app, [*args, "--state-dir", str(live.stack.paths.state_dir), "--format", "json"])
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def _notified(live: LiveStack, alertname: str, status: str, since: float, **labels: str) -> list[dict]:
+    return [
+        n
+        for n in live.notifications(alertname=alertname, status=status, since=since)
+        if all(n["labels"].get(k) == v for k, v in labels.items())
+    ]
+
+
+@contextmanager
+def _stopped(live: LiveStack, program: str) -> Iterator[None]:
+    live.stack.stop(program)
+    try:
+        yield
+    finally:
+        live.stack.start(program, timeout=60)
+
+
+def test_atctl_alerts_shows_agentdown_with_its_runbook_and_it_pages_critical(live: LiveStack):
+    started = time.time()
+    with _stopped(live, "agent-risk"):
+        shown, took = eventually(
+            lambda: [
+                a for a in _atctl_json(live, "alerts")["firing"] if a["alertname"] == "AgentDown" and a["service"] == "agent-risk"
+            ],
+            timeout_s=15,
+            interval_s=0.5,
+            what="AgentDown for agent-risk in `atctl alerts`",
+        )
+        assert shown[0]["runbook"] == "docs/runbooks/AgentDown.md"
+        assert shown[0]["severity"] == "critical" and shown[0]["summary"]
+        print(f"AgentDown shown by atctl alerts {took:.1f} s after the stop ({shown[0]['state']})")
+        eventually(
+            lambda: _notified(live, "AgentDown", "firing", started, service="agent-risk", severity="critical"),
+            timeout_s=30,
+            interval_s=0.5,
+            what="a critical AgentDown notification for agent-risk",
+        )
+    eventually(
+        lambda: _notified(live, "AgentDown", "resolved", started, service="agent-risk"),
+        timeout_s=30,
+        interval_s=0.5,
+        what="AgentDown resolved after agent-risk is back",
+    )
+
+
+def test_stopping_the_orchestrator_pages_critical(live: LiveStack):
+    started = time.time()
+    with _stopped(live, "orchestrator"):
+        _, took = eventually(
+            lambda: _notified(live, "OrchestratorDown", "firing", started, severity="critical"),
+            timeout_s=30,
+            interval_s=0.5,
+            what="a critical OrchestratorDown notification",
+        )
+        print(f"OrchestratorDown paged {took:.1f} s after `atctl stop orchestrator`")
+    eventually(
+        lambda: _notified(live, "OrchestratorDown", "resolved", started),
+        timeout_s=30,
+        interval_s=0.5,
+        what="OrchestratorDown resolved",
+    )
+    # The canary's signals of the outage may have expired; let its alert end before the next test.
+    eventually(
+        lambda: not [a for a in _atctl_json(live, "alerts")["firing"] if a["alertname"] == "CanarySignalsUndecided"],
+        timeout_s=60,
+        interval_s=1,
+        what="no CanarySignalsUndecided after the orchestrator is back",
+    )
+
+
+def test_a_paused_orchestrator_trips_the_canary_while_supervisord_says_running(live: LiveStack):
+    started = time.time()
+    live.stack.pause("orchestrator")
+    try:
+        _, took = eventually(
+            lambda: _notified(live, "CanarySignalsUndecided", "firing", started, severity="critical"),
+            timeout_s=60,
+            interval_s=0.5,
+            what="a critical CanarySignalsUndecided notification",
+        )
+        print(f"CanarySignalsUndecided paged {took:.1f} s after `atctl pause orchestrator`")
+        states = {s.name: s.state for s in live.stack.status()}
+        assert live.stack.supervisor.info("orchestrator")[0].state == "RUNNING"
+        assert states["orchestrator"] == "PAUSED"
+        assert all(state in ("RUNNING", "PAUSED") for state in states.values()), states
+    finally:
+        live.stack.resume("orchestrator")
+    eventually(
+        lambda: _notified(live, "CanarySignalsUndecided", "resolved", started),
+        timeout_s=60,
+        interval_s=0.5,
+        what="CanarySignalsUndecided resolved once decisions flow again",
+    )
