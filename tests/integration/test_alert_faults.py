@@ -7,6 +7,7 @@ quiet stack. Timings are those of the fast profile (docs/alerting.md).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -17,10 +18,12 @@ from _live import LiveStack, eventually
 from typer.testing import CliRunner
 
 from agentic_trading.cli.main import app
+from agentic_trading.load.payloads import SignalFactory
 
 pytestmark = pytest.mark.integration
 
 runner = CliRunner()
+signals = SignalFactory(seed=15)
 
 
 def _atctl_json(live: LiveStack, *args: str) -> dict:
@@ -121,4 +124,81 @@ def test_a_paused_orchestrator_trips_the_canary_while_supervisord_says_running(l
         timeout_s=60,
         interval_s=0.5,
         what="CanarySignalsUndecided resolved once decisions flow again",
+    )
+
+
+def _critical_firing_since(live: LiveStack, since: float) -> list[str]:
+    return sorted(
+        {n["alertname"] for n in live.notifications(status="firing", since=since) if n["labels"].get("severity") == "critical"}
+    )
+
+
+def test_a_nats_outage_pages_once_and_nothing_after_recovery(live: LiveStack):
+    started = time.time()
+    with _stopped(live, "nats"):
+        refused = [live.post_signal(signals.signal()).status_code for _ in range(3)]
+        assert refused == [503, 503, 503], "the gateway must answer 503 while JetStream is gone"
+        eventually(
+            lambda: _notified(live, "NATSServerDown", "firing", started, service="nats", severity="critical"),
+            timeout_s=30,
+            interval_s=0.5,
+            what="a critical NATSServerDown notification naming nats (not its exporter)",
+        )
+    eventually(
+        lambda: live.post_signal(signals.signal()).status_code == 200,
+        timeout_s=30,
+        interval_s=0.5,
+        what="the gateway accepting signals again",
+    )
+    recovered = time.time()
+    # The outage's failures stay in the alert windows (20 s on the fast profile) for a while:
+    # watch through them, plus one evaluation, that no page goes out after recovery.
+    deadline = recovered + 25
+    while time.time() < deadline:
+        assert _critical_firing_since(live, recovered) == [], "a page after NATS recovered"
+        time.sleep(0.5)
+    assert not _notified(live, "NATSPublishFailure", "firing", started), "the outage's failures paged NATSPublishFailure"
+    eventually(
+        lambda: _notified(live, "NATSServerDown", "resolved", started),
+        timeout_s=30,
+        interval_s=0.5,
+        what="NATSServerDown resolved",
+    )
+
+
+async def _move_opinions_stream(live: LiveStack, subjects: list[str]) -> None:
+    import nats
+
+    nc = await nats.connect(live.settings.nats_url, connect_timeout=2)
+    try:
+        js = nc.jetstream()
+        config = (await js.stream_info("OPINIONS")).config
+        config.subjects = subjects
+        await js.update_stream(config)
+    finally:
+        await nc.close()
+
+
+def test_an_agent_whose_opinion_publishes_fail_pages_critical(live: LiveStack):
+    started = time.time()
+    # OPINIONS stops taking opinions.>: every agent's publish fails ("no responders"),
+    # each signal is nak'ed, redelivered and fails again (outcome="error").
+    asyncio.run(_move_opinions_stream(live, ["opinions-unavailable.>"]))
+    try:
+        for _ in range(5):
+            assert live.post_signal(signals.signal()).status_code == 200
+        _, took = eventually(
+            lambda: _notified(live, "AgentFailing", "firing", started, service="agent-risk", severity="critical"),
+            timeout_s=40,
+            interval_s=0.5,
+            what="a critical AgentFailing notification for agent-risk",
+        )
+        print(f"AgentFailing paged {took:.1f} s after opinion publishes started failing")
+    finally:
+        asyncio.run(_move_opinions_stream(live, ["opinions.>"]))
+    eventually(
+        lambda: _notified(live, "AgentFailing", "resolved", started, service="agent-risk"),
+        timeout_s=60,
+        interval_s=0.5,
+        what="AgentFailing resolved once opinions are taken again",
     )
