@@ -1,0 +1,113 @@
+"""A healthy stack's life pages nobody; an alert that ends is resolved at the receiver, even across a restart.
+
+One stack of its own (it is stopped and started), with demo traffic:
+start -> demo traffic -> planned restart -> down/up -> 20 s of saturating load, then the
+receiver must hold no critical notification and nothing but the Watchdog and the alerts
+that describe saturation (latency, lag). Then the stale-alert sequence: invalid webhooks
+-> GatewayHighErrorRate -> down -> up with no invalid webhook -> resolved at the receiver,
+and `atctl alerts` shows nothing but the Watchdog on its first run.
+
+Cost: two to three minutes on a 2-core machine (three starts, three stops, 20 s of load).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from _live import eventually
+from typer.testing import CliRunner
+
+from agentic_trading.cli.main import app
+from agentic_trading.settings import Settings
+from agentic_trading.stack import Stack, select_programs
+from agentic_trading.stack.ports import find_free_port_offset
+
+pytestmark = pytest.mark.integration
+
+# What a healthy stack may tell the receiver: its heartbeat, and the saturation a load test causes.
+ALLOWED_WHEN_HEALTHY = {"Watchdog", "GatewayHighLatency", "NATSConsumerLag"}
+runner = CliRunner()
+
+
+@pytest.fixture
+def demo_stack(tmp_path: Path) -> Iterator[Stack]:
+    state_dir = tmp_path / "state"
+    base = int(os.environ.get("AT_TEST_PORT_OFFSET", "20000"))
+    programs = select_programs(None, demo=True)
+    offset = find_free_port_offset(Settings(state_dir=state_dir), programs, candidates=range(base + 700, 23001, 100))
+    assert offset is not None, "no free port offset for the sequence test's own stack"
+    stack = Stack(Settings(state_dir=state_dir, port_offset=offset))
+    try:
+        yield stack
+    finally:
+        stack.down()
+
+
+def _records(stack: Stack) -> list[dict]:
+    path = stack.paths.state_dir / "receiver" / "notifications.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
+def _atctl(stack: Stack, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [*args, "--state-dir", str(stack.paths.state_dir)])
+    return result.exit_code, result.stdout
+
+
+def test_a_healthy_life_pages_nobody_and_a_stale_alert_ends_at_the_receiver(demo_stack: Stack) -> None:
+    stack, settings = demo_stack, demo_stack.settings
+    stack.up(demo=True, timeout=90)
+    with httpx.Client(timeout=5) as http:
+
+        def notifications(**filters: object) -> list[dict]:
+            return http.get(settings.url("receiver") + "/notifications", params=filters).json()["notifications"]
+
+        eventually(
+            lambda: notifications(alertname="Watchdog", status="firing"),
+            timeout_s=30,
+            interval_s=0.5,
+            what="the Watchdog at the receiver",
+        )
+        stack.restart("agent-sentiment")  # planned: nothing may page
+        stack.down()
+        stack.up(demo=True, timeout=90)
+        code, output = _atctl(
+            stack, "load", "--users", "40", "--think-min", "0", "--think-max", "0", "--duration", "20", "--quiet"
+        )
+        assert code == 0, output
+        # One more evaluation after the load, so an alert it caused has reached the receiver.
+        eventually(
+            lambda: notifications(alertname="Watchdog", since=time.time() - 60) and True,
+            timeout_s=10,
+            what="the receiver answering after the load",
+        )
+
+        healthy_life = _records(stack)
+        fired = {r["alertname"] for r in healthy_life if r["status"] == "firing"}
+        critical = [r["alertname"] for r in healthy_life if r["labels"].get("severity") == "critical"]
+        assert not critical, f"critical notifications on a healthy stack: {critical}"
+        assert fired <= ALLOWED_WHEN_HEALTHY, f"unexpected notifications: {sorted(fired - ALLOWED_WHEN_HEALTHY)}"
+
+        # --- the stale-alert sequence -------------------------------------------------------
+        flood_at = time.time()
+        for _ in range(100):  # the specification's test_high_error_rate
+            http.post(settings.url("gateway") + "/webhook/tradingview", json={"invalid": "data"})
+        eventually(
+            lambda: notifications(alertname="GatewayHighErrorRate", status="firing", since=flood_at),
+            timeout_s=30,
+            interval_s=0.5,
+            what="GatewayHighErrorRate at the receiver after 100 invalid webhooks",
+        )
+    stack.down()
+    stack.up(demo=True, timeout=90)
+    last = [r for r in _records(stack) if r["alertname"] == "GatewayHighErrorRate"][-1]
+    assert last["status"] == "resolved", "the receiver's last record of the alert must not stay firing"
+    assert last["annotations"].get("resolved_by") == "atctl down"
+    code, output = _atctl(stack, "alerts", "--format", "json")
+    firing = {a["alertname"] for a in json.loads(output)["firing"] if a["state"] != "pending"}
+    assert firing <= {"Watchdog"}, f"still firing after down/up without invalid webhooks: {firing}"
