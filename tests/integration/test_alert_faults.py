@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -202,3 +203,65 @@ def test_an_agent_whose_opinion_publishes_fail_pages_critical(live: LiveStack):
         interval_s=0.5,
         what="AgentFailing resolved once opinions are taken again",
     )
+
+
+def test_a_single_threaded_spin_in_redis_reaches_highcpu(live: LiveStack):
+    """A Lua busy loop keeps Redis' one thread busy: 100 % of a core, ~50 % of this machine.
+
+    HighCPU is asserted pending (its condition holds, on the per-core figure) rather than
+    held through its `for`: a longer spin blocks Redis for every other client and pages
+    RedisDown, AgentFailing and the canary too. The `for` itself is in the promtool cases.
+    """
+    import threading
+
+    import redis
+
+    spinner = redis.Redis.from_url(live.settings.redis_url, socket_timeout=60)
+    killer = redis.Redis.from_url(live.settings.redis_url, socket_timeout=5)
+    errors: list[Exception] = []
+
+    def spin() -> None:
+        try:
+            spinner.eval("local i = 0 while true do i = i + 1 end", 0)
+        except redis.exceptions.ResponseError as error:  # "Script killed by user with SCRIPT KILL"
+            errors.append(error)
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    seen_core_percent = 0.0
+
+    def highcpu_for_redis() -> list[dict]:
+        nonlocal seen_core_percent
+        core = live.query_value('process_cpu_core_usage_percent{service="redis"}') or 0.0
+        seen_core_percent = max(seen_core_percent, core)
+        alerts = live.http.get(live.url("prometheus") + "/api/v1/alerts").json()["data"]["alerts"]
+        return [a for a in alerts if a["labels"]["alertname"] == "HighCPU" and a["labels"].get("service") == "redis"]
+
+    try:
+        try:
+            pending, took = eventually(highcpu_for_redis, timeout_s=20, interval_s=0.5, what="HighCPU for redis")
+        except AssertionError:
+            load = os.getloadavg()[0]
+            if seen_core_percent < 90 and load > (os.cpu_count() or 1):
+                pytest.skip(
+                    f"the machine is too busy to prove it: the spin got at most {seen_core_percent:.0f} % "
+                    f"of a core (load average {load:.1f} on {os.cpu_count()} cores)"
+                )
+            raise
+        machine = live.query_value('container_cpu_usage_percent{service="redis"}')
+        print(
+            f"HighCPU for redis after {took:.1f} s at {float(pending[0]['value']):.0f} % of a core ({machine} % of the machine)"
+        )
+        assert float(pending[0]["value"]) > 90
+    finally:
+        deadline = time.monotonic() + 10
+        while thread.is_alive() and time.monotonic() < deadline:
+            try:
+                killer.script_kill()
+            except redis.exceptions.ResponseError as error:
+                if "NOTBUSY" not in str(error):  # NOTBUSY: not started yet, or already ended
+                    raise
+            thread.join(timeout=0.5)
+        spinner.close()
+        killer.close()
+    assert not thread.is_alive(), "the Lua spin could not be killed"
