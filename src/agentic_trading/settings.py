@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     # Keep max_signal_age_s + max_clock_skew_s <= dedup_window_s, so a replay inside the window is a duplicate.
     max_signal_age_s: float = Field(90.0, ge=0)
     max_clock_skew_s: float = Field(30.0, ge=0)
+    # Refuse a payload without a timestamp (422): it cannot be recognised as a replay. Off by default.
+    require_timestamp: bool = False
 
     @field_validator("webhook_secret")
     @classmethod
