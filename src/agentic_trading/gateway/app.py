@@ -48,9 +48,9 @@ from agentic_trading.gateway.replay import FreshnessWindow, timestamp_problems, 
 from agentic_trading.redis_client import connect_redis
 from agentic_trading.settings import Settings
 from agentic_trading.signals import (
-    FieldError,
     REASON_BODY_TOO_LARGE,
     REASON_INVALID_JSON,
+    FieldError,
     SignalValidationError,
     build_signal,
 )
