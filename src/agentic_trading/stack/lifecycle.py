@@ -30,6 +30,7 @@ from agentic_trading.stack.errors import (
     MissingRequirementError,
     NoStackError,
     PortInUseError,
+    PortOffsetError,
     ProgramFailedError,
     StackConflictError,
     StackError,
@@ -39,7 +40,12 @@ from agentic_trading.stack.errors import (
 from agentic_trading.stack.health import check_all
 from agentic_trading.stack.logs import tail_lines
 from agentic_trading.stack.paths import StackPaths
-from agentic_trading.stack.ports import find_free_port_offset, find_port_conflicts
+from agentic_trading.stack.ports import (
+    find_free_port_offset,
+    find_port_conflicts,
+    port_offset_problems,
+    safe_port_offset_near,
+)
 from agentic_trading.stack.programs import (
     PROGRAMS,
     Program,
@@ -147,6 +153,9 @@ class Stack:
         """
         selected = select_programs(programs, demo=demo)
         check_requirements(selected)
+        offset_problems = port_offset_problems(self.settings)
+        if offset_problems:
+            raise PortOffsetError(self.settings.port_offset, offset_problems, safe_port_offset_near(self.settings))
         running = self.supervisor.is_running()
         held: set[str] = set()
         if running:
