@@ -52,11 +52,13 @@ from agentic_trading.stack.programs import (
     ProgramContext,
     check_requirements,
     get_program,
+    program_ports,
     programs_named,
     resolve_binary,
     select_programs,
 )
 from agentic_trading.stack.render import render_stack
+from agentic_trading.stack.scrapes import wait_until_scraped
 from agentic_trading.stack.state import StackRecord, load_record, replace_settings, save_record
 from agentic_trading.stack.supervisor import (
     ALIVE_STATES,
@@ -176,7 +178,13 @@ class Stack:
                 self.supervisor.stop(name, wait=True)  # started again below, with the new config
         else:
             self._start_supervisord()
-        return self._start_programs(selected, timeout, on_progress)
+        deadline = time.monotonic() + timeout
+        statuses = self._start_programs(selected, timeout, on_progress)
+        if any(p.name == "prometheus" for p in selected):  # so `atctl verify` right after passes
+            pending = wait_until_scraped(self.settings.url("prometheus"), program_ports(self.settings, selected), deadline)
+            if pending:
+                raise StartTimeoutError({"prometheus": "not scraped yet: " + "; ".join(pending)}, timeout, self.paths.log_dir)
+        return statuses
 
     def _check_same_stack(self) -> None:
         record = self.record()

@@ -53,7 +53,7 @@ def offset_of(path: Path, start: datetime) -> int:
 
 
 def lines_between(path: Path, start: datetime, end: datetime, max_bytes: int | None = None) -> list[str]:
-    """Lines of ``path`` timestamped from ``start`` to ``end`` (untimed lines between them too).
+    """Lines of ``path`` timestamped from ``start`` to ``end``, and untimed lines that follow one of them.
 
     ``max_bytes``: read at most this much from the end of the file (a bound on a search whose
     start is far back).
@@ -68,11 +68,14 @@ def lines_between(path: Path, start: datetime, end: datetime, max_bytes: int | N
             if begin > 0:
                 handle.readline()
             found: list[str] = []
+            inside = False  # an untimed line belongs to the window once a timed one has opened it
             for raw in handle:
                 when = line_time(raw)
-                if when is not None and when > end:
-                    break
-                if when is None or when >= start:
+                if when is not None:
+                    if when > end:
+                        break
+                    inside = when >= start
+                if inside:
                     found.append(raw.decode(errors="replace").rstrip("\n"))
             return found
     except FileNotFoundError:

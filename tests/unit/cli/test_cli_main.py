@@ -143,23 +143,40 @@ def test_trace_of_an_unknown_id_exits_2_and_without_a_stack_too(recorded_stack: 
     assert runner.invoke(app, ["trace", CID, "--state-dir", str(tmp_path / "none")]).exit_code == 2
 
 
-def test_logs_interleave_services_with_a_prefix(state_with_logs: Path) -> None:
+def test_logs_interleave_services_pretty_by_default(state_with_logs: Path) -> None:
     result = runner.invoke(app, ["logs", "--state-dir", str(state_with_logs), "-n", "10"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].startswith("gateway") and "uvicorn says hello" in lines[0]
-    assert lines[-1].startswith("orchestrator") and "decision_published" in lines[-1]
+    assert lines[-2].startswith("2026-01-01T10:00:00.300Z info    orchestrator decision_published")
+    assert lines[-1].strip().startswith("correlation_id=corr-cli") and "decision=approve" in lines[-1]
 
 
-def test_logs_of_one_service_are_raw(state_with_logs: Path) -> None:
-    result = runner.invoke(app, ["logs", "gateway", "--state-dir", str(state_with_logs), "-n", "1"])
+def test_logs_of_one_service_as_json(state_with_logs: Path) -> None:
+    result = runner.invoke(app, ["logs", "gateway", "--state-dir", str(state_with_logs), "-n", "1", "--format", "json"])
     assert result.exit_code == 0
     assert json.loads(result.output)["event"] == "signal_accepted"
 
 
+def test_logs_filter_by_level_service_and_since(state_with_logs: Path) -> None:
+    gateway = state_with_logs / "logs" / "gateway.log"
+    gateway.write_text(
+        gateway.read_text() + _record("2026-01-01T10:00:01Z", "gateway", "publish_failed").replace('"info"', '"error"') + "\n"
+    )
+    args = ["logs", "--state-dir", str(state_with_logs), "--format", "json"]
+    errors = runner.invoke(app, [*args, "--level", "warning"])
+    assert [json.loads(line)["event"] for line in errors.output.splitlines()] == ["publish_failed"]
+    orchestrator = runner.invoke(app, [*args, "--service", "orchestrator"])
+    assert [json.loads(line)["event"] for line in orchestrator.output.splitlines()] == ["decision_published"]
+    since = runner.invoke(app, [*args, "--since", "2026-01-01T10:00:00.2Z"])
+    assert [json.loads(line)["event"] for line in since.output.splitlines()] == ["decision_published", "publish_failed"]
+    bad = runner.invoke(app, [*args, "--since", "yesterday"])
+    assert bad.exit_code == 2 and "90s, 10m" in bad.output
+
+
 def test_logs_of_an_unknown_service_name_the_known_ones(state_with_logs: Path) -> None:
     result = runner.invoke(app, ["logs", "nope", "--state-dir", str(state_with_logs)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "gateway, orchestrator" in result.output
 
 
