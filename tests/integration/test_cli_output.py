@@ -5,6 +5,7 @@ Runs the installed ``atctl`` as a user would, piped (so no terminal), with COLUM
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -58,3 +59,14 @@ def test_status_piped_at_80_columns_has_whole_urls(live: LiveStack):
     _assert_fits_80_columns(result.stdout)
     for component in ("gateway", "prometheus", "process-exporter"):
         assert live.stack.settings.url(component) in result.stdout
+
+
+def test_summary_reads_every_figure_from_the_live_stack(live: LiveStack):
+    result = _atctl(live, "summary", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["problems"] == []
+    assert set(body["consumer_lag"]) >= {"agent-risk", "agent-momentum"}  # from the NATS exporter
+    piped = _atctl(live, "summary")
+    _assert_fits_80_columns(piped.stdout)
+    assert "decisions" in piped.stdout and "firing alerts" in piped.stdout
