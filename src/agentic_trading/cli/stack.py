@@ -159,7 +159,30 @@ def status(
             raise typer.Exit(1)
 
 
+UP_EXAMPLES = """
+Examples:
+
+  atctl up                              # the whole stack, default ports
+  atctl up --demo                       # with demo traffic
+  atctl up --port-offset 5000 --state-dir /tmp/stack2   # beside another stack
+  atctl up --only nats,redis,gateway
+"""
+DOWN_EXAMPLES = """
+Examples:
+
+  atctl down            # stop, keep data
+  atctl down --purge    # stop and delete the state directory
+"""
+STATUS_EXAMPLES = """
+Examples:
+
+  atctl status
+  atctl status --state-dir /tmp/stack2   # ports come from its stack.json
+  atctl status --format json | jq '.components[] | select(.healthy | not)'
+"""
+
+
 def register(app: typer.Typer) -> None:
-    app.command()(up)
-    app.command()(down)
-    app.command()(status)
+    app.command(epilog=UP_EXAMPLES)(up)
+    app.command(epilog=DOWN_EXAMPLES)(down)
+    app.command(epilog=STATUS_EXAMPLES)(status)

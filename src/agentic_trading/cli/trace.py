@@ -33,8 +33,8 @@ from agentic_trading.stack.trace_lookup import TraceResult, find_trace, quick_re
 EXAMPLES = """
 Examples:
 
-  atctl trace 626ce548507e4c05867e24597c33ac80      # the correlation id of a 200 answer
-  atctl trace sig_731e2281a4284abfde25f433e95aad04  # its signal id: the same trace
+  atctl trace readme-1                    # the correlation id of a 200 answer
+  atctl trace sig_731e2281a4284abfde25f4  # its signal_id: the same trace
   atctl trace readme-1 --format json | jq .decision
 
 Exit codes: 0 decided, 1 found but no decision within --timeout (stalled),

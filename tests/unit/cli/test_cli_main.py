@@ -183,3 +183,14 @@ def test_logs_of_an_unknown_service_name_the_known_ones(state_with_logs: Path) -
 @pytest.mark.parametrize(("seconds", "text"), [(None, "-"), (5, "5s"), (125, "2m05s"), (7260, "2h01m"), (90000, "1d01h")])
 def test_uptime_is_short(seconds: int | None, text: str) -> None:
     assert format_uptime(seconds) == text
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["up", "down", "status", "logs", "trace", "summary", "stop", "start", "restart", "kill", "pause", "resume"],
+)
+def test_help_has_an_example_and_fits_80_columns(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    assert "Examples:" in result.output and f"atctl {command}" in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
