@@ -56,7 +56,7 @@ def test_up_refuses_a_promql_error_in_gateway_yml_within_2_s_naming_line_and_col
     lines[number - 1] = lines[number - 1].replace('up{job="gateway"} == 0', 'up{job="gateway" == 0')
     gateway.write_text("".join(lines))
     monkeypatch.setattr(observability_module, "default_source_dir", lambda: source)
-    stack = Stack(Settings(state_dir=tmp_path / "state", port_offset=43500))
+    stack = Stack(Settings(state_dir=tmp_path / "state", port_offset=22500))
 
     started = time.monotonic()
     with pytest.raises(ObservabilityConfigRefusedError) as refused:
