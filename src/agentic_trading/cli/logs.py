@@ -16,7 +16,6 @@ from agentic_trading.cli.common import (
     complete_program,
     console,
     merge_options,
-    reporting_errors,
     settings_from,
 )
 from agentic_trading.stack.errors import NoStackError, StackError
@@ -52,40 +51,39 @@ def logs(
 ) -> None:
     """Show the programs' logs (JSON lines from the services, text from the daemons)."""
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        paths = StackPaths.of(settings_from(options).state_dir)
-        available = log_files(paths.log_dir)
-        if not available:
-            raise NoStackError(paths.state_dir, "no logs yet")
-        if service is None:
-            files = available
+    paths = StackPaths.of(settings_from(options).state_dir)
+    available = log_files(paths.log_dir)
+    if not available:
+        raise NoStackError(paths.state_dir, "no logs yet")
+    if service is None:
+        files = available
+    else:
+        if not paths.log_file(service).exists():
+            names = ", ".join(service_of(p) for p in available)
+            raise StackError(f"No log for {service!r} in {paths.log_dir}; programs with logs: {names}")
+        files = [paths.log_file(service)]
+    prefix = service is None
+    width = max(len(service_of(p)) for p in files)
+
+    def show(line: LogLine) -> None:
+        if prefix:
+            console.print(_prefixed(line, width), soft_wrap=True)
         else:
-            if not paths.log_file(service).exists():
-                names = ", ".join(service_of(p) for p in available)
-                raise StackError(f"No log for {service!r} in {paths.log_dir}; programs with logs: {names}")
-            files = [paths.log_file(service)]
-        prefix = service is None
-        width = max(len(service_of(p)) for p in files)
+            console.print(Text(line.text), soft_wrap=True)
 
-        def show(line: LogLine) -> None:
-            if prefix:
-                console.print(_prefixed(line, width), soft_wrap=True)
-            else:
-                console.print(Text(line.text), soft_wrap=True)
-
-        follower = LogFollower(lambda: files if service else log_files(paths.log_dir))
-        follower.read_new()  # position at the end before printing the tail: nothing is lost between
-        for line in last_lines(files, lines):
-            show(line)
-        if not follow:
-            return
-        try:
-            while True:
-                for line in follower.read_new():
-                    show(line)
-                time.sleep(FOLLOW_INTERVAL_S)
-        except KeyboardInterrupt:
-            return
+    follower = LogFollower(lambda: files if service else log_files(paths.log_dir))
+    follower.read_new()  # position at the end before printing the tail: nothing is lost between
+    for line in last_lines(files, lines):
+        show(line)
+    if not follow:
+        return
+    try:
+        while True:
+            for line in follower.read_new():
+                show(line)
+            time.sleep(FOLLOW_INTERVAL_S)
+    except KeyboardInterrupt:
+        return
 
 
 def register(app: typer.Typer) -> None:

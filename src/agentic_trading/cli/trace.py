@@ -16,7 +16,6 @@ from agentic_trading.cli.common import (
     console,
     err_console,
     merge_options,
-    reporting_errors,
     settings_from,
 )
 from agentic_trading.cli.stack import OutputFormat
@@ -63,28 +62,27 @@ def trace(
     Exit code 1 when no decision was logged within --timeout.
     """
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        paths = StackPaths.of(settings_from(options).state_dir)
-        if not paths.log_dir.is_dir():
-            raise NoStackError(paths.state_dir, "no logs")
-        with err_console.status(f"Reading logs for {escape(correlation_id)}…"):
-            result = wait_for_trace(paths.log_dir, correlation_id, timeout=timeout)
-        decision = result.decision
-        if output is OutputFormat.json:
-            typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
-        elif result.events:
-            console.print(trace_table(result))
-        if decision is None:
-            seen = f"{len(result.events)} lines from {', '.join(result.services)}" if result.events else "no lines"
-            err_console.print(
-                f"[bold red]No decision for {escape(correlation_id)}[/] after {timeout:g} s ({seen}). "
-                "Is the orchestrator running? (`atctl status`)",
-                soft_wrap=True,
-            )
-            raise typer.Exit(1)
-        if output is OutputFormat.table:
-            when = decision.ts.isoformat() if decision.ts else "?"
-            console.print(f"[bold green]decision[/] {escape(decision.details())} [dim](at {when})[/]", soft_wrap=True)
+    paths = StackPaths.of(settings_from(options).state_dir)
+    if not paths.log_dir.is_dir():
+        raise NoStackError(paths.state_dir, "no logs")
+    with err_console.status(f"Reading logs for {escape(correlation_id)}…"):
+        result = wait_for_trace(paths.log_dir, correlation_id, timeout=timeout)
+    decision = result.decision
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+    elif result.events:
+        console.print(trace_table(result))
+    if decision is None:
+        seen = f"{len(result.events)} lines from {', '.join(result.services)}" if result.events else "no lines"
+        err_console.print(
+            f"[bold red]No decision for {escape(correlation_id)}[/] after {timeout:g} s ({seen}). "
+            "Is the orchestrator running? (`atctl status`)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
+    if output is OutputFormat.table:
+        when = decision.ts.isoformat() if decision.ts else "?"
+        console.print(f"[bold green]decision[/] {escape(decision.details())} [dim](at {when})[/]", soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

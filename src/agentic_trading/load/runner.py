@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from agentic_trading.load.errors import LoadError, TargetUnreachableError
 from agentic_trading.load.model import ClosedModel, LoadModel, OpenModel, OpenShare, auto_workers
 from agentic_trading.load.payloads import SignalFactory
 from agentic_trading.load.report import GeneratorLag, LoadResult
@@ -43,20 +44,6 @@ _PROGRESS_INTERVAL_S = 0.25
 _DISPATCH_BURST = 100
 _MIN_SLEEP_S = 0.001
 _WARM_S = 0.004
-
-
-class LoadError(Exception):
-    """A load run that could not be carried out; the message says what to do."""
-
-    exit_code = 1
-
-
-class TargetUnreachableError(LoadError):
-    exit_code = 2
-
-    def __init__(self, url: str, detail: str):
-        self.url = url
-        super().__init__(f"gateway at {url} is not answering ({detail}): is the stack up? (atctl status)")
 
 
 @dataclass(frozen=True)

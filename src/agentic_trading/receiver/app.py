@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from agentic_trading.errors import AgenticTradingError
 from agentic_trading.receiver.payload import ALERT_STATUSES, PayloadError, parse_webhook
 from agentic_trading.receiver.store import NotificationStore
 from agentic_trading.settings import Settings, load_settings
@@ -24,7 +25,11 @@ QUERY_FILTERS = ("alertname", "status", "since")
 log = get_logger(__name__)
 
 
-class _QueryError(ValueError):
+class _QueryError(AgenticTradingError, ValueError):
+    """A query parameter of GET /alerts that cannot be used; answered 400 naming ``field``."""
+
+    exit_code = 2
+
     def __init__(self, field: str, problem: str):
         super().__init__(f"{field}: {problem}")
         self.field = field

@@ -9,19 +9,13 @@ import typer
 from typer.testing import CliRunner
 
 from agentic_trading.cli import load
+from agentic_trading.cli.main import app as main_app
 
 runner = CliRunner()
 
 
 def _atctl() -> typer.Typer:
-    app = typer.Typer()
-    load.register(app)
-
-    @app.command()
-    def status() -> None:  # a second command, so "load" is a subcommand as in atctl
-        """Stand-in."""
-
-    return app
+    return main_app  # atctl itself: its error reporting turns LoadError into one line and an exit code
 
 
 def test_json_report_is_one_object_and_thresholds_decide_the_exit_code(stub_server):
