@@ -46,6 +46,7 @@ from agentic_trading.gateway.limits import (
 from agentic_trading.gateway.openapi import openapi_document
 from agentic_trading.gateway.replay import FreshnessWindow, window_fits_dedup
 from agentic_trading.redis_client import connect_redis
+from agentic_trading.service.http import Receive, Scope, Send, run_readiness, send_json, send_metrics
 from agentic_trading.settings import Settings
 from agentic_trading.signals import (
     REASON_BODY_TOO_LARGE,
@@ -53,7 +54,6 @@ from agentic_trading.signals import (
     SignalValidationError,
     build_signal,
 )
-from agentic_trading.telemetry.http import Receive, Scope, Send, run_readiness, send_json, send_metrics
 from agentic_trading.telemetry.logging import bind_signal, get_logger
 from agentic_trading.telemetry.metrics import WEBHOOK_STATUSES, GatewayMetrics
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from agentic_trading.errors import AgenticTradingError
-from agentic_trading.telemetry.http import Receive, Scope, read_body
+from agentic_trading.service.http import Receive, Scope, read_body
 
 UNKNOWN_SOURCE = "unknown"
 _FORWARDED_FOR = b"x-forwarded-for"

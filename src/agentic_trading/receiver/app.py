@@ -12,11 +12,11 @@ from urllib.parse import parse_qs
 from agentic_trading.errors import AgenticTradingError
 from agentic_trading.receiver.payload import ALERT_STATUSES, PayloadError, parse_webhook
 from agentic_trading.receiver.store import NotificationStore
+from agentic_trading.service.http import Receive, Scope, Send, ServiceApp, read_body, send_json
+from agentic_trading.service.runtime import run_service
 from agentic_trading.settings import Settings, load_settings
-from agentic_trading.telemetry.http import Receive, Scope, Send, ServiceApp, read_body, send_json
 from agentic_trading.telemetry.logging import configure_logging, get_logger
 from agentic_trading.telemetry.metrics import ReceiverMetrics
-from agentic_trading.telemetry.service import run_service
 
 SERVICE = "receiver"
 MAX_BODY_BYTES = 1024 * 1024

@@ -7,7 +7,7 @@ import signal
 from collections.abc import Awaitable, Callable
 
 from agentic_trading.errors import AgenticTradingError
-from agentic_trading.telemetry.http import ASGIApp, make_server
+from agentic_trading.service.http import ASGIApp, make_server
 from agentic_trading.telemetry.logging import get_logger
 
 log = get_logger(__name__)
