@@ -1,7 +1,7 @@
 """The gateway's routes: a thin ASGI handler on the webhook path, measured not assumed.
 
-``research/gateway-limit.md`` measured Starlette at about 65 % and FastAPI with a
-pydantic model at about 43 % of a raw ASGI handler's durable throughput on this
+Measured (docs/measurements.md): Starlette kept about 65 % and FastAPI with a
+pydantic model about 43 % of a raw ASGI handler's durable throughput on this
 machine, so the webhook path is framework-free; the OpenAPI document is served as
 a static JSON object built once (``openapi.py``).
 
