@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
-from agentic_trading.errors import AgenticTradingError
 from agentic_trading.receiver.payload import ALERT_STATUSES, PayloadError, parse_webhook
 from agentic_trading.receiver.store import NotificationStore
 from agentic_trading.service.http import Receive, Scope, Send, ServiceApp, read_body, send_json
@@ -25,15 +24,8 @@ QUERY_FILTERS = ("alertname", "status", "since")
 log = get_logger(__name__)
 
 
-class _QueryError(AgenticTradingError, ValueError):
-    """A query parameter of GET /alerts that cannot be used; answered 400 naming ``field``."""
-
-    exit_code = 2
-
-    def __init__(self, field: str, problem: str):
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
+class _QueryError(PayloadError):
+    """A query parameter that cannot be used: like a bad payload, answered 400 naming ``field``."""
 
 
 def build_app(store: NotificationStore, metrics: ReceiverMetrics, clock: Callable[[], float] = time.time) -> ServiceApp:
