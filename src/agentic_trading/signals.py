@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from agentic_trading.errors import AgenticTradingError
+
 ACTIONS = ("buy", "sell", "hold")
 MAX_INSTRUMENT_LEN = 40
 MAX_TEXT_LEN = 64
@@ -58,7 +60,11 @@ class FieldError:
         return {"field": self.field, "message": self.message, "reason": self.reason}
 
 
-class SignalValidationError(ValueError):
+class SignalValidationError(AgenticTradingError, ValueError):
+    """A webhook refused for the reasons in ``errors`` (one per field); the gateway answers 422."""
+
+    exit_code = 2
+
     def __init__(self, errors: list[FieldError]):
         self.errors = errors
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))

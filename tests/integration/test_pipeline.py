@@ -12,8 +12,9 @@ import httpx
 import orjson
 import pytest
 import redis
-from _live import SPEC_SIGNAL, LiveStack, eventually
+from _live import SPEC_SIGNAL, LiveStack
 
+from _support import eventually
 from agentic_trading.load.payloads import MALFORMED_PAYLOADS, SignalFactory
 from agentic_trading.stack.logs import log_files
 from agentic_trading.stack.trace import wait_for_trace

@@ -18,11 +18,11 @@ from nats.aio.msg import Msg
 from agentic_trading import bus
 from agentic_trading.canary.tracker import CanaryTracker
 from agentic_trading.load.payloads import SignalFactory
+from agentic_trading.service.http import ServiceApp
+from agentic_trading.service.runtime import run_service
 from agentic_trading.settings import Settings, load_settings
-from agentic_trading.telemetry.http import ServiceApp
 from agentic_trading.telemetry.logging import configure_logging, get_logger
 from agentic_trading.telemetry.metrics import CanaryMetrics
-from agentic_trading.telemetry.service import run_service
 
 SERVICE = "canary"
 TEST_ENDPOINT = "/webhook/test"

@@ -27,7 +27,6 @@ from agentic_trading.cli.common import (
     console,
     err_console,
     merge_options,
-    reporting_errors,
 )
 from agentic_trading.cli.stack import OutputFormat
 from agentic_trading.stack.errors import StackError
@@ -104,22 +103,21 @@ def alerts(
         ctx.obj = merge_options(ctx, state_dir, port_offset, debug)
         return
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        stack = attach_stack(options)
-        since_s = _duration(since, "--since")
-        with AlertClient(AlertSources.of(stack.settings)) as client:
-            found = gather(client, since_s)
-        if len(found["problems"]) >= 4:
-            raise StackError("; ".join(found["problems"]))
-        found["notifications"] = found["notifications"][-limit:]
-        if output is OutputFormat.json:
-            body = dict(found, firing=[r.to_json() for r in found["firing"]], silences=[s.to_json() for s in found["silences"]])
-            typer.echo(json.dumps(body, indent=2))
-        else:
-            _print(found, datetime.now(UTC))
-        watchdog_missing = (found["watchdog"] or {}).get("state") == "missing"
-        if watchdog_missing or any(r.alertname != "Watchdog" and r.state != "pending" for r in found["firing"]):
-            raise typer.Exit(1)
+    stack = attach_stack(options)
+    since_s = _duration(since, "--since")
+    with AlertClient(AlertSources.of(stack.settings)) as client:
+        found = gather(client, since_s)
+    if len(found["problems"]) >= 3:  # Prometheus, Alertmanager and the receiver: none answered
+        raise AlertSourceError("; ".join(found["problems"]))
+    found["notifications"] = found["notifications"][-limit:]
+    if output is OutputFormat.json:
+        body = dict(found, firing=[r.to_json() for r in found["firing"]], silences=[s.to_json() for s in found["silences"]])
+        typer.echo(json.dumps(body, indent=2))
+    else:
+        _print(found, datetime.now(UTC))
+    watchdog_missing = (found["watchdog"] or {}).get("state") == "missing"
+    if watchdog_missing or any(r.alertname != "Watchdog" and r.state != "pending" for r in found["firing"]):
+        raise typer.Exit(1)
 
 
 def _print(found: dict[str, Any], now: datetime) -> None:
@@ -209,18 +207,17 @@ def silence(
     Example: atctl alerts silence AgentDown --for 30m --comment "restarting agents"
     """
     options = ctx.obj
-    with reporting_errors(options):
-        if not comment.strip():
-            raise StackError("--comment is required: say why, so the next person knows (e.g. --comment 'deploy')")
-        seconds = _duration(duration, "--for")
-        stack = attach_stack(options)
-        request = silence_request(alertname, seconds, comment, getpass.getuser(), datetime.now(UTC), service)
-        with AlertClient(AlertSources.of(stack.settings)) as client:
-            try:
-                silence_id = client.create_silence(request)
-            except AlertSourceError as error:
-                raise StackError(str(error)) from None
-        console.print(f"Silenced {escape(alertname)}{' for ' + escape(service) if service else ''} for {duration}: {silence_id}")
+    if not comment.strip():
+        raise StackError("--comment is required: say why, so the next person knows (e.g. --comment 'deploy')")
+    seconds = _duration(duration, "--for")
+    stack = attach_stack(options)
+    request = silence_request(alertname, seconds, comment, getpass.getuser(), datetime.now(UTC), service)
+    with AlertClient(AlertSources.of(stack.settings)) as client:
+        try:
+            silence_id = client.create_silence(request)
+        except AlertSourceError as error:
+            raise StackError(str(error)) from None
+    console.print(f"Silenced {escape(alertname)}{' for ' + escape(service) if service else ''} for {duration}: {silence_id}")
 
 
 def status_line(stack_settings: Any) -> str:

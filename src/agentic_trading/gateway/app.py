@@ -1,7 +1,7 @@
 """The gateway's routes: a thin ASGI handler on the webhook path, measured not assumed.
 
-``research/gateway-limit.md`` measured Starlette at about 65 % and FastAPI with a
-pydantic model at about 43 % of a raw ASGI handler's durable throughput on this
+Measured (docs/measurements.md): Starlette kept about 65 % and FastAPI with a
+pydantic model about 43 % of a raw ASGI handler's durable throughput on this
 machine, so the webhook path is framework-free; the OpenAPI document is served as
 a static JSON object built once (``openapi.py``).
 
@@ -46,6 +46,7 @@ from agentic_trading.gateway.limits import (
 from agentic_trading.gateway.openapi import openapi_document
 from agentic_trading.gateway.replay import FreshnessWindow, timestamp_problems, window_fits_dedup
 from agentic_trading.redis_client import connect_redis
+from agentic_trading.service.http import Receive, Scope, Send, run_readiness, send_json, send_metrics
 from agentic_trading.settings import Settings
 from agentic_trading.signals import (
     REASON_BODY_TOO_LARGE,
@@ -54,7 +55,6 @@ from agentic_trading.signals import (
     SignalValidationError,
     build_signal,
 )
-from agentic_trading.telemetry.http import Receive, Scope, Send, run_readiness, send_json, send_metrics
 from agentic_trading.telemetry.logging import bind_signal, get_logger
 from agentic_trading.telemetry.metrics import WEBHOOK_STATUSES, GatewayMetrics
 

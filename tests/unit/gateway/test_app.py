@@ -12,6 +12,7 @@ import httpx
 import orjson
 import pytest
 
+from _support import async_poll_until
 from agentic_trading.gateway.app import Gateway
 from agentic_trading.gateway.auth import WebhookAuthenticator
 from agentic_trading.settings import Settings
@@ -298,9 +299,7 @@ async def test_beyond_the_inflight_cap_the_gateway_answers_503_at_once(make_gate
     client = client_for(gateway)
 
     waiting = [asyncio.create_task(client.post("/webhook/tradingview", json=_signal(strategy=f"w{i}"))) for i in range(2)]
-    while gateway._inflight < 2:
-        await asyncio.sleep(0.001)
-    assert _sample(gateway, "gateway_inflight_publishes") == 2
+    await async_poll_until(lambda: _sample(gateway, "gateway_inflight_publishes") == 2, what="two publishes held in flight")
     started = time.monotonic()
     refused = await client.post("/webhook/tradingview", json=_signal(strategy="third"))
     assert time.monotonic() - started < 0.5
