@@ -201,12 +201,15 @@ def silence(
     duration: Annotated[str, typer.Option("--for", help="How long: 30m, 2h, …")] = "1h",
     comment: Annotated[str, typer.Option("--comment", help="Why (Alertmanager requires one).")] = "",
     service: Annotated[str | None, typer.Option("--service", help="Only this service's alert.", show_default=False)] = None,
+    state_dir: StateDirOption = None,
+    port_offset: PortOffsetOption = None,
+    debug: DebugOption = False,
 ) -> None:
     """Silence one alert (optionally for one service) at Alertmanager for a while.
 
     Example: atctl alerts silence AgentDown --for 30m --comment "restarting agents"
     """
-    options = ctx.obj
+    options = merge_options(ctx, state_dir, port_offset, debug)
     if not comment.strip():
         raise StackError("--comment is required: say why, so the next person knows (e.g. --comment 'deploy')")
     seconds = _duration(duration, "--for")
