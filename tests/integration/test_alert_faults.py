@@ -265,3 +265,39 @@ def test_a_single_threaded_spin_in_redis_reaches_highcpu(live: LiveStack):
         spinner.close()
         killer.close()
     assert not thread.is_alive(), "the Lua spin could not be killed"
+
+
+def test_a_silent_alertmanager_is_reported_as_a_missing_watchdog(live: LiveStack):
+    """The receiver notices on its own: metric, log line, /watchdog and `atctl alerts`."""
+
+    def watchdog() -> dict:
+        return live.http.get(live.url("receiver") + "/watchdog").json()
+
+    eventually(lambda: watchdog()["state"] == "ok", timeout_s=30, interval_s=0.5, what="the Watchdog arriving")
+    interval = watchdog()["expected_interval_s"]
+    assert interval <= 10, f"the fast profile's Watchdog should repeat within seconds, learned {interval} s"
+    started = time.time()
+    with _stopped(live, "alertmanager"):
+        state, took = eventually(
+            lambda: (s := watchdog())["state"] == "missing" and s,
+            timeout_s=6 * interval + 10,
+            interval_s=0.5,
+            what="the receiver reporting the Watchdog missing",
+        )
+        print(f"Watchdog reported missing {took:.1f} s after Alertmanager stopped (expected every {interval} s)")
+        assert live.metric_sample("receiver", "receiver_watchdog_missing") == 1
+        shown = runner.invoke(app, ["alerts", "--state-dir", str(live.stack.paths.state_dir)])
+        assert shown.exit_code == 1 and "Watchdog MISSING" in shown.stdout, shown.output
+        log = live.stack.log_file("receiver").read_text()
+        assert "watchdog_missing" in log
+    eventually(lambda: watchdog()["state"] == "ok", timeout_s=30, interval_s=0.5, what="the Watchdog back")
+    assert live.metric_sample("receiver", "receiver_watchdog_missing") == 0
+    eventually(
+        lambda: (
+            not [n for n in live.notifications(status="firing", since=started) if n["alertname"] not in ("Watchdog",)]
+            or _notified(live, "TargetDown", "resolved", started)
+        ),
+        timeout_s=40,
+        interval_s=0.5,
+        what="what fired about the stopped Alertmanager resolved",
+    )
