@@ -32,6 +32,7 @@ REASON_INVALID_TYPE = "invalid_type"
 REASON_OUT_OF_RANGE = "out_of_range"
 REASON_INCONSISTENT = "inconsistent"
 REASON_BODY_TOO_LARGE = "body_too_large"
+REASON_UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 # The timestamp is older than the replay window or further ahead than the clock skew allows.
 REASON_TIMESTAMP_OUT_OF_WINDOW = "timestamp_out_of_window"
 VALIDATION_REASONS = (
@@ -43,7 +44,10 @@ VALIDATION_REASONS = (
     REASON_INCONSISTENT,
     REASON_BODY_TOO_LARGE,
     REASON_TIMESTAMP_OUT_OF_WINDOW,
+    REASON_UNSUPPORTED_MEDIA_TYPE,
 )
+# A signal is a flat object; the JSON parser accepts 1,024 levels, but nothing this deep is a signal.
+MAX_NESTING_DEPTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,27 @@ class Signal:
 def instrument_subject_token(instrument: str) -> str:
     """A NATS subject token for an instrument (``BINANCE:BTC.P`` -> ``BINANCE_BTC_P``)."""
     return _SUBJECT_UNSAFE.sub("_", instrument)
+
+
+def nests_deeper_than(value: Any, limit: int) -> bool:
+    """True when arrays/objects in ``value`` nest more than ``limit`` levels (a scalar is depth 0).
+
+    Iterative, so a hostile document cannot exhaust the stack; a flat signal costs one pass
+    over its values.
+    """
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth + 1 > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _is_number(value: Any) -> bool:

@@ -90,3 +90,17 @@ def test_an_idempotency_key_wins_and_no_timestamp_means_a_fresh_id():
 
 def test_subject_tokens_are_safe_for_nats():
     assert instrument_subject_token("BINANCE:BTC.P") == "BINANCE_BTC_P"
+
+
+def test_nesting_depth_counts_arrays_and_objects_not_scalars():
+    from agentic_trading.signals import nests_deeper_than
+
+    assert not nests_deeper_than({"instrument": "EURUSD", "price": 1.0}, 1)
+    assert not nests_deeper_than("text", 0)
+    assert nests_deeper_than({"a": [1]}, 1)
+    assert not nests_deeper_than({"a": [1]}, 2)
+    deep: object = 1
+    for _ in range(5000):  # far beyond the recursion limit: the walk is iterative
+        deep = [deep]
+    assert nests_deeper_than(deep, 32)
+    assert not nests_deeper_than(deep, 5000)
