@@ -263,24 +263,43 @@ def _check_levels(action: str | None, prices: dict[str, float | None], errors: l
             errors.append(FieldError("take_profit", f"for a sell must be below price {price}, got {target}", REASON_INCONSISTENT))
 
 
-def canonical_payload(payload: dict[str, Any]) -> bytes:
-    """The payload with private fields removed, keys sorted: the basis of a content id."""
-    public = {k: v for k, v in payload.items() if k not in _PRIVATE_FIELDS}
-    return orjson.dumps(public, option=orjson.OPT_SORT_KEYS)
+# The validated fields that make a signal what it is; their normalised values are its identity.
+IDENTITY_FIELDS = (
+    "instrument",
+    "action",
+    "timestamp",
+    "confidence",
+    "price",
+    "stop_loss",
+    "take_profit",
+    "strategy",
+    "timeframe",
+)
 
 
-def derive_signal_id(payload: dict[str, Any], *, idempotency_key: str | None, test: bool) -> str:
-    """A stable id for a retried webhook, so JetStream deduplicates it.
+def identity_bytes(fields: dict[str, Any]) -> bytes:
+    """The normalised signal, serialised the same way whatever form it was sent in.
 
-    The ``Idempotency-Key`` header wins; otherwise a payload carrying a ``timestamp``
-    is identified by its content. Only a payload with neither gets a fresh id, and a
-    sender's retry of such a payload cannot be recognised.
+    ``fields`` are :func:`validate_payload`'s: instrument upper-cased, action lower-cased, the
+    timestamp in UTC as ``...Z``, numbers as floats (``1.085`` == ``1.0850`` == ``1.085e0``).
+    Unknown fields and the secret are not part of it. Flat and bounded, so it always serialises.
+    """
+    return orjson.dumps([fields.get(name) for name in IDENTITY_FIELDS])
+
+
+def derive_signal_id(fields: dict[str, Any], *, idempotency_key: str | None, test: bool) -> str:
+    """A stable id for a retried webhook, so JetStream deduplicates it and the orchestrator decides it once.
+
+    The ``Idempotency-Key`` header wins; otherwise a signal carrying a ``timestamp`` is
+    identified by its normalised, validated content (:func:`identity_bytes`), so the same alert
+    sent as ``eurusd`` or ``EURUSD``, ``Z`` or ``+00:00``, ``1.085`` or ``1.0850`` is one signal.
+    Only a signal with neither gets a fresh id, and a sender's retry of it cannot be recognised.
     """
     prefix = b"test|" if test else b"live|"
     if idempotency_key:
         digest = hashlib.sha256(prefix + b"key|" + idempotency_key.encode()).hexdigest()
-    elif payload.get("timestamp") is not None:
-        digest = hashlib.sha256(prefix + b"body|" + canonical_payload(payload)).hexdigest()
+    elif fields.get("timestamp") is not None:
+        digest = hashlib.sha256(prefix + b"signal|" + identity_bytes(fields)).hexdigest()
     else:
         return "sig_" + uuid.uuid4().hex
     return "sig_" + digest[:32]
@@ -296,9 +315,10 @@ def build_signal(
 ) -> Signal:
     """Validate a parsed body and turn it into a :class:`Signal` (raises :class:`SignalValidationError`)."""
     fields = validate_payload(payload)
+    signal_id = derive_signal_id(fields, idempotency_key=idempotency_key, test=test)
     timestamp = fields.pop("timestamp", None) or datetime.fromtimestamp(received_at, UTC).isoformat().replace("+00:00", "Z")
     return Signal(
-        signal_id=derive_signal_id(payload, idempotency_key=idempotency_key, test=test),
+        signal_id=signal_id,
         correlation_id=correlation_id,
         timestamp=timestamp,
         received_at=received_at,

@@ -5,19 +5,19 @@ pydantic model at about 43 % of a raw ASGI handler's durable throughput on this
 machine, so the webhook path is framework-free; the OpenAPI document is served as
 a static JSON object built once (``openapi.py``).
 
-A webhook passes, in this order and each step only when configured: the source
-allow-list (403), the per-source rate limit (429), the body size and deadline (413,
-408), JSON (400), authentication (401, ``auth.py``), validation and the replay window
-(422, ``replay.py``), the in-flight cap (503 at once) and finally JetStream: 200 only
-after it acknowledged the signal, 503 with ``Retry-After`` when it could not be stored
-within ``publish_timeout_s``. Nothing refused is published. ``docs/security.md``.
+A webhook passes, in this order and each step only when configured: header limits (431,
+``protocol.py``), the source allow-list (403), the per-source rate limit (429), the
+Content-Type (415, ``requests.py``), the body size and deadline (413, 408), JSON (400),
+authentication (401, ``auth.py``), validation and the replay window (422, ``replay.py``),
+and finally JetStream (``publish.py``): 200 only after it acknowledged the signal, 503 with
+``Retry-After`` saying whether the signal was not stored or its outcome is unknown. Nothing
+refused is published; the answers are built in ``answers.py``. ``docs/security.md``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
@@ -25,10 +25,10 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from agentic_trading import bus
+from agentic_trading.capacity import redis_headroom, stream_headroom
 from agentic_trading.gateway.answers import (
     ACCEPT_POST,
     CONNECTION_CLOSE,
-    RETRY_AFTER,
     Answer,
     Answers,
     refusal,
@@ -51,6 +51,7 @@ from agentic_trading.gateway.limits import (
     retry_after_header,
 )
 from agentic_trading.gateway.openapi import openapi_document
+from agentic_trading.gateway.publish import SignalPublisher
 from agentic_trading.gateway.replay import FreshnessWindow, window_fits_dedup
 from agentic_trading.gateway.requests import (
     CONTENT_LENGTH,
@@ -106,8 +107,7 @@ class Gateway:
         )
         self.freshness = FreshnessWindow.from_settings(settings)
         self._checks_source = bool(self.allowed_sources) or self.rate_limits is not None
-        self._inflight = 0
-        self.metrics.inflight_publishes.set_function(lambda: self._inflight)
+        self.publisher = SignalPublisher(settings, self.metrics)
         # Label children resolved once: .labels() on every request costs more than the increment.
         self._webhooks = {
             (e, s): self.metrics.webhooks.labels(e, s) for e in WEBHOOK_ENDPOINTS.values() for s in WEBHOOK_STATUSES
@@ -218,7 +218,18 @@ class Gateway:
             await self.redis.ping()
             return None
 
-        results = await run_readiness({"nats": nats_ready, "redis": redis_ready})
+        async def signals_stream() -> str | None:
+            if self.js is None:
+                return "not connected to JetStream yet"
+            return await stream_headroom(self.js, bus.SIGNALS_STREAM)
+
+        async def redis_memory() -> str | None:
+            assert self.redis is not None
+            return await redis_headroom(self.redis)
+
+        # Not ready before either store refuses writes (capacity.py): 90 % of its limit.
+        checks = {"nats": nats_ready, "redis": redis_ready, "signals_stream": signals_stream, "redis_memory": redis_memory}
+        results = await run_readiness(checks)
         ready = all(v == "ok" for v in results.values())
         await send_json(send, 200 if ready else 503, {"ready": ready, "service": "gateway", "checks": results})
 
@@ -335,7 +346,7 @@ class Gateway:
                 return self.answers.invalid(SignalValidationError([stale]), correlation_id)
 
         with bind_signal(signal.signal_id, correlation_id):
-            return await self._publish(signal)
+            return await self.publisher.publish(self.nc, self.js, self.redis, signal)
 
     def _check_source(self, scope: Scope, correlation_id: str) -> Answer | None:
         """403 for a source outside AT_ALLOWED_SOURCES, 429 for one over its rate; else None."""
@@ -367,75 +378,6 @@ class Gateway:
 
     def _unauthorized(self, failure: AuthFailure, scope: Scope, correlation_id: str) -> Answer:
         return self.answers.unauthorized(failure, client_address(scope, self.settings.trust_proxy), correlation_id)
-
-    async def _publish(self, signal: Any) -> Answer:
-        nc, js = self.nc, self.js
-        if nc is None or js is None or not nc.is_connected:
-            return self._unavailable(signal, "not connected to NATS")
-        if self._inflight >= self.settings.max_inflight_publishes:
-            return self._overloaded(signal)
-        self._inflight += 1
-        try:
-            ack = await js.publish(
-                bus.signal_subject(signal.subject_token),
-                signal.to_json(),
-                timeout=self.settings.publish_timeout_s,
-                headers={bus.MSG_ID_HEADER: signal.signal_id, bus.CORRELATION_HEADER: signal.correlation_id},
-            )
-        except Exception as exc:  # noqa: BLE001 - every failure to store is a 503, counted and logged
-            return self._unavailable(signal, f"{type(exc).__name__}: {exc}")
-        finally:
-            self._inflight -= 1
-        if ack.duplicate:
-            self.metrics.duplicates.inc()
-        log.info(
-            "signal_accepted",
-            instrument=signal.instrument,
-            action=signal.action,
-            test=signal.test,
-            stream_seq=ack.seq,
-            duplicate=bool(ack.duplicate),
-        )
-        return (
-            200,
-            {
-                "status": "accepted",
-                "signal_id": signal.signal_id,
-                "correlation_id": signal.correlation_id,
-                "test": signal.test,
-                "duplicate": bool(ack.duplicate),
-            },
-            [],
-        )
-
-    def _unavailable(self, signal: Any, why: str) -> Answer:
-        self.metrics.publish_failures.inc()
-        log.warning("signal_publish_failed", error=why)
-        return (
-            503,
-            {
-                "error": "bus_unavailable",
-                "message": "the signal was not stored; retry with the same payload or Idempotency-Key",
-                "correlation_id": signal.correlation_id,
-                "signal_id": signal.signal_id,
-            },
-            RETRY_AFTER,
-        )
-
-    def _overloaded(self, signal: Any) -> Answer:
-        self.metrics.backpressure_rejections.inc()
-        log.warning("signal_refused_overloaded", inflight=self._inflight)
-        return (
-            503,
-            {
-                "error": "overloaded",
-                "message": f"{self._inflight} signals are already waiting for JetStream (AT_MAX_INFLIGHT_PUBLISHES); "
-                "the signal was not stored: retry after Retry-After with the same payload",
-                "correlation_id": signal.correlation_id,
-                "signal_id": signal.signal_id,
-            },
-            RETRY_AFTER,
-        )
 
 
 async def _send_raw_json(send: Send, payload: bytes) -> None:

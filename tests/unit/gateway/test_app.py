@@ -276,7 +276,7 @@ async def test_beyond_the_inflight_cap_the_gateway_answers_503_at_once(make_gate
     client = client_for(gateway)
 
     waiting = [asyncio.create_task(client.post("/webhook/tradingview", json=_signal(strategy=f"w{i}"))) for i in range(2)]
-    while gateway._inflight < 2:
+    while gateway.publisher.inflight < 2:
         await asyncio.sleep(0.001)
     assert _sample(gateway, "gateway_inflight_publishes") == 2
     started = time.monotonic()
