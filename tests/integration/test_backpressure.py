@@ -17,8 +17,9 @@ from collections.abc import Iterator
 
 import nats
 import pytest
-from _live import LiveStack, eventually
+from _live import LiveStack
 
+from _support import eventually
 from agentic_trading import bus
 
 pytestmark = pytest.mark.integration
