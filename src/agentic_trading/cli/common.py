@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
+from agentic_trading.errors import AgenticTradingError
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.stack import Stack, StackError
 from agentic_trading.stack.programs import PROGRAM_NAMES
@@ -102,7 +103,7 @@ def reporting_errors(options: GlobalOptions) -> Iterator[None]:
     """Known errors become one red line and their exit code; ``--debug`` shows the traceback."""
     try:
         yield
-    except StackError as exc:
+    except AgenticTradingError as exc:
         if options.debug:
             raise
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)

@@ -30,10 +30,10 @@ from agentic_trading.cli.common import (
     reporting_errors,
     settings_from,
 )
+from agentic_trading.observability.catalog import load_catalog
 from agentic_trading.settings import Settings
 from agentic_trading.stack.errors import NoStackError
 from agentic_trading.verify import CATEGORIES, Endpoints, Report, Result, Sources, Status, VerifyContext, run_checks
-from agentic_trading.verify.catalog import load_catalog
 from agentic_trading.verify.context import DEFAULT_REQUEST_TIMEOUT_S
 from agentic_trading.verify.grafana import GrafanaAuth
 from agentic_trading.verify.html import render_html

@@ -56,7 +56,9 @@ def load_prometheus_config(path: Path) -> PrometheusConfig:
         for static in job.get("static_configs") or []:
             service = (static.get("labels") or {}).get("service")
             for address in static.get("targets") or []:
-                targets.append(ScrapeTarget(str(address), None if service is None else str(service), Location(path, line_of(static))))
+                targets.append(
+                    ScrapeTarget(str(address), None if service is None else str(service), Location(path, line_of(static)))
+                )
         jobs.append(ScrapeJob(str(job["job_name"]), tuple(targets), where))
     return PrometheusConfig(
         path=path,

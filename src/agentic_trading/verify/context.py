@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from agentic_trading.observability import ObservabilityTree, default_root, load_tree
+from agentic_trading.observability.catalog import Catalog
+from agentic_trading.observability.durations import parse_duration
 from agentic_trading.settings import Settings
-from agentic_trading.stack.observability import default_source_dir, parse_duration
-from agentic_trading.verify.catalog import Catalog, load_catalog
 from agentic_trading.verify.grafana import GrafanaAuth, GrafanaClient
 from agentic_trading.verify.prometheus import PrometheusClient
-from agentic_trading.verify.rule_files import RuleFiles
 
 DEFAULT_REQUEST_TIMEOUT_S = 5.0
 # When Prometheus does not say (it always does since 2.x), assume the production interval.
@@ -75,7 +75,7 @@ class Sources:
 
     @classmethod
     def defaults(cls, **overrides: Path | None) -> Sources:
-        observability = default_source_dir()
+        observability = default_root()
         values = {
             "catalog": observability / "metrics.yaml",
             "dashboards_dir": observability / "grafana_dashboards",
@@ -84,6 +84,12 @@ class Sources:
         }
         values.update({key: Path(value) for key, value in overrides.items() if value is not None})
         return cls(**values)
+
+    def load_tree(self) -> ObservabilityTree:
+        """The observability tree with these files in place of the repository's."""
+        return load_tree(
+            catalog=self.catalog, dashboards_dir=self.dashboards_dir, rules_dir=self.rules_dir, runbooks_dir=self.runbooks_dir
+        )
 
 
 class VerifyContext:
@@ -134,14 +140,13 @@ class VerifyContext:
         self.close()
 
     @cached_property
-    def catalog(self) -> Catalog:
-        return load_catalog(self.sources.catalog)
+    def tree(self) -> ObservabilityTree:
+        """What the deployment should be: the observability tree, read once per run."""
+        return self.sources.load_tree()
 
-    @cached_property
-    def rule_files(self) -> RuleFiles:
-        rules = RuleFiles(self.sources.rules_dir)
-        rules.check_layout()
-        return rules
+    @property
+    def catalog(self) -> Catalog:
+        return self.tree.catalog
 
     @cached_property
     def targets(self) -> list[dict[str, Any]]:

@@ -1,16 +1,16 @@
 """What stops ``atctl verify`` before (or instead of) reporting: each says what to do.
 
 A failing *check* is not an error: it is a result. These are the cases where no
-meaningful report can be made. They subclass :class:`StackError`, so the CLI prints
-one red line and exits with ``exit_code``.
+meaningful report can be made. They subclass :class:`AgenticTradingError`, so the CLI
+prints one red line and exits with ``exit_code``.
 """
 
 from __future__ import annotations
 
-from agentic_trading.stack.errors import StackError
+from agentic_trading.errors import AgenticTradingError
 
 
-class VerifyError(StackError):
+class VerifyError(AgenticTradingError):
     """Base of the verify errors."""
 
     exit_code = 2

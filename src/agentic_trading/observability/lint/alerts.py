@@ -116,7 +116,9 @@ def every_alert_is_actionable(tree: ObservabilityTree) -> Iterator[Finding]:
                 alert.at("summary"), "alert-summary", f"{alert.name} needs a plain summary (templating goes in description)"
             )
         if "{{ $value" not in alert.annotations.get("description", ""):
-            yield Finding(alert.at("description"), "alert-description", f"{alert.name}: the description must show {{{{ $value }}}}")
+            yield Finding(
+                alert.at("description"), "alert-description", f"{alert.name}: the description must show {{{{ $value }}}}"
+            )
         expected = f"{config.runbook_base_url}{alert.name}.md"
         if alert.runbook_url != expected:
             yield Finding(alert.at("runbook_url"), "alert-runbook-url", f"{alert.name}: set runbook_url: {expected}")
@@ -127,7 +129,9 @@ def every_alert_has_a_runbook(tree: ObservabilityTree) -> Iterator[Finding]:
     for alert in tree.alerts:
         page = runbooks.page(alert.name)
         if page is None:
-            yield Finding(alert.location, "alert-no-runbook", f"{alert.name} has no runbook: write {runbooks.path_for(alert.name)}")
+            yield Finding(
+                alert.location, "alert-no-runbook", f"{alert.name} has no runbook: write {runbooks.path_for(alert.name)}"
+            )
             continue
         if page.title != f"# {alert.name}":
             yield Finding(Location(page.path, 1), "runbook-malformed", f"start {page.path.name} with '# {alert.name}'")

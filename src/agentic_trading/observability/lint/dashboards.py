@@ -20,7 +20,9 @@ def uids_are_unique(tree: ObservabilityTree) -> Iterator[Finding]:
     first: dict[str, Dashboard] = {}
     for dashboard in tree.dashboards:
         if not dashboard.document.get("uid"):
-            yield Finding(dashboard.at("title"), "dashboard-no-uid", "give the dashboard a uid: Grafana makes one up on each import")
+            yield Finding(
+                dashboard.at("title"), "dashboard-no-uid", "give the dashboard a uid: Grafana makes one up on each import"
+            )
         elif counts[dashboard.uid] > 1 and dashboard.uid in first:
             yield Finding(
                 dashboard.at("uid"),
@@ -65,7 +67,9 @@ def queries_parse(tree: ObservabilityTree) -> Iterator[Finding]:
                         f"{where} uses ${name}: the specification's scripts send queries to Prometheus as written",
                     )
                 elif name not in defined:
-                    yield Finding(query.location, "variable-undefined", f"{where} uses ${name}, which the dashboard does not define")
+                    yield Finding(
+                        query.location, "variable-undefined", f"{where} uses ${name}, which the dashboard does not define"
+                    )
             try:
                 parse(offline_expansion(query.expr))
             except PromQLSyntaxError as exc:
