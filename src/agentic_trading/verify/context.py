@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from agentic_trading.observability import ObservabilityTree, default_root, load_tree
+from agentic_trading.observability import ObservabilityTree, TreePaths, load_tree
 from agentic_trading.observability.catalog import Catalog
 from agentic_trading.observability.durations import parse_duration
 from agentic_trading.settings import Settings
@@ -66,29 +66,35 @@ def _is_loopback(url: str) -> bool:
 
 @dataclass(frozen=True)
 class Sources:
-    """The files that describe what the deployment should be."""
+    """The files that describe what the deployment should be: an observability tree, parts replaceable."""
 
     catalog: Path
     dashboards_dir: Path
     rules_dir: Path
     runbooks_dir: Path
+    root: Path | None = None  # the observability/ tree the other parts come from
 
     @classmethod
-    def defaults(cls, **overrides: Path | None) -> Sources:
-        observability = default_root()
+    def defaults(cls, root: Path | None = None, **overrides: Path | None) -> Sources:
+        paths = TreePaths.of(root)
         values = {
-            "catalog": observability / "metrics.yaml",
-            "dashboards_dir": observability / "grafana_dashboards",
-            "rules_dir": observability / "prometheus",
-            "runbooks_dir": observability.parent / "docs" / "runbooks",
+            "catalog": paths.catalog,
+            "dashboards_dir": paths.dashboards_dir,
+            "rules_dir": paths.rules_dir,
+            "runbooks_dir": paths.runbooks_dir,
+            "root": paths.root,
         }
         values.update({key: Path(value) for key, value in overrides.items() if value is not None})
         return cls(**values)
 
     def load_tree(self) -> ObservabilityTree:
-        """The observability tree with these files in place of the repository's."""
+        """The observability tree with these files in place of the tree's own."""
         return load_tree(
-            catalog=self.catalog, dashboards_dir=self.dashboards_dir, rules_dir=self.rules_dir, runbooks_dir=self.runbooks_dir
+            self.root,
+            catalog=self.catalog,
+            dashboards_dir=self.dashboards_dir,
+            rules_dir=self.rules_dir,
+            runbooks_dir=self.runbooks_dir,
         )
 
 
