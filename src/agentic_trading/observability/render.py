@@ -10,7 +10,6 @@ copies), ``prometheus/{rules,alerts}/*.yml`` and ``alertmanager/alertmanager.yml
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ import yaml
 
 from agentic_trading.observability import fast
 from agentic_trading.observability.errors import ObservabilityError
-from agentic_trading.observability.source import Location
+from agentic_trading.observability.source import Location, to_plain
 from agentic_trading.observability.tree import ObservabilityTree
 from agentic_trading.settings import Settings
 
@@ -36,19 +35,19 @@ def check_profile(profile: str) -> None:
 
 
 def rule_documents(tree: ObservabilityTree, profile: str = "production") -> dict[str, dict[str, Any]]:
-    """``rules/<c>.yml`` and ``alerts/<c>.yml`` -> the rule file as Prometheus should load it."""
+    """``rules/<c>.yml`` and ``alerts/<c>.yml`` -> the rule file as Prometheus should load it (plain data)."""
     check_profile(profile)
     factor = fast.window_factor(tree.prometheus.evaluation_interval)
     documents: dict[str, dict[str, Any]] = {}
     for rule_file in tree.recording_files + tree.alert_files:
         name = f"{rule_file.kind}/{rule_file.path.name}"
+        document = to_plain(rule_file.document)
         if profile == "fast":
             try:
-                documents[name] = fast.fast_rule_document(rule_file.document, rule_file.kind, tree.config, factor)
+                document = fast.fast_rule_document(document, rule_file.kind, tree.config, factor)
             except ObservabilityError as error:
                 raise ObservabilityError(f"{rule_file.path}: {error}") from error
-        else:
-            documents[name] = copy.deepcopy(rule_file.document)
+        documents[name] = document
     return documents
 
 
@@ -56,7 +55,9 @@ def prometheus_document(tree: ObservabilityTree, settings: Settings, rules_dir: 
     """prometheus.yml for one stack; ``rules_dir`` is where the rule files are written."""
     check_profile(profile)
     source = tree.prometheus.document
-    config = fast.fast_prometheus_document(source) if profile == "fast" else copy.deepcopy(source)
+    config = to_plain(source)
+    if profile == "fast":
+        config = fast.fast_prometheus_document(config)
     config["rule_files"] = [str(rules_dir / "rules" / "*.yml"), str(rules_dir / "alerts" / "*.yml")]
     for job, job_source in zip(config.get("scrape_configs") or [], source.get("scrape_configs") or [], strict=True):
         for static, static_source in zip(job.get("static_configs") or [], job_source.get("static_configs") or [], strict=True):
@@ -78,7 +79,9 @@ def alertmanager_document(tree: ObservabilityTree, settings: Settings, profile: 
     """alertmanager.yml for one stack: every webhook at the stack's receiver."""
     check_profile(profile)
     source = tree.alertmanager.document
-    config = fast.fast_alertmanager_document(source) if profile == "fast" else copy.deepcopy(source)
+    config = to_plain(source)
+    if profile == "fast":
+        config = fast.fast_alertmanager_document(config)
     receiver_url = settings.url("receiver") + "/alerts"
     for receiver in config.get("receivers") or []:
         for webhook in receiver.get("webhook_configs") or []:
@@ -123,9 +126,6 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _Dumper.add_representer(str, _represent_str)
-# The model's mappings and lists (with their lines) are plain dicts and lists to YAML.
-_Dumper.add_multi_representer(dict, lambda dumper, value: dumper.represent_dict(value))
-_Dumper.add_multi_representer(list, lambda dumper, value: dumper.represent_list(value))
 
 
 def dump_yaml(document: dict[str, Any], source: Path, profile: str) -> str:

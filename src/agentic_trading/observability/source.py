@@ -62,6 +62,15 @@ class SourceList(list):
         return lines[index] if index < len(lines) else self.line
 
 
+def to_plain(value: Any) -> Any:
+    """A deep copy with plain dicts and lists: what renderers and other YAML dumpers expect."""
+    if isinstance(value, dict):
+        return {key: to_plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_plain(item) for item in value]
+    return value
+
+
 def line_of(value: Any, default: int = 0) -> int:
     """The start line of a mapping or list read by this module (``default`` for scalars)."""
     return getattr(value, "line", default) or default
