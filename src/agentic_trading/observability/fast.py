@@ -1,6 +1,6 @@
 """The fast profile: the same rules and routes with seconds instead of minutes.
 
-What ``atctl up`` and the tests run (docs/architecture.md, "Fast profile"): 1 s
+What ``atctl up`` and the tests run (docs/architecture.md, "Monitoring"): 1 s
 scrape and evaluation, a 900 ms scrape timeout, every alert's ``for`` set to its
 fast hold time in ``config.yaml`` (0s when absent), every range window in alert
 expressions scaled by fast/production evaluation interval (15s -> 1s: ``[5m]`` ->
