@@ -114,7 +114,9 @@ def load_tree(root: Path | None = None, **overrides: Path | None) -> Observabili
     """Read every part of the tree; see :meth:`TreePaths.of` for ``root`` and the overrides."""
     paths = TreePaths.of(root, **overrides)
     if not (paths.rules_dir / "alerts").is_dir():
-        raise ObservabilityError(f"{paths.rules_dir} has no alerts/ directory: pass --rules-dir the observability/prometheus tree")
+        raise ObservabilityError(
+            f"{paths.rules_dir} has no alerts/ directory: pass --rules-dir the observability/prometheus tree"
+        )
     return ObservabilityTree(
         paths=paths,
         prometheus=load_prometheus_config(paths.prometheus_config),
