@@ -117,6 +117,25 @@ def resume(
         console.print(f"Resumed {escape(service)} (SIGCONT).")
 
 
+def _examples(name: str, note: str) -> str:
+    return f"""
+Examples:
+
+  atctl {name} gateway        # {note}
+  atctl {name} agent-risk --state-dir /tmp/stack2
+"""
+
+
+_NOTES = {
+    "stop": "stays stopped until `atctl start`",
+    "start": "returns once it is healthy",
+    "restart": "stop, then start and wait",
+    "kill": "SIGKILL; supervisord restarts it",
+    "pause": "SIGSTOP: hangs, holding its sockets",
+    "resume": "SIGCONT",
+}
+
+
 def register(app: typer.Typer) -> None:
     for command in (stop, start, restart, kill, pause, resume):
-        app.command()(command)
+        app.command(epilog=_examples(command.__name__, _NOTES[command.__name__]))(command)

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from agentic_trading import __version__
-from agentic_trading.cli import control, generate, lint, load, logs, stack, trace
+from agentic_trading.cli import control, generate, lint, load, logs, stack, summary, trace
 from agentic_trading.cli import verify as verify_command
 from agentic_trading.cli.common import DebugOption, GlobalOptions, PortOffsetOption, StateDirOption
 
@@ -49,6 +49,7 @@ stack.register(app)
 control.register(app)
 logs.register(app)
 trace.register(app)
+summary.register(app)
 load.register(app)  # cli/load.py belongs to the load-testing work
 verify_command.register(app)  # cli/verify.py: atctl verify, atctl health
 generate.register(app)

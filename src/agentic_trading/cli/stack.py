@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from enum import StrEnum
 from typing import Annotated
 
@@ -23,8 +24,7 @@ from agentic_trading.cli.common import (
 from agentic_trading.cli.tables import progress_line, status_table, unhealthy_logs, up_table
 from agentic_trading.stack import ComponentStatus, Stack
 from agentic_trading.stack.errors import StartTimeoutError
-from agentic_trading.stack.ports import ephemeral_port_range, ports_in_ephemeral_range
-from agentic_trading.stack.programs import PROGRAM_NAMES, select_programs
+from agentic_trading.stack.programs import PROGRAM_NAMES
 
 
 class OutputFormat(StrEnum):
@@ -64,18 +64,18 @@ def up(
     options = merge_options(ctx, state_dir, port_offset, debug)
     with reporting_errors(options):
         stack = Stack(settings_from(options))
-        console.print(
-            f"Starting the stack in [bold]{escape(str(stack.paths.state_dir))}[/] (port offset {stack.settings.port_offset})"
-        )
-        risky = ports_in_ephemeral_range(stack.settings, select_programs(_split_names(only), demo=demo))
-        if risky:
-            low, high = ephemeral_port_range()
-            err_console.print(
-                f"[yellow]note:[/] ports {risky[0]}–{risky[-1]} lie in the kernel's range for outgoing "
-                f'connections ({low}–{high}); one may be taken by chance ("address already in use"). '
-                "An offset of at most 23000 avoids that.",
+        where = escape(str(stack.paths.state_dir))
+        running = stack.is_running()
+        if running and options.port_offset is None and "AT_PORT_OFFSET" not in os.environ:
+            stack = Stack.attach(stack.paths.state_dir, stack.settings)  # keep its ports: no offset to repeat
+        if running:
+            console.print(
+                f"The stack in [bold]{where}[/] is already running (port offset {stack.settings.port_offset}): "
+                "starting what is missing and applying config changes",
                 soft_wrap=True,
             )
+        else:
+            console.print(f"Starting the stack in [bold]{where}[/] (port offset {stack.settings.port_offset})", soft_wrap=True)
         try:
             with err_console.status("Checking ports and rendering configs…") as spinner:
 
@@ -159,7 +159,30 @@ def status(
             raise typer.Exit(1)
 
 
+UP_EXAMPLES = """
+Examples:
+
+  atctl up                              # the whole stack, default ports
+  atctl up --demo                       # with demo traffic
+  atctl up --port-offset 5000 --state-dir /tmp/stack2   # beside another stack
+  atctl up --only nats,redis,gateway
+"""
+DOWN_EXAMPLES = """
+Examples:
+
+  atctl down            # stop, keep data
+  atctl down --purge    # stop and delete the state directory
+"""
+STATUS_EXAMPLES = """
+Examples:
+
+  atctl status
+  atctl status --state-dir /tmp/stack2   # ports come from its stack.json
+  atctl status --format json | jq '.components[] | select(.healthy | not)'
+"""
+
+
 def register(app: typer.Typer) -> None:
-    app.command()(up)
-    app.command()(down)
-    app.command()(status)
+    app.command(epilog=UP_EXAMPLES)(up)
+    app.command(epilog=DOWN_EXAMPLES)(down)
+    app.command(epilog=STATUS_EXAMPLES)(status)

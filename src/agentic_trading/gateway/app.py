@@ -44,12 +44,13 @@ from agentic_trading.gateway.limits import (
     retry_after_header,
 )
 from agentic_trading.gateway.openapi import openapi_document
-from agentic_trading.gateway.replay import FreshnessWindow, window_fits_dedup
+from agentic_trading.gateway.replay import FreshnessWindow, timestamp_problems, window_fits_dedup
 from agentic_trading.redis_client import connect_redis
 from agentic_trading.settings import Settings
 from agentic_trading.signals import (
     REASON_BODY_TOO_LARGE,
     REASON_INVALID_JSON,
+    FieldError,
     SignalValidationError,
     build_signal,
 )
@@ -285,6 +286,7 @@ class Gateway:
                 return self._unauthorized(failure, scope, correlation_id)
 
         idempotency_key = headers.get(_IDEMPOTENCY_KEY)
+        problems: list[FieldError] = []
         try:
             signal = build_signal(
                 payload,
@@ -294,11 +296,10 @@ class Gateway:
                 idempotency_key=idempotency_key.decode("latin-1") if idempotency_key is not None else None,
             )
         except SignalValidationError as exc:
-            return self._invalid(exc, correlation_id)
-        if self.freshness is not None and payload.get("timestamp") is not None:
-            stale = self.freshness.check(signal.timestamp, received_at)
-            if stale is not None:
-                return self._invalid(SignalValidationError([stale]), correlation_id)
+            problems = list(exc.errors)
+        problems += timestamp_problems(payload, received_at, self.freshness, require=self.settings.require_timestamp)
+        if problems:  # every problem in one answer, so a sender fixes them in one go
+            return self._invalid(SignalValidationError(problems), correlation_id)
 
         with bind_signal(signal.signal_id, correlation_id):
             return await self._publish(signal)
