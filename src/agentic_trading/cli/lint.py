@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from agentic_trading.cli.common import DebugOption, console, err_console, merge_options, reporting_errors
+from agentic_trading.cli.common import DebugOption, console, err_console, merge_options
 from agentic_trading.observability import AREAS, lint_tree, load_tree
 
 
@@ -65,10 +65,9 @@ def lint(
 
         atctl lint --rules-dir /tmp/prometheus-copy
     """
-    options = merge_options(ctx, None, None, debug)
+    merge_options(ctx, None, None, debug)  # records --debug for the error report
     areas = [a.value for a in area] if area else list(AREAS)
-    with reporting_errors(options):
-        tree = load_tree(source, rules_dir=rules_dir, catalog=catalog, dashboards_dir=dashboards_dir, runbooks_dir=runbooks_dir)
+    tree = load_tree(source, rules_dir=rules_dir, catalog=catalog, dashboards_dir=dashboards_dir, runbooks_dir=runbooks_dir)
     findings = lint_tree(tree, areas)
     if output_format is LintFormat.json:
         body = {

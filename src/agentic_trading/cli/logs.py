@@ -19,7 +19,6 @@ from agentic_trading.cli.common import (
     complete_program,
     console,
     merge_options,
-    reporting_errors,
     settings_from,
 )
 from agentic_trading.cli.layout import record_lines, terminal_width
@@ -112,49 +111,48 @@ def logs(
 ) -> None:
     """Show the programs' logs: every program interleaved by time, or some, filtered."""
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        paths = StackPaths.of(settings_from(options).state_dir)
-        available = log_files(paths.log_dir)
-        if not available:
-            raise NoStackError(paths.state_dir, "no logs yet")
-        wanted = [name.strip() for value in [*(services or []), *([service] if service else [])] for name in value.split(",")]
-        wanted = [name for name in wanted if name]
-        files = available
-        if wanted:
-            known = [service_of(p) for p in available]
-            for name in wanted:
-                if not paths.log_file(name).exists():
-                    raise UnknownProgramError(name, known)
-            files = [paths.log_file(name) for name in wanted]
-        log_filter = LogFilter(
-            min_level=parse_level(level) if level else None,
-            since=parse_since(since, now_utc()) if since else None,
-        )
-        width = terminal_width()
-        service_width = max(len(service_of(p)) for p in files)
+    paths = StackPaths.of(settings_from(options).state_dir)
+    available = log_files(paths.log_dir)
+    if not available:
+        raise NoStackError(paths.state_dir, "no logs yet")
+    wanted = [name.strip() for value in [*(services or []), *([service] if service else [])] for name in value.split(",")]
+    wanted = [name for name in wanted if name]
+    files = available
+    if wanted:
+        known = [service_of(p) for p in available]
+        for name in wanted:
+            if not paths.log_file(name).exists():
+                raise UnknownProgramError(name, known)
+        files = [paths.log_file(name) for name in wanted]
+    log_filter = LogFilter(
+        min_level=parse_level(level) if level else None,
+        since=parse_since(since, now_utc()) if since else None,
+    )
+    width = terminal_width()
+    service_width = max(len(service_of(p)) for p in files)
 
-        def show(line: LogLine) -> None:
-            if not log_filter.matches(line):
-                return
-            if output is LogFormat.json:
-                typer.echo(json_line(line))
-            else:
-                for text in pretty_lines(line, width, service_width):
-                    console.print(Text(text), soft_wrap=True)
+    def show(line: LogLine) -> None:
+        if not log_filter.matches(line):
+            return
+        if output is LogFormat.json:
+            typer.echo(json_line(line))
+        else:
+            for text in pretty_lines(line, width, service_width):
+                console.print(Text(text), soft_wrap=True)
 
-        follower = LogFollower(lambda: files if wanted else log_files(paths.log_dir))
-        follower.read_new()  # position at the end before printing the tail: nothing is lost between
-        for line in _recent(files, log_filter, lines):
-            show(line)
-        if not follow:
-            return
-        try:
-            while True:
-                for line in follower.read_new():
-                    show(line)
-                time.sleep(FOLLOW_INTERVAL_S)
-        except KeyboardInterrupt:
-            return
+    follower = LogFollower(lambda: files if wanted else log_files(paths.log_dir))
+    follower.read_new()  # position at the end before printing the tail: nothing is lost between
+    for line in _recent(files, log_filter, lines):
+        show(line)
+    if not follow:
+        return
+    try:
+        while True:
+            for line in follower.read_new():
+                show(line)
+            time.sleep(FOLLOW_INTERVAL_S)
+    except KeyboardInterrupt:
+        return
 
 
 def _recent(files: list[Path], log_filter: LogFilter, count: int | None) -> list[LogLine]:

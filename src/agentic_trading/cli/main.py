@@ -1,6 +1,7 @@
 """``atctl``: run and inspect the local Agentic Trading stack.
 
-Commands are thin: the work is in :mod:`agentic_trading.stack`.
+Commands are thin: the work is in :mod:`agentic_trading.stack` (and verify, load, ...).
+Errors are reported once for all commands by :class:`~agentic_trading.cli.common.ReportingGroup`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import typer
 from agentic_trading import __version__
 from agentic_trading.cli import control, generate, lint, load, logs, stack, summary, trace
 from agentic_trading.cli import verify as verify_command
-from agentic_trading.cli.common import DebugOption, GlobalOptions, PortOffsetOption, StateDirOption
+from agentic_trading.cli.common import DebugOption, GlobalOptions, PortOffsetOption, ReportingGroup, StateDirOption
 
 app = typer.Typer(
     name="atctl",
+    cls=ReportingGroup,  # every command's known errors: one red line and their exit code
     help=(
         "Run the local Agentic Trading stack (NATS, Redis, gateway, agents, orchestrator, "
         "Prometheus, Alertmanager, …) under supervisord, and look inside it.\n\n"

@@ -18,7 +18,6 @@ from agentic_trading.cli.common import (
     console,
     err_console,
     merge_options,
-    reporting_errors,
     settings_from,
 )
 from agentic_trading.cli.tables import progress_line, status_table, unhealthy_logs, up_table
@@ -62,35 +61,34 @@ def up(
     Exits 1, with the last log lines of what is unhealthy, if the deadline passes.
     """
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        stack = Stack(settings_from(options))
-        where = escape(str(stack.paths.state_dir))
-        running = stack.is_running()
-        if running and options.port_offset is None and "AT_PORT_OFFSET" not in os.environ:
-            stack = Stack.attach(stack.paths.state_dir, stack.settings)  # keep its ports: no offset to repeat
-        if running:
-            console.print(
-                f"The stack in [bold]{where}[/] is already running (port offset {stack.settings.port_offset}): "
-                "starting what is missing and applying config changes",
-                soft_wrap=True,
-            )
-        else:
-            console.print(f"Starting the stack in [bold]{where}[/] (port offset {stack.settings.port_offset})", soft_wrap=True)
-        try:
-            with err_console.status("Checking ports and rendering configs…") as spinner:
-
-                def show(statuses: list[ComponentStatus]) -> None:
-                    spinner.update(progress_line(statuses))
-
-                statuses = stack.up(_split_names(only), demo=demo, timeout=timeout, on_progress=show)
-        except StartTimeoutError as exc:
-            _report_unhealthy(stack, exc)
-            raise
-        console.print(up_table(statuses, title="Stack is up"))
+    stack = Stack(settings_from(options))
+    where = escape(str(stack.paths.state_dir))
+    running = stack.is_running()
+    if running and options.port_offset is None and "AT_PORT_OFFSET" not in os.environ:
+        stack = Stack.attach(stack.paths.state_dir, stack.settings)  # keep its ports: no offset to repeat
+    if running:
         console.print(
-            f"Logs: {escape(str(stack.paths.log_dir))}  ·  `atctl status`  ·  `atctl logs -f`  ·  `atctl down`",
+            f"The stack in [bold]{where}[/] is already running (port offset {stack.settings.port_offset}): "
+            "starting what is missing and applying config changes",
             soft_wrap=True,
         )
+    else:
+        console.print(f"Starting the stack in [bold]{where}[/] (port offset {stack.settings.port_offset})", soft_wrap=True)
+    try:
+        with err_console.status("Checking ports and rendering configs…") as spinner:
+
+            def show(statuses: list[ComponentStatus]) -> None:
+                spinner.update(progress_line(statuses))
+
+            statuses = stack.up(_split_names(only), demo=demo, timeout=timeout, on_progress=show)
+    except StartTimeoutError as exc:
+        _report_unhealthy(stack, exc)
+        raise
+    console.print(up_table(statuses, title="Stack is up"))
+    console.print(
+        f"Logs: {escape(str(stack.paths.log_dir))}  ·  `atctl status`  ·  `atctl logs -f`  ·  `atctl down`",
+        soft_wrap=True,
+    )
 
 
 def _report_unhealthy(stack: Stack, error: StartTimeoutError) -> None:
@@ -114,19 +112,18 @@ def down(
 ) -> None:
     """Stop every program and supervisord. Data is kept unless --purge."""
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        stack = Stack(settings_from(options))
-        where = escape(str(stack.paths.state_dir))
-        with err_console.status(f"Stopping the stack in {where}…"):
-            was_running = stack.down(purge=purge, timeout=timeout)
-        if not was_running:
-            console.print(f"No stack running in {where}.")
-        else:
-            console.print(f"Stopped the stack in {where}.")
-        if purge:
-            console.print(f"Deleted {where}.")
-        elif was_running:
-            console.print("Data kept; `atctl down --purge` deletes it.")
+    stack = Stack(settings_from(options))
+    where = escape(str(stack.paths.state_dir))
+    with err_console.status(f"Stopping the stack in {where}…"):
+        was_running = stack.down(purge=purge, timeout=timeout)
+    if not was_running:
+        console.print(f"No stack running in {where}.")
+    else:
+        console.print(f"Stopped the stack in {where}.")
+    if purge:
+        console.print(f"Deleted {where}.")
+    elif was_running:
+        console.print("Data kept; `atctl down --purge` deletes it.")
 
 
 def status(
@@ -141,22 +138,21 @@ def status(
     Exit code 0 when all are healthy, 1 when any is not, 2 when there is no stack.
     """
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        stack = attach_stack(options)
-        statuses = stack.status()
-        healthy = all(s.healthy for s in statuses)
-        if output is OutputFormat.json:
-            body = {
-                "state_dir": str(stack.paths.state_dir),
-                "port_offset": stack.settings.port_offset,
-                "healthy": healthy,
-                "components": [s.to_dict() for s in statuses],
-            }
-            typer.echo(json.dumps(body, indent=2))
-        else:
-            console.print(status_table(statuses, title=f"Stack in {stack.paths.state_dir}"))
-        if not healthy:
-            raise typer.Exit(1)
+    stack = attach_stack(options)
+    statuses = stack.status()
+    healthy = all(s.healthy for s in statuses)
+    if output is OutputFormat.json:
+        body = {
+            "state_dir": str(stack.paths.state_dir),
+            "port_offset": stack.settings.port_offset,
+            "healthy": healthy,
+            "components": [s.to_dict() for s in statuses],
+        }
+        typer.echo(json.dumps(body, indent=2))
+    else:
+        console.print(status_table(statuses, title=f"Stack in {stack.paths.state_dir}"))
+    if not healthy:
+        raise typer.Exit(1)
 
 
 UP_EXAMPLES = """

@@ -17,7 +17,6 @@ from agentic_trading.cli.common import (
     attach_stack,
     console,
     merge_options,
-    reporting_errors,
 )
 from agentic_trading.cli.layout import terminal_width
 from agentic_trading.cli.stack import OutputFormat
@@ -72,22 +71,21 @@ def summary(
     """The pipeline as an operator sees it: signals accepted and refused per minute, decisions by
     outcome, degraded ratio, consumer lag, paper positions and firing alerts."""
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        if not _WINDOW_RE.match(window):
-            raise _BadWindow(window)
-        stack = attach_stack(options)
-        client = quick_redis(stack.settings.redis_url)
-        try:
-            result = collect_summary(stack.settings.url("prometheus"), client, window)
-        finally:
-            client.close()
-        if output is OutputFormat.json:
-            typer.echo(json.dumps(result.to_dict(), indent=2))
-        else:
-            for line in summary_lines(result, terminal_width()):
-                console.print(Text(line), soft_wrap=True)
-        if result.problems:
-            raise StackError("; ".join(result.problems) + ": is the stack healthy? (`atctl status`)")
+    if not _WINDOW_RE.match(window):
+        raise _BadWindow(window)
+    stack = attach_stack(options)
+    client = quick_redis(stack.settings.redis_url)
+    try:
+        result = collect_summary(stack.settings.url("prometheus"), client, window)
+    finally:
+        client.close()
+    if output is OutputFormat.json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        for line in summary_lines(result, terminal_width()):
+            console.print(Text(line), soft_wrap=True)
+    if result.problems:
+        raise StackError("; ".join(result.problems) + ": is the stack healthy? (`atctl status`)")
 
 
 class _BadWindow(StackError):

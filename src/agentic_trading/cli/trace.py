@@ -23,7 +23,6 @@ from agentic_trading.cli.common import (
     console,
     err_console,
     merge_options,
-    reporting_errors,
 )
 from agentic_trading.cli.layout import record_lines, terminal_width
 from agentic_trading.cli.stack import OutputFormat
@@ -93,27 +92,24 @@ def trace(
 ) -> None:
     """Follow one signal through all services' logs, in time order, ending with the decision."""
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        stack = attach_stack(options)
-        client = quick_redis(stack.settings.redis_url)
-        try:
-            with err_console.status(f"Looking for {escape(ident)}…"):
-                result = find_trace(ident, stack.paths.log_dir, client, timeout=timeout)
-        finally:
-            client.close()
-        for note in result.notes:
-            err_console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
-        _show(result, output)
-        if result.target.decision is None and result.trace.decision is None:
-            seen = (
-                f"{len(result.trace.events)} lines from {', '.join(result.trace.services)}" if result.trace.events else "no lines"
-            )
-            err_console.print(
-                f"[bold red]No decision for {escape(ident)}[/] after {timeout:g} s ({seen}): the signal stalled. "
-                "Is the orchestrator running? (`atctl status`)",
-                soft_wrap=True,
-            )
-            raise typer.Exit(1)
+    stack = attach_stack(options)
+    client = quick_redis(stack.settings.redis_url)
+    try:
+        with err_console.status(f"Looking for {escape(ident)}…"):
+            result = find_trace(ident, stack.paths.log_dir, client, timeout=timeout)
+    finally:
+        client.close()
+    for note in result.notes:
+        err_console.print(f"[yellow]note:[/] {escape(note)}", soft_wrap=True)
+    _show(result, output)
+    if result.target.decision is None and result.trace.decision is None:
+        seen = f"{len(result.trace.events)} lines from {', '.join(result.trace.services)}" if result.trace.events else "no lines"
+        err_console.print(
+            f"[bold red]No decision for {escape(ident)}[/] after {timeout:g} s ({seen}): the signal stalled. "
+            "Is the orchestrator running? (`atctl status`)",
+            soft_wrap=True,
+        )
+        raise typer.Exit(1)
 
 
 def _show(result: TraceResult, output: OutputFormat) -> None:

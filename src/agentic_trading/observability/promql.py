@@ -11,11 +11,15 @@ from dataclasses import dataclass
 
 import promql_parser
 
+from agentic_trading.errors import AgenticTradingError
+
 COMPARISONS = frozenset({"==", "!=", ">", "<", ">=", "<="})
 
 
-class PromQLSyntaxError(ValueError):
+class PromQLSyntaxError(AgenticTradingError, ValueError):
     """The text is not valid PromQL; the message is the parser's, with the query."""
+
+    exit_code = 2
 
     def __init__(self, query: str, reason: str):
         self.query = query

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from _support import free_port
 from agentic_trading.settings import Settings
 from agentic_trading.stack import Stack
 from agentic_trading.stack.errors import PortInUseError, PortOffsetError
@@ -34,10 +35,7 @@ def test_a_listening_port_is_not_free(listening: int) -> None:
 
 
 def test_a_closed_port_is_free() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    assert port_is_free("127.0.0.1", port)
+    assert port_is_free("127.0.0.1", free_port())
 
 
 def test_conflict_names_port_component_and_holder(listening: int, tmp_path) -> None:  # type: ignore[no-untyped-def]
