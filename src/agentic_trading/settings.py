@@ -147,6 +147,9 @@ class Settings(BaseSettings):
                     ) from None
         return value
 
+    # Where rendered alerts link their runbooks (e.g. https://git.example/at/blob/main/docs/runbooks/);
+    # unset: file://<repository>/docs/runbooks/, the pages on this machine.
+    runbook_base_url: str | None = None
     # The receiver's dead man's switch watcher expects a Watchdog notification this often until it
     # has seen two (then it learns the pace); missing after 3 intervals (receiver/watchdog.py).
     watchdog_interval_s: float = Field(60.0, gt=0)

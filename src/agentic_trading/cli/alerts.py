@@ -29,8 +29,9 @@ from agentic_trading.cli.common import (
     merge_options,
 )
 from agentic_trading.cli.stack import OutputFormat
+from agentic_trading.observability.durations import parse_duration
+from agentic_trading.observability.errors import ObservabilityError
 from agentic_trading.stack.errors import StackError
-from agentic_trading.stack.observability import ObservabilityConfigError, parse_duration
 
 app = typer.Typer(
     name="alerts",
@@ -43,7 +44,7 @@ _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "info": "cyan"}
 def _duration(text: str, option: str) -> float:
     try:
         return parse_duration(text)
-    except ObservabilityConfigError:
+    except ObservabilityError:
         raise StackError(f"{option} {text!r} is not a duration: use e.g. 30s, 10m, 1h") from None
 
 

@@ -5,8 +5,9 @@ scrape and evaluation, a 900 ms scrape timeout, every alert's ``for`` set to its
 fast hold time in ``config.yaml`` (0s when absent), every range window in alert
 expressions scaled by fast/production evaluation interval (15s -> 1s: ``[5m]`` ->
 ``[20s]``, never under :data:`FAST_MIN_WINDOW_S`), and Alertmanager ``group_wait 0s``,
-``group_interval 1s``, ``repeat_interval`` at most 1h. Recording rules keep their
-windows: their names promise one (``..._rate5m``).
+``group_interval 1s``, ``repeat_interval`` at most 1h (5 s for the Watchdog's route).
+Recording rules keep their windows: their names promise one (``..._rate5m``); the SLO
+error ratios (``slo:*``) are named by role and scale like the alerts that read them.
 
 Pure functions over plain documents: they return changed copies.
 """
@@ -28,6 +29,11 @@ FAST_SCRAPE_TIMEOUT = "900ms"
 FAST_GROUP_WAIT = "0s"
 FAST_GROUP_INTERVAL = "1s"  # 0s is refused by Alertmanager
 FAST_REPEAT_INTERVAL = "1h"
+# A route that repeats more often than FAST_REPEAT_INTERVAL (the Watchdog, the dead man's
+# switch) repeats this often, so the receiver notices a silent alert path in seconds.
+FAST_HEARTBEAT_REPEAT_INTERVAL = "5s"
+# Recording rules whose windows scale like the alerts' (slo.py names them by role).
+SCALED_RECORD_PREFIX = "slo:"
 # Shortest range window after scaling: 4 scrapes, so rate() keeps 2 samples after a missed one.
 FAST_MIN_WINDOW_S = 4.0
 
@@ -64,6 +70,11 @@ def fast_rule_document(document: dict[str, Any], kind: str, config: Observabilit
         if "interval" in group:
             group["interval"] = FAST_EVALUATION_INTERVAL
         if kind != "alerts":
+            for rule in group.get("rules") or []:
+                # SLO error ratios are named by their window's role (slo:error_ratio:page_long),
+                # not its length: they scale with the burn-rate alerts that read them.
+                if str(rule.get("record", "")).startswith(SCALED_RECORD_PREFIX):
+                    rule["expr"] = scale_range_windows(str(rule["expr"]), factor)
             continue
         for rule in group.get("rules") or []:
             if "alert" not in rule:
@@ -102,9 +113,11 @@ def fast_alertmanager_document(document: dict[str, Any]) -> dict[str, Any]:
         if depth == 0:
             route["repeat_interval"] = FAST_REPEAT_INTERVAL
         elif "repeat_interval" in route:
-            # A route that repeats more often than 1h (the Watchdog) keeps its pace.
             own = parse_duration(route["repeat_interval"])
-            route["repeat_interval"] = format_duration(min(own, parse_duration(FAST_REPEAT_INTERVAL)))
+            if own < parse_duration(FAST_REPEAT_INTERVAL):
+                route["repeat_interval"] = FAST_HEARTBEAT_REPEAT_INTERVAL
+            else:
+                route["repeat_interval"] = FAST_REPEAT_INTERVAL
     return fast
 
 

@@ -49,7 +49,7 @@ from agentic_trading.stack.ports import (
     port_offset_problems,
     safe_port_offset_near,
 )
-from agentic_trading.stack.preflight import check_observability
+from agentic_trading.stack.preflight import check_rendered, check_source_rules
 from agentic_trading.stack.programs import (
     OBSERVABILITY_MODULE,
     PROGRAMS,
@@ -177,13 +177,15 @@ class Stack:
         if conflicts:
             suggestion = find_free_port_offset(self.settings, selected)
             raise PortInUseError(conflicts, self.settings.port_offset, suggestion)
+        if any(p.module == OBSERVABILITY_MODULE for p in selected):
+            _check_source_rules()  # before rendering: promtool's own file:line:col for a broken rule
         context = ProgramContext(self.settings, self.paths)
         rendered = render_stack(context, selected)
         for name, command in rendered.commands.items():
             if resolve_binary(command[0]) is None:
                 raise MissingRequirementError(f"{name}: {command[0]} is not installed: run scripts/bootstrap.sh")
         if context.observability is not None:
-            _check_observability(context.observability)
+            _check_rendered(context.observability)
         save_record(self.paths, StackRecord(self.settings, [p.name for p in selected], demo=demo))
         if running:
             self._apply_config()
@@ -463,14 +465,17 @@ class Stack:
             self.down(purge=purge)
 
 
-def _check_observability(files: Any) -> None:
-    """promtool and amtool on the source and rendered files, before anything starts (preflight.py)."""
-    observability = importlib.import_module(OBSERVABILITY_MODULE)
-    source = observability.default_source_dir() / "prometheus"
-    check_observability(
+def _check_source_rules() -> None:
+    """promtool on the repository's rule files (preflight.py): refused with promtool's line:col."""
+    source = importlib.import_module(OBSERVABILITY_MODULE).default_source_dir() / "prometheus"
+    check_source_rules(resolve_binary("promtool"), sorted(source.glob("rules/*.yml")) + sorted(source.glob("alerts/*.yml")))
+
+
+def _check_rendered(files: Any) -> None:
+    """promtool and amtool on the stack's rendered files, before anything starts (preflight.py)."""
+    check_rendered(
         resolve_binary("promtool"),
         resolve_binary("amtool"),
-        sorted(source.glob("rules/*.yml")) + sorted(source.glob("alerts/*.yml")),
         sorted(files.rules_dir.glob("rules/*.yml")) + sorted(files.rules_dir.glob("alerts/*.yml")),
         files.alertmanager_config,
     )

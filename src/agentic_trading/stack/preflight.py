@@ -86,22 +86,24 @@ def check_alertmanager_config(amtool: str, config: Path) -> None:
         raise ObservabilityConfigRefusedError("amtool check-config", problems or [result.stderr.strip()])
 
 
-def check_observability(
-    promtool: str | None,
-    amtool: str | None,
-    source_rule_files: Sequence[Path],
-    rendered_rule_files: Sequence[Path],
-    alertmanager_config: Path,
-) -> None:
-    """Every check ``atctl up`` runs before starting: source rules, rendered rules, Alertmanager."""
-    if promtool is None or amtool is None:
-        missing = "promtool" if promtool is None else "amtool"
+def tool(name: str, found: str | None) -> str:
+    """The tool's path, or an error saying how to install it."""
+    if found is None:
         raise MissingRequirementError(
-            f"{missing} is not installed (Debian packages prometheus, prometheus-alertmanager): run scripts/bootstrap.sh"
+            f"{name} is not installed (Debian packages prometheus, prometheus-alertmanager): run scripts/bootstrap.sh"
         )
-    check_rule_files(promtool, source_rule_files)
-    check_rule_files(promtool, rendered_rule_files)
-    check_alertmanager_config(amtool, alertmanager_config)
+    return found
+
+
+def check_source_rules(promtool: str | None, rule_files: Sequence[Path]) -> None:
+    """The repository's rule files, before anything is rendered: promtool's own line and column."""
+    check_rule_files(tool("promtool", promtool), rule_files)
+
+
+def check_rendered(promtool: str | None, amtool: str | None, rule_files: Sequence[Path], alertmanager_config: Path) -> None:
+    """The stack's rendered rule files and Alertmanager config, before anything starts."""
+    check_rule_files(tool("promtool", promtool), rule_files)
+    check_alertmanager_config(tool("amtool", amtool), alertmanager_config)
 
 
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:

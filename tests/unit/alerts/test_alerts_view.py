@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from agentic_trading.alerts.view import age, alert_rows, firing_summary, runbook_path, silence_request, silence_rows
 
-RUNBOOK = "https://github.com/agentic-trading/agentic-trading/blob/main/docs/runbooks/AgentDown.md"
+RUNBOOK = "file:///srv/agentic-trading/docs/runbooks/AgentDown.md"
 
 
 def prometheus_alert(name: str, severity: str, service: str, state: str = "firing") -> dict:
