@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from _live import LiveStack, eventually
+from _live import LiveStack
 from typer.testing import CliRunner
 
+from _support import eventually
 from agentic_trading.cli.main import app
 from agentic_trading.load.payloads import SignalFactory
 

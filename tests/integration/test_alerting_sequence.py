@@ -20,9 +20,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _live import eventually
 from typer.testing import CliRunner
 
+from _support import eventually
 from agentic_trading.cli.main import app
 from agentic_trading.settings import Settings
 from agentic_trading.stack import Stack, select_programs
@@ -59,6 +59,7 @@ def _atctl(stack: Stack, *args: str) -> tuple[int, str]:
     return result.exit_code, result.stdout
 
 
+@pytest.mark.timeout(360)  # three starts and stops of a whole stack, and 20 s of load
 def test_a_healthy_life_pages_nobody_and_a_stale_alert_ends_at_the_receiver(demo_stack: Stack) -> None:
     stack, settings = demo_stack, demo_stack.settings
     stack.up(demo=True, timeout=90)
@@ -76,10 +77,10 @@ def test_a_healthy_life_pages_nobody_and_a_stale_alert_ends_at_the_receiver(demo
         stack.restart("agent-sentiment")  # planned: nothing may page
         stack.down()
         stack.up(demo=True, timeout=90)
-        code, output = _atctl(
-            stack, "load", "--users", "40", "--think-min", "0", "--think-max", "0", "--duration", "20", "--quiet"
-        )
-        assert code == 0, output
+        url = settings.url("gateway") + "/webhook/tradingview"
+        load = ["load", "--url", url, "--users", "40", "--think-min", "0", "--think-max", "0", "--duration", "20", "--quiet"]
+        result = runner.invoke(app, load)
+        assert result.exit_code == 0, result.output
         # One more evaluation after the load, so an alert it caused has reached the receiver.
         eventually(
             lambda: notifications(alertname="Watchdog", since=time.time() - 60) and True,
@@ -88,6 +89,11 @@ def test_a_healthy_life_pages_nobody_and_a_stale_alert_ends_at_the_receiver(demo
         )
 
         healthy_life = _records(stack)
+        for record in healthy_life:  # what the receiver got, for the log of a failure
+            labels = record["labels"]
+            print(
+                f"{record['received_at']:.1f} {record['status']} {record['alertname']} {labels.get('service')} {labels.get('slo', '')}"
+            )
         fired = {r["alertname"] for r in healthy_life if r["status"] == "firing"}
         critical = [r["alertname"] for r in healthy_life if r["labels"].get("severity") == "critical"]
         assert not critical, f"critical notifications on a healthy stack: {critical}"

@@ -7,7 +7,8 @@ expressions scaled by fast/production evaluation interval (15s -> 1s: ``[5m]`` -
 ``[20s]``, never under :data:`FAST_MIN_WINDOW_S`), and Alertmanager ``group_wait 0s``,
 ``group_interval 1s``, ``repeat_interval`` at most 1h (5 s for the Watchdog's route).
 Recording rules keep their windows: their names promise one (``..._rate5m``); the SLO
-error ratios (``slo:*``) are named by role and scale like the alerts that read them.
+error ratios (``slo:error_ratio:<role>``) are named by role and take the fast windows of
+:data:`agentic_trading.observability.slo.FAST_WINDOWS`.
 
 Pure functions over plain documents: they return changed copies.
 """
@@ -22,6 +23,7 @@ from typing import Any
 from agentic_trading.observability.config import ObservabilityConfig
 from agentic_trading.observability.durations import format_duration, parse_duration
 from agentic_trading.observability.errors import ObservabilityError
+from agentic_trading.observability.slo import FAST_WINDOWS, RECORD_PREFIX
 
 FAST_SCRAPE_INTERVAL = "1s"
 FAST_EVALUATION_INTERVAL = "1s"
@@ -32,8 +34,6 @@ FAST_REPEAT_INTERVAL = "1h"
 # A route that repeats more often than FAST_REPEAT_INTERVAL (the Watchdog, the dead man's
 # switch) repeats this often, so the receiver notices a silent alert path in seconds.
 FAST_HEARTBEAT_REPEAT_INTERVAL = "5s"
-# Recording rules whose windows scale like the alerts' (slo.py names them by role).
-SCALED_RECORD_PREFIX = "slo:"
 # Shortest range window after scaling: 4 scrapes, so rate() keeps 2 samples after a missed one.
 FAST_MIN_WINDOW_S = 4.0
 
@@ -73,8 +73,10 @@ def fast_rule_document(document: dict[str, Any], kind: str, config: Observabilit
             for rule in group.get("rules") or []:
                 # SLO error ratios are named by their window's role (slo:error_ratio:page_long),
                 # not its length: they scale with the burn-rate alerts that read them.
-                if str(rule.get("record", "")).startswith(SCALED_RECORD_PREFIX):
-                    rule["expr"] = scale_range_windows(str(rule["expr"]), factor)
+                record = str(rule.get("record", ""))
+                if record.startswith(RECORD_PREFIX) and record[len(RECORD_PREFIX) :] in FAST_WINDOWS:
+                    window = FAST_WINDOWS[record[len(RECORD_PREFIX) :]]
+                    rule["expr"] = _RANGE.sub(f"[{window}]", str(rule["expr"]))
             continue
         for rule in group.get("rules") or []:
             if "alert" not in rule:

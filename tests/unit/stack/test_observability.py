@@ -177,8 +177,8 @@ def test_fast_profile_keeps_recording_rules_as_named(fast: ObservabilityFiles) -
         assert _yaml(fast.rules_dir / "rules" / path.name) == _yaml(path)
     slo_rules = _yaml(fast.rules_dir / "rules" / "slos.yml")["groups"][0]["rules"]
     windows = {rule["record"]: rule["expr"] for rule in slo_rules if rule["labels"]["slo"] == "webhook-availability"}
-    assert "[20s]" in windows["slo:error_ratio:page_short"] and "[4m]" in windows["slo:error_ratio:page_long"]
-    assert "[2m]" in windows["slo:error_ratio:ticket_short"] and "[24m]" in windows["slo:error_ratio:ticket_long"]
+    assert "[20s]" in windows["slo:error_ratio:page_short"] and "[10m]" in windows["slo:error_ratio:page_long"]
+    assert "[2m]" in windows["slo:error_ratio:ticket_short"] and "[1h]" in windows["slo:error_ratio:ticket_long"]
 
 
 def test_fast_profile_notifies_at_once(fast: ObservabilityFiles) -> None:
