@@ -23,7 +23,7 @@ from typing import Any
 from agentic_trading.observability.config import ObservabilityConfig
 from agentic_trading.observability.durations import format_duration, parse_duration
 from agentic_trading.observability.errors import ObservabilityError
-from agentic_trading.observability.slo import FAST_WINDOWS, RECORD_PREFIX
+from agentic_trading.observability.slo import EVENTS_PREFIX, FAST_WINDOWS, RECORD_PREFIX
 
 FAST_SCRAPE_INTERVAL = "1s"
 FAST_EVALUATION_INTERVAL = "1s"
@@ -74,9 +74,9 @@ def fast_rule_document(document: dict[str, Any], kind: str, config: Observabilit
                 # SLO error ratios are named by their window's role (slo:error_ratio:page_long),
                 # not its length: they scale with the burn-rate alerts that read them.
                 record = str(rule.get("record", ""))
-                if record.startswith(RECORD_PREFIX) and record[len(RECORD_PREFIX) :] in FAST_WINDOWS:
-                    window = FAST_WINDOWS[record[len(RECORD_PREFIX) :]]
-                    rule["expr"] = _RANGE.sub(f"[{window}]", str(rule["expr"]))
+                role = next((record[len(p) :] for p in (RECORD_PREFIX, EVENTS_PREFIX) if record.startswith(p)), None)
+                if role in FAST_WINDOWS:
+                    rule["expr"] = _RANGE.sub(f"[{FAST_WINDOWS[role]}]", str(rule["expr"]))
             continue
         for rule in group.get("rules") or []:
             if "alert" not in rule:
