@@ -22,7 +22,8 @@ from _support import eventually
 from agentic_trading.cli.main import app
 from agentic_trading.load.payloads import SignalFactory
 
-pytestmark = pytest.mark.integration
+# After the other live tests: each fault burns the SLO windows of the shared stack.
+pytestmark = [pytest.mark.integration, pytest.mark.leaves_alerts]
 
 runner = CliRunner()
 signals = SignalFactory(seed=15)

@@ -33,9 +33,10 @@ pytestmark = pytest.mark.integration
 # What a healthy stack may tell the receiver: its heartbeat, and the saturation a load test causes.
 ALLOWED_WHEN_HEALTHY = {"Watchdog", "GatewayHighLatency", "NATSConsumerLag"}
 # Under the saturating load, decisions on a busy 2-core machine fall seconds behind: the
-# decision-latency objective (2 s) and the canary (10 s) say so, truly. Allowed only while
+# decision-latency objective (2 s), the canary (10 s) and the degraded-decision ratio say
+# so, truly. Allowed only while
 # the load runs and until its backlog is decided, never outside it (docs/alerting.md).
-SATURATION = {"SLOBurnRateFast", "SLOBurnRateSlow", "CanarySignalsUndecided"}
+SATURATION = {"SLOBurnRateFast", "SLOBurnRateSlow", "CanarySignalsUndecided", "OrchestratorDegradedWorkflows"}
 runner = CliRunner()
 
 
@@ -121,9 +122,18 @@ def test_a_healthy_life_pages_nobody_and_a_stale_alert_ends_at_the_receiver(demo
         )
     stack.down()
     stack.up(demo=True, timeout=90)
-    last = [r for r in _records(stack) if r["alertname"] == "GatewayHighErrorRate"][-1]
-    assert last["status"] == "resolved", "the receiver's last record of the alert must not stay firing"
-    assert last["annotations"].get("resolved_by") == "atctl down"
-    code, output = _atctl(stack, "alerts", "--format", "json")
-    firing = {a["alertname"] for a in json.loads(output)["firing"] if a["state"] != "pending"}
-    assert firing <= {"Watchdog"}, f"still firing after down/up without invalid webhooks: {firing}"
+
+    # The windows (20 s) still hold the errors sent before the restart for a few seconds: the
+    # alert may fire once more, and then ends. What must hold: it ends at the receiver, and
+    # `atctl verify` passes on its first run once the windows have passed.
+    def settled() -> bool:
+        code, output = _atctl(stack, "alerts", "--format", "json")
+        firing = {a["alertname"] for a in json.loads(output)["firing"] if a["state"] != "pending"}
+        last = [r for r in _records(stack) if r["alertname"] == "GatewayHighErrorRate"][-1]
+        return firing <= {"Watchdog"} and last["status"] == "resolved"
+
+    eventually(settled, timeout_s=60, interval_s=1, what="nothing but the Watchdog firing, the error-rate alert resolved")
+    resolved = [r for r in _records(stack) if r["alertname"] == "GatewayHighErrorRate" and r["status"] == "resolved"]
+    assert resolved[0]["annotations"].get("resolved_by") == "atctl down", "the shutdown ended it at the receiver"
+    code, output = _atctl(stack, "verify", "--category", "alerts")
+    assert code == 0, f"atctl verify --category alerts failed on its first run:\n{output}"

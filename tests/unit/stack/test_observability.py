@@ -148,10 +148,11 @@ def test_fast_profile_alerts_fire_without_waiting(fast: ObservabilityFiles) -> N
     # load test (docs/alerting.md); everything else seconds at most.
     held = {name: parse_duration(rule["for"]) for name, rule in alerts.items() if parse_duration(rule.get("for", "0s")) > 0}
     downs = {"GatewayDown", "AgentDown", "OrchestratorDown", "TargetDown", "NATSServerDown", "RedisDown"}
-    assert set(held) == downs | {"NATSPublishFailure", "AgentStalled", "HighCPU", "NATSConsumerLag"}
+    longer = {"HighCPU", "OrchestratorDegradedWorkflows"}  # outlast a 20 s load test, a 20 s window
+    assert set(held) == downs | longer | {"NATSPublishFailure", "AgentStalled", "NATSConsumerLag"}
     assert all(held[name] == 10 for name in downs)
-    assert held["HighCPU"] > 20
-    assert all(seconds <= 5 for name, seconds in held.items() if name not in downs | {"HighCPU"})
+    assert all(held[name] > 20 for name in longer)
+    assert all(seconds <= 5 for name, seconds in held.items() if name not in downs | longer)
 
 
 def test_fast_profile_shortens_alert_windows_fifteenfold(fast: ObservabilityFiles) -> None:
