@@ -178,7 +178,9 @@ def render_stack(ctx: ProgramContext, programs: Sequence[Program]) -> RenderedSt
         changed.add("redis")
     if any(p.module == OBSERVABILITY_MODULE for p in programs):
         observability = importlib.import_module(OBSERVABILITY_MODULE)
-        ctx.observability = observability.render_observability(ctx.settings, paths.config_dir / "observability", profile="fast")
+        ctx.observability = observability.render_observability(
+            ctx.settings, paths.config_dir / "observability", profile=ctx.settings.profile
+        )
     commands = {p.name: p.command(ctx) for p in programs}
     _write(paths.supervisord_conf, render_supervisord_conf(ctx.settings, paths, programs, commands))
     return RenderedStack(commands, changed)

@@ -1,7 +1,8 @@
 """stack.json: the settings and programs a stack was started with.
 
 Later commands (status, logs, trace, down, kill, …) read it, so ``--state-dir`` alone
-finds ports and paths. The webhook secret is never written.
+finds ports and paths. The webhook secret is never written here (``atctl up`` keeps it
+apart, in ``secrets/webhook_secret``: :mod:`.webhook_secret`).
 """
 
 from __future__ import annotations
