@@ -113,7 +113,7 @@ def _print(report: TrafficReport, url: str, output: OutputFormat, *, signed: boo
     console.print(table)
 
 
-@generate_app.command("normal")
+@generate_app.command("normal", epilog="Example:\n\n  atctl generate normal --speed 60 --duration 30\n")
 def normal(
     ctx: typer.Context,
     duration: Annotated[float, typer.Option("--duration", min=0.1, help="Seconds to run.")] = 60.0,
@@ -137,7 +137,7 @@ def normal(
     )  # fmt: skip
 
 
-@generate_app.command("errors")
+@generate_app.command("errors", epilog="Example:\n\n  atctl generate errors --count 100 --error-rate 0.1\n")
 def errors(
     ctx: typer.Context,
     count: Annotated[int, typer.Option("--count", min=1, help="Webhooks to send.")] = 100,
@@ -161,7 +161,7 @@ def errors(
     )  # fmt: skip
 
 
-@generate_app.command("burst")
+@generate_app.command("burst", epilog="Example:\n\n  atctl generate burst --threads 20 --per-thread 10\n")
 def burst(
     ctx: typer.Context,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Concurrent senders.")] = 20,

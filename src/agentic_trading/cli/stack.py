@@ -11,7 +11,10 @@ import typer
 from rich.markup import escape
 
 from agentic_trading.cli.common import (
+    JSON,
+    TEXT,
     DebugOption,
+    FormatOption,
     PortOffsetOption,
     StateDirOption,
     attach_stack,
@@ -26,11 +29,6 @@ from agentic_trading.stack import ComponentStatus, Stack
 from agentic_trading.stack.errors import StartTimeoutError
 from agentic_trading.stack.programs import PROGRAM_NAMES
 from agentic_trading.stack.state import replace_settings
-
-
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
 
 
 class Profile(StrEnum):
@@ -156,7 +154,7 @@ def down(
 
 def status(
     ctx: typer.Context,
-    output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+    output: FormatOption = TEXT,
     state_dir: StateDirOption = None,
     port_offset: PortOffsetOption = None,
     debug: DebugOption = False,
@@ -169,7 +167,7 @@ def status(
     stack = attach_stack(options)
     statuses = stack.status()
     healthy = all(s.healthy for s in statuses)
-    if output is OutputFormat.json:
+    if output == JSON:
         body = {
             "state_dir": str(stack.paths.state_dir),
             "port_offset": stack.settings.port_offset,
