@@ -13,7 +13,7 @@ import ipaddress
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 AGENT_TYPES: tuple[str, ...] = ("momentum", "risk", "sentiment", "correlation")
@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     redis_maxmemory: str = "256mb"
     log_level: str = "info"
     webhook_secret: SecretStr | None = None
+    # The dashboards viewer (docs/dashboards.md): the Grafana JSON it serves (unset: the repository's
+    # observability/grafana_dashboards) and the password of its user "admin". Required when AT_HOST is
+    # not loopback; when set, it is asked for on loopback too.
+    dashboards_dir: Path | None = None
+    dashboards_password: SecretStr | None = None
 
     # Gateway security (docs/security.md). Comma-separated CIDRs allowed to send webhooks; unset: any.
     allowed_sources: str | None = None
@@ -105,11 +110,12 @@ class Settings(BaseSettings):
     max_signal_age_s: float = Field(90.0, ge=0)
     max_clock_skew_s: float = Field(30.0, ge=0)
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", "dashboards_password")
     @classmethod
-    def _secret_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+    def _secret_not_blank(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
-            raise ValueError("AT_WEBHOOK_SECRET is set but empty: unset it, or set a long random secret")
+            variable = f"AT_{str(info.field_name).upper()}"
+            raise ValueError(f"{variable} is set but empty: unset it, or set a long random value")
         return value
 
     @field_validator("allowed_sources", "rate_limit_exempt")
