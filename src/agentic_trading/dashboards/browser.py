@@ -48,7 +48,8 @@ class PanelState:
 @dataclass(frozen=True)
 class DashboardView:
     uid: str
-    variables: dict[str, list[str]]
+    variables: dict[str, list[str]]  # the selection the page shows ("All" for Grafana's $__all)
+    options: dict[str, list[str]]  # every value each variable offers, as the page resolved them
     panels: list[PanelState]
     console_errors: list[str]
 
@@ -102,7 +103,12 @@ class Viewer:
         self.driver.find_element(By.NAME, "user").send_keys(user)
         self.driver.find_element(By.NAME, "password").send_keys(password)
         self.driver.find_element(By.CSS_SELECTOR, "[data-testid='login-submit']").click()
-        self._wait_for(lambda: self._page_state("loaded") == "true", "the page after logging in")
+        def logged_in() -> bool:
+            if "failed=1" in self.driver.current_url:
+                raise BrowserError(f"the viewer at {self.base_url} refused user {user!r} and that password")
+            return self._page_state("loaded") == "true"
+
+        self._wait_for(logged_in, "the page after logging in", signed_in=False)
 
     def open(self, uid: str, variables: Mapping[str, Sequence[str]] | None = None, **params: str) -> DashboardView:
         """Open ``/d/<uid>`` in a variable state and wait until every panel has finished."""
@@ -111,6 +117,12 @@ class Viewer:
         self.driver.get(f"{self.base_url}/d/{uid}" + (f"?{query}" if query else ""))
         self._wait_for(lambda: int(self._page_state("loadCount") or 0) >= 1, f"dashboard {uid} to finish loading")
         return self.view(uid)
+
+    def _signed_out(self) -> bool:
+        path: str = self.driver.execute_script("return location.pathname;")
+        if path == "/login":
+            raise BrowserError(f"the viewer at {self.base_url} asks for a password: log in first (user admin)")
+        return False
 
     def view(self, uid: str) -> DashboardView:
         raw = self.driver.execute_script(
@@ -121,11 +133,15 @@ class Viewer:
               return {title: p.dataset.panelTitle, state: p.dataset.state, error: p.dataset.error || "",
                       rect: [r.left + scrollX, r.top + scrollY, r.width, r.height].map(Math.round)};
             });
-            return {variables: root.dataset.variables || "{}", panels};
+            return {variables: root.dataset.variables || "{}", options: root.dataset.options || "{}", panels};
             """
         )
         panels = [PanelState(p["title"], p["state"], p["error"], tuple(p["rect"])) for p in raw["panels"]]
-        return DashboardView(uid, json.loads(raw["variables"]), panels, self.console_errors())
+        variables = {
+            name: ["All" if value == "$__all" else value for value in values]
+            for name, values in json.loads(raw["variables"]).items()
+        }
+        return DashboardView(uid, variables, json.loads(raw["options"]), panels, self.console_errors())
 
     def console_errors(self) -> list[str]:
         return [entry["message"] for entry in self.driver.get_log("browser") if entry.get("level") == "SEVERE"]
@@ -164,9 +180,9 @@ class Viewer:
         )
         return value
 
-    def _wait_for(self, condition: Any, what: str) -> None:
+    def _wait_for(self, condition: Any, what: str, *, signed_in: bool = True) -> None:
         deadline = time.monotonic() + self.timeout_s
-        while not condition():
+        while (signed_in and self._signed_out()) or not condition():
             if time.monotonic() > deadline:
                 raise BrowserError(f"timed out after {self.timeout_s:g} s waiting for {what} at {self.driver.current_url}")
             time.sleep(0.05)

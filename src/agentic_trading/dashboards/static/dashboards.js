@@ -264,6 +264,7 @@
     await Promise.all(state.cards.map((entry) => loadPanel(entry, bounds)));
     state.loads += 1;
     root.dataset.variables = JSON.stringify(Object.fromEntries(state.variables.map((v) => [v.name, v.selected])));
+    root.dataset.options = JSON.stringify(Object.fromEntries(state.variables.map((v) => [v.name, v.options])));
     root.dataset.loadCount = String(state.loads);
     root.dataset.loaded = "true";
   }
