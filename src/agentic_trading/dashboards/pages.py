@@ -53,7 +53,7 @@ def login_page(next_path: str, *, failed: bool, anonymous: bool) -> str:
         '<main class="login"><form class="login-box" method="post" action="/login">'
         "<h1>Agentic Trading</h1><p>Sign in to the dashboards</p>"
         f"{notice}"
-        '<label>Email or username<input name="user" autocomplete="username" value="admin" required></label>'
+        '<label>Email or username<input name="user" autocomplete="username" placeholder="admin" required></label>'
         '<label>Password<input name="password" type="password" autocomplete="current-password" required></label>'
         f'<input type="hidden" name="next" value="{escape(next_path)}">'
         '<button type="submit" data-testid="login-submit">Log in</button>'
