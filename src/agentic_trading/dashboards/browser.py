@@ -103,6 +103,7 @@ class Viewer:
         self.driver.find_element(By.NAME, "user").send_keys(user)
         self.driver.find_element(By.NAME, "password").send_keys(password)
         self.driver.find_element(By.CSS_SELECTOR, "[data-testid='login-submit']").click()
+
         def logged_in() -> bool:
             if "failed=1" in self.driver.current_url:
                 raise BrowserError(f"the viewer at {self.base_url} refused user {user!r} and that password")
