@@ -17,10 +17,9 @@ from agentic_trading.cli.common import (
     console,
     err_console,
     merge_options,
-    reporting_errors,
 )
 from agentic_trading.dashboards.auth import USER
-from agentic_trading.dashboards.browser import BrowserError, Viewer, chromium
+from agentic_trading.dashboards.browser import Viewer, chromium
 
 dashboards_app = typer.Typer(
     name="dashboards",
@@ -53,34 +52,26 @@ def screenshot(
       atctl dashboards screenshot --uid gateway-001 --output docs/images/dashboards --from now-30m
     """
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        stack = attach_stack(options)
-        settings = stack.settings
-        password = settings.dashboards_password.get_secret_value() if settings.dashboards_password else "admin"
-        troubled = 0
-        try:
-            with chromium(width=width) as driver:
-                viewer = Viewer(driver, settings.url("dashboards"))
-                viewer.log_in(USER, password)
-                uids = uid or [hit["uid"] for hit in driver.execute_script("return fetch('/api/search').then((r) => r.json());")]
-                for index, name in enumerate(uids, start=1):
-                    with err_console.status(f"[{index}/{len(uids)}] {escape(name)}…"):
-                        view = viewer.open(name, **{"from": time_from, "to": "now"})
-                        path = viewer.screenshot(output / f"{name}.png")
-                    states = Counter(panel.state for panel in view.panels)
-                    bad = states["error"] + states["empty"]
-                    troubled += bad > 0
-                    summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
-                    colour = "red" if bad else "green"
-                    console.print(f"[{colour}]{escape(name)}[/] -> {escape(str(path))} ({summary})")
-        except BrowserError as exc:
-            if options.debug:
-                raise
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-            raise typer.Exit(exc.exit_code) from None
-        if troubled:
-            err_console.print(f"[red]{troubled} dashboard(s) have panels with errors or without data[/]")
-            raise typer.Exit(1)
+    settings = attach_stack(options).settings
+    password = settings.dashboards_password.get_secret_value() if settings.dashboards_password else "admin"
+    troubled = 0
+    with chromium(width=width) as driver:
+        viewer = Viewer(driver, settings.url("dashboards"))
+        viewer.log_in(USER, password)
+        uids = uid or [hit["uid"] for hit in driver.execute_script("return fetch('/api/search').then((r) => r.json());")]
+        for index, name in enumerate(uids, start=1):
+            with err_console.status(f"[{index}/{len(uids)}] {escape(name)}…"):
+                view = viewer.open(name, **{"from": time_from, "to": "now"})
+                path = viewer.screenshot(output / f"{name}.png")
+            states = Counter(panel.state for panel in view.panels)
+            bad = states["error"] + states["empty"]
+            troubled += bad > 0
+            summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
+            colour = "red" if bad else "green"
+            console.print(f"[{colour}]{escape(name)}[/] -> {escape(str(path))} ({summary})")
+    if troubled:
+        err_console.print(f"[red]{troubled} dashboard(s) have panels with errors or without data[/]")
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

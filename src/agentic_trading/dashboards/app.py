@@ -23,7 +23,7 @@ from agentic_trading.dashboards import pages
 from agentic_trading.dashboards.auth import COOKIE, SESSION_S, Sessions, safe_next
 from agentic_trading.dashboards.library import DashboardFile
 from agentic_trading.dashboards.proxy import PrometheusProxy, split_proxy_path
-from agentic_trading.telemetry.http import Receive, Scope, Send, read_body, send_json
+from agentic_trading.service.http import Receive, Scope, Send, read_body, send_json
 
 SERVICE = "dashboards"
 STATIC_DIR = Path(__file__).resolve().parent / "static"

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agentic_trading.gateway.posture import is_loopback
+from agentic_trading.verify.posture import is_loopback
 
 USER = "admin"
 COOKIE = "at_dashboards_session"

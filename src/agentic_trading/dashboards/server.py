@@ -11,12 +11,12 @@ import sys
 
 from agentic_trading.dashboards.app import SERVICE, DashboardsApp
 from agentic_trading.dashboards.auth import Sessions, password_required
-from agentic_trading.dashboards.library import DashboardFileError, default_dashboards_dir, read_dashboards
+from agentic_trading.dashboards.library import default_dashboards_dir, read_dashboards
 from agentic_trading.dashboards.proxy import PrometheusProxy
 from agentic_trading.errors import AgenticTradingError
+from agentic_trading.service.runtime import run_service
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.telemetry.logging import configure_logging, get_logger
-from agentic_trading.telemetry.service import run_service
 
 log = get_logger(__name__)
 
@@ -63,7 +63,7 @@ def main() -> None:
     configure_logging(SERVICE, settings.log_level)
     try:
         asyncio.run(serve(settings))
-    except (DashboardsConfigError, DashboardFileError) as exc:
+    except AgenticTradingError as exc:
         log.error("dashboards_refused_to_start", error=str(exc))
         print(f"dashboards: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

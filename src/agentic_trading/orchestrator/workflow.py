@@ -4,15 +4,24 @@ Keys:
 
 * ``at:wf:<signal_id>``       hash: ``signal`` and ``op:<agent_type>`` (JSON), expires after a day
 * ``at:wf:deadlines``         sorted set: signal_id -> time the orchestrator decides without the rest
-* ``at:decision:<signal_id>`` the decision (JSON); written once, by :data:`_CLAIM_SCRIPT`
+* ``at:decision:<signal_id>`` the decision (JSON); written once, by :data:`_CLAIM_SCRIPT`;
+  once published, shrunk to a marker ``{"correlation_id", "decision"}`` (:data:`_SHRINK_SCRIPT`)
 * ``at:decisions:outbox``     decisions recorded but not yet acknowledged by JetStream
 * ``at:positions``            hash: instrument -> signed paper units (what the risk agent reads)
+* ``at:correlation:<id>``     the signal id of a correlation id, written with the signal's part
+  (``atctl trace`` finds a signal by either id without reading whole logs)
 
 The claim is one Lua script: it writes the decision only if none exists, removes the
 deadline, queues the decision for publishing and moves the paper ledger, atomically.
 So a redelivered signal or opinion, two racing tasks or a restart can never produce a
 second decision, and a crash between the claim and the publish is repaired by
 re-publishing the outbox (JetStream deduplicates on the signal id).
+
+Retention (``docs/architecture.md``, "Capacity"): Redis holds what deciding needs, not the
+record. The 7-day record of decisions is the DECISIONS stream (on disk). The marker lives
+:data:`DECISION_TTL_S`, as long as a message of the signal can still arrive (SIGNALS keeps an
+unacknowledged signal 24 h), so a late redelivery or a retry after the dedup window is never
+decided twice; at about 120 bytes a signal, 256 MB holds two million signals a day.
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from agentic_trading.orchestrator.decision import Decision
 from agentic_trading.signals import Signal
 
 WORKFLOW_TTL_S = 24 * 3600
-DECISION_TTL_S = 7 * 24 * 3600
+DECISION_TTL_S = 24 * 3600
 DEADLINES_KEY = "at:wf:deadlines"
 OUTBOX_KEY = "at:decisions:outbox"
 POSITIONS_KEY = "at:positions"
@@ -46,7 +55,8 @@ return 0
 
 
 # Record one message's part of a workflow, unless the signal is decided already.
-# KEYS: decision, workflow, deadlines   ARGV: field, json, ttl, deadline ('' for an opinion), signal id
+# KEYS: decision, workflow, deadlines, correlation index
+# ARGV: field, json, ttl, deadline ('' for an opinion), signal id, index ttl
 # Returns 0 when decided, else the workflow hash (HGETALL) after the write.
 _RECORD_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -55,11 +65,27 @@ end
 if ARGV[4] ~= '' then
   redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
   redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[5])
+  redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6])
 else
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 end
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 return redis.call('HGETALL', KEYS[2])
+"""
+
+
+# KEYS: decision. Replace a published decision by its marker, keeping the TTL. The marker keeps
+# what `atctl trace` needs to find the signal's log lines (ids, outcome, when).
+_SHRINK_SCRIPT = """
+local raw = redis.call('GET', KEYS[1])
+if raw and string.sub(raw, 1, 1) == '{' then
+  local d = cjson.decode(raw)
+  if d['signal_id'] then
+    redis.call('SET', KEYS[1], cjson.encode({correlation_id = d['correlation_id'], decision = d['decision'],
+      status = d['status'], decided_at = d['decided_at'], latency_s = d['latency_s']}), 'KEEPTTL')
+  end
+end
+return 0
 """
 
 
@@ -71,6 +97,10 @@ def decision_key(signal_id: str) -> str:
     return f"at:decision:{signal_id}"
 
 
+def correlation_key(correlation_id: str) -> str:
+    return f"at:correlation:{correlation_id}"
+
+
 class WorkflowStore:
     """The orchestrator's Redis state."""
 
@@ -78,6 +108,7 @@ class WorkflowStore:
         self.redis = redis
         self._claim = redis.register_script(_CLAIM_SCRIPT)
         self._record = redis.register_script(_RECORD_SCRIPT)
+        self._shrink = redis.register_script(_SHRINK_SCRIPT)
 
     async def is_decided(self, signal_id: str) -> bool:
         return bool(await self.redis.exists(decision_key(signal_id)))
@@ -95,8 +126,13 @@ class WorkflowStore:
                 else:
                     field, deadline = f"op:{part.agent_type}", ""
                 await self._record(
-                    keys=[decision_key(part.signal_id), workflow_key(part.signal_id), DEADLINES_KEY],
-                    args=[field, part.to_json(), WORKFLOW_TTL_S, deadline, part.signal_id],
+                    keys=[
+                        decision_key(part.signal_id),
+                        workflow_key(part.signal_id),
+                        DEADLINES_KEY,
+                        correlation_key(part.correlation_id),
+                    ],
+                    args=[field, part.to_json(), WORKFLOW_TTL_S, deadline, part.signal_id, DECISION_TTL_S],
                     client=pipe,
                 )
             results = await pipe.execute()
@@ -140,13 +176,18 @@ class WorkflowStore:
         return [i.decode() for i in await self.redis.lrange(OUTBOX_KEY, 0, limit - 1)]
 
     async def decision(self, signal_id: str) -> Decision | None:
+        """The decision while it waits to be published; None once only its marker is left."""
         raw = await self.redis.get(decision_key(signal_id))
-        return Decision.from_json(raw) if raw else None
+        if not raw or b'"signal_id"' not in raw:
+            return None
+        return Decision.from_json(raw)
 
     async def mark_published(self, *signal_ids: str) -> None:
+        """Off the outbox, and the decision shrunk to its marker (what Redis keeps for a day)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for signal_id in signal_ids:
                 pipe.lrem(OUTBOX_KEY, 1, signal_id)
+                await self._shrink(keys=[decision_key(signal_id)], client=pipe)
             await pipe.execute()
 
 

@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from _live import LiveStack, eventually
+from _live import LiveStack
 
+from _support import eventually
 from agentic_trading.agents.state import POSITIONS_KEY
 from agentic_trading.dashboards.browser import Viewer, chromium
 from agentic_trading.load.payloads import SignalFactory

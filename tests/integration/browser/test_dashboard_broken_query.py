@@ -19,9 +19,10 @@ from typing import Any
 import httpx
 import pytest
 from _dashboard_checks import TEST_RANGE, problems_in
-from _live import LiveStack, eventually
+from _live import LiveStack
 from PIL import Image
 
+from _support import eventually
 from agentic_trading.dashboards.browser import Viewer
 from agentic_trading.dashboards.library import default_dashboards_dir
 

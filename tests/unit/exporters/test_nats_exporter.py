@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from _support import poll_until
 from agentic_trading.exporters.nats import NatsCollector, NatsMonitorPoller
 
 METRIC_NAMES = {
@@ -17,6 +18,7 @@ METRIC_NAMES = {
     "nats_consumer_redelivered_messages",  # the parser drops _total from counter family names
     "nats_stream_messages",
     "nats_stream_bytes",
+    "nats_stream_max_bytes",
     "nats_server_up",
     "nats_server_connections",
     "nats_exporter_scrape_errors",
@@ -80,6 +82,17 @@ async def test_every_contract_metric_is_exposed_with_the_servers_figures(poller,
     promtool_check(exposition)
 
 
+async def test_a_streams_max_bytes_is_exposed_for_the_fullness_alert_and_absent_when_unlimited(poller, monitor):
+    details = monitor.jsz["account_details"][0]["stream_detail"]
+    details[0].setdefault("config", {})["max_bytes"] = 268435456
+    for detail in details[1:]:
+        detail.setdefault("config", {})["max_bytes"] = -1
+    await poller.poll_once()
+    got = samples(scrape(poller))
+    limits = {key[1]: value for key, value in got.items() if key[0] == "nats_stream_max_bytes"}
+    assert limits == {(("stream", details[0]["name"]),): 268435456}
+
+
 async def test_while_nats_is_down_it_says_so_and_serves_no_old_figures(poller, monitor, promtool_check):
     await poller.poll_once()
     monitor.down = True
@@ -135,7 +148,7 @@ async def test_a_real_consumers_pending_count_shows_up(nats_server):
     assert got[("nats_stream_messages", (("stream", "EXPORTER_TEST"),))] == 3
 
 
-def test_the_service_serves_valid_metrics_from_a_real_server(nats_server, run_module, poll_until, promtool_check):
+def test_the_service_serves_valid_metrics_from_a_real_server(nats_server, run_module, promtool_check):
     service = run_module("agentic_trading.exporters.nats", "AT_NATS_EXPORTER_PORT", "--monitor-url", nats_server.monitor_url)
 
     exposition = poll_until(

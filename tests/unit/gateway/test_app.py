@@ -12,6 +12,7 @@ import httpx
 import orjson
 import pytest
 
+from _support import async_poll_until
 from agentic_trading.gateway.app import Gateway
 from agentic_trading.gateway.auth import WebhookAuthenticator
 from agentic_trading.settings import Settings
@@ -243,6 +244,28 @@ async def test_with_the_replay_window_off_the_specification_example_is_accepted(
     assert response.status_code == 200
 
 
+async def test_one_422_lists_every_problem_a_bad_action_a_confidence_of_7_and_an_old_timestamp(make_gateway, client_for):
+    gateway, js = make_gateway()
+    body = _signal(action="moon", confidence=7, timestamp="2024-01-15T10:30:00Z")
+    response = await client_for(gateway).post("/webhook/tradingview", json=body)
+    assert response.status_code == 422, response.text
+    problems = {(e["field"], e["reason"]) for e in response.json()["errors"]}
+    assert problems == {("action", "out_of_range"), ("confidence", "out_of_range"), ("timestamp", "timestamp_out_of_window")}
+    assert js.published == []
+
+
+async def test_a_payload_without_timestamp_is_accepted_by_default_and_refused_when_required(make_gateway, client_for):
+    body = {"instrument": "EURUSD", "action": "buy"}
+    lenient, _ = make_gateway()
+    strict, js = make_gateway(require_timestamp=True)
+    assert (await client_for(lenient).post("/webhook/test", json=body)).status_code == 200
+    refused = await client_for(strict).post("/webhook/test", json=body)
+    assert refused.status_code == 422
+    [error] = refused.json()["errors"]
+    assert error["field"] == "timestamp" and error["reason"] == "missing_field" and "AT_REQUIRE_TIMESTAMP" in error["message"]
+    assert js.published == []
+
+
 async def test_a_body_that_does_not_arrive_in_time_is_408(make_gateway):
     gateway, js = make_gateway(request_deadline_s=0.05)
     never = asyncio.Event()
@@ -276,9 +299,7 @@ async def test_beyond_the_inflight_cap_the_gateway_answers_503_at_once(make_gate
     client = client_for(gateway)
 
     waiting = [asyncio.create_task(client.post("/webhook/tradingview", json=_signal(strategy=f"w{i}"))) for i in range(2)]
-    while gateway._inflight < 2:
-        await asyncio.sleep(0.001)
-    assert _sample(gateway, "gateway_inflight_publishes") == 2
+    await async_poll_until(lambda: _sample(gateway, "gateway_inflight_publishes") == 2, what="two publishes held in flight")
     started = time.monotonic()
     refused = await client.post("/webhook/tradingview", json=_signal(strategy="third"))
     assert time.monotonic() - started < 0.5
@@ -297,3 +318,62 @@ async def test_other_methods_get_405_with_allow(client):
     health = await client.post("/healthz")
     assert webhook.status_code == 405 and webhook.headers["allow"] == "POST"
     assert health.status_code == 405 and health.headers["allow"] == "GET, HEAD"
+
+
+# -- input edges: no input makes a 5xx ----------------------------------------------------------
+
+
+async def test_nesting_deeper_than_a_signal_can_be_is_400_naming_the_body(make_gateway, client_for):
+    gateway, js = make_gateway()
+    deep = b'{"instrument": "EURUSD", "action": "buy", "timestamp": "' + _now_iso().encode() + b'", "x": '
+    deep += b"[" * 300 + b"]" * 300 + b"}"
+    response = await client_for(gateway).post("/webhook/tradingview", content=deep, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    error = response.json()["errors"][0]
+    assert error["field"] == "body" and "deeper than 32" in error["message"]
+    assert js.published == []
+
+
+async def test_an_unexpected_failure_is_a_counted_json_500_logged_with_its_traceback(make_gateway, client_for, monkeypatch):
+    from structlog.processors import format_exc_info
+    from structlog.testing import capture_logs
+
+    gateway, js = make_gateway()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in validation")
+
+    monkeypatch.setattr("agentic_trading.gateway.app.build_signal", broken)
+    with capture_logs(processors=[format_exc_info]) as logs:
+        response = await client_for(gateway).post("/webhook/tradingview", json=_signal(), headers={"X-Correlation-ID": "cid-500"})
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error" and response.json()["correlation_id"] == "cid-500"
+    assert _sample(gateway, "gateway_webhooks_total", endpoint="tradingview", status="500") == 1
+    [failed] = [line for line in logs if line["event"] == "webhook_failed"]
+    assert failed["correlation_id"] == "cid-500" and "RuntimeError: a bug in validation" in failed["exception"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "text/plain; charset=utf-8", "APPLICATION/JSON; charset=UTF-8", None]
+)
+async def test_json_and_text_plain_and_no_content_type_are_read_as_json(make_gateway, client_for, content_type):
+    gateway, js = make_gateway()
+    headers = {"content-type": content_type} if content_type else {}
+    response = await client_for(gateway).post("/webhook/test", content=orjson.dumps(_signal()), headers=headers)
+    assert response.status_code == 200, response.text
+    assert len(js.published) == 1
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"]
+)
+async def test_other_content_types_are_415_naming_the_header_and_not_read(make_gateway, client_for, content_type):
+    gateway, js = make_gateway()
+    response = await client_for(gateway).post(
+        "/webhook/tradingview", content=orjson.dumps(_signal()), headers={"content-type": content_type}
+    )
+    assert response.status_code == 415
+    assert response.json()["errors"][0]["field"] == "Content-Type"
+    assert "application/json" in response.headers["accept-post"]
+    assert js.published == []
+    assert _sample(gateway, "gateway_validation_errors_total", reason="unsupported_media_type") == 1
