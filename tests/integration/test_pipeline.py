@@ -160,7 +160,9 @@ async def _stream_signals(url: str, count: int, rate: float, on_progress) -> lis
                 accepted.append(response.json()["signal_id"])
             else:
                 failures[str(response.status_code)] += 1
-            on_progress(i)
+            # In a thread: a kill blocks on supervisord, and a client loop stalled for longer than
+            # the gateway's keep-alive timeout would send its next requests on closed connections.
+            await asyncio.to_thread(on_progress, i)
 
         await asyncio.gather(*(send(i) for i in range(count)))
     assert not failures, f"the gateway refused signals: {dict(failures)}"

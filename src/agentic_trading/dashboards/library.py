@@ -2,19 +2,19 @@
 
 Deliberately shallow: the server only needs each file's uid, title and tags to list and
 route, and hands the document to the browser unchanged (the page interprets panels,
-variables and queries, as Grafana's front end does). When the typed model of the
-observability tree (``agentic_trading.observability``) lands, this module is the one place
-to switch to it.
+variables and queries, as Grafana's front end does). Files are read by the observability
+model's loader (:func:`agentic_trading.observability.dashboards.load_dashboard`), so a broken
+file is refused with the same ``file:line`` message as ``atctl lint`` gives.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agentic_trading.errors import AgenticTradingError
+from agentic_trading.observability.dashboards import dashboard_paths, load_dashboard
 
 
 class DashboardFileError(AgenticTradingError):
@@ -50,12 +50,7 @@ def default_dashboards_dir() -> Path:
 
 def read_dashboard(path: Path) -> DashboardFile:
     """One file as a dashboard; the error names the file and what to fix."""
-    try:
-        document = json.loads(path.read_text())
-    except OSError as exc:
-        raise DashboardFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except json.JSONDecodeError as exc:
-        raise DashboardFileError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}): fix the file") from exc
+    document = load_dashboard(path).document  # ObservabilityError with file:line when unreadable
     if not isinstance(document, dict) or not isinstance(document.get("panels"), list):
         raise DashboardFileError(f"{path}: not a Grafana dashboard (a JSON object with a panels list)")
     if not document.get("uid"):
@@ -68,7 +63,7 @@ def read_dashboards(directory: Path) -> dict[str, DashboardFile]:
     if not directory.is_dir():
         raise DashboardFileError(f"no dashboards directory {directory}: set AT_DASHBOARDS_DIR to one")
     found: dict[str, DashboardFile] = {}
-    for path in sorted(directory.glob("*.json")):
+    for path in dashboard_paths(directory):
         dashboard = read_dashboard(path)
         if dashboard.uid in found:
             other = found[dashboard.uid].path.name
