@@ -10,11 +10,13 @@ environment** (standing for the default ``.atctl``, which belongs to the develop
 stack): the commands are not rewritten, no ``--port-offset`` is passed, and ``AT_PORT_OFFSET``,
 ``AT_WEBHOOK_SECRET`` and ``AT_CONFIG`` are removed from the environment.
 
-Two kinds of commands are not run, and :data:`NOT_RUN` says why; one is adapted:
+Three kinds of commands are not run, and :data:`NOT_RUN` says why; one is adapted:
 
 * ``make up|test|down`` (bootstrap, the default stack on the default ports, the suite itself);
 * the "second stack" commands with ``--state-dir /tmp/stack2 --port-offset 1000``, ports that
   may belong to someone else on a shared machine (the fixture's own ``atctl up`` is that form);
+* ``atctl dashboards screenshot --output docs/images/dashboards``, which would overwrite the
+  repository's committed pictures (``tests/integration/browser`` runs that command);
 * the ``curl`` example's ``http://127.0.0.1:8001`` (the default stack's gateway) is replaced
   by this stack's gateway URL: curl cannot read ``stack.json``.
 """
@@ -44,6 +46,7 @@ DEFAULT_GATEWAY = "http://127.0.0.1:8001"
 NOT_RUN = {
     "make ": "bootstrap and the default stack on the default ports (or the whole suite)",
     "/tmp/stack2": "the README's second stack at offset 1000: ports that may be someone else's",
+    "dashboards screenshot --output docs/images": "rewrites the committed pictures (tests/integration/browser runs it)",
 }
 COMMAND_TIMEOUT_S = 90
 

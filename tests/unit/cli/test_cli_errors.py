@@ -45,6 +45,7 @@ INVOCATIONS = {
     "generate normal": ["generate", "normal"],
     "generate errors": ["generate", "errors"],
     "generate burst": ["generate", "burst"],
+    "dashboards screenshot": ["dashboards", "screenshot"],
 }
 
 
