@@ -23,6 +23,7 @@ Three kinds of commands are not run, and :data:`NOT_RUN` says why; one is adapte
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -32,6 +33,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
 from agentic_trading.settings import Settings
@@ -156,3 +158,31 @@ def test_every_readme_command_works_as_written_on_a_stack_with_a_port_offset(own
             assert re.search(r"^HTTP/1\.1 200", result.stdout, re.MULTILINE), output
         ran.append(command.split("#")[0].strip())
     print("\nREADME commands run as written:\n  " + "\n  ".join(ran))
+
+
+@pytest.mark.timeout(240)
+def test_up_on_the_running_stack_switches_the_alert_profile(own_stack: OwnStack) -> None:
+    """`atctl up --profile production` (no offset repeated): Prometheus and Alertmanager run the files' timings."""
+
+    def running_configs() -> tuple[str, str]:
+        prometheus = httpx.get(own_stack.settings.url("prometheus") + "/api/v1/status/config", timeout=5).json()
+        alertmanager = httpx.get(own_stack.settings.url("alertmanager") + "/api/v2/status", timeout=5).json()
+        return prometheus["data"]["yaml"], alertmanager["config"]["original"]
+
+    prometheus_yaml, alertmanager_yaml = running_configs()
+    assert "evaluation_interval: 1s" in prometheus_yaml and "group_interval: 1s" in alertmanager_yaml
+    atctl = str(REPO / ".venv" / "bin" / "atctl")
+    env = _atctl_env(own_stack.state_dir)
+    switched = subprocess.run(
+        [atctl, "up", "--profile", "production", "--timeout", "90"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=150, check=False,
+    )  # fmt: skip
+    assert switched.returncode == 0, switched.stdout + switched.stderr
+    assert f"port offset {own_stack.settings.port_offset}, profile production" in " ".join(switched.stdout.split())
+    prometheus_yaml, alertmanager_yaml = running_configs()
+    assert "evaluation_interval: 15s" in prometheus_yaml, prometheus_yaml[:400]
+    assert "group_interval: 5m" in alertmanager_yaml, alertmanager_yaml[:400]
+    status = subprocess.run(
+        [atctl, "status", "--format", "json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert json.loads(status.stdout)["profile"] == "production", status.stdout + status.stderr

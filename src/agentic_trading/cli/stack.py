@@ -92,6 +92,7 @@ def up(
     if profile is not None:
         stack = Stack(replace_settings(stack.settings, profile=profile.value))
     offset, chosen = stack.settings.port_offset, stack.settings.profile
+    previous = stack.record() if running else None
     if running:
         console.print(
             f"The stack in [bold]{where}[/] is already running (port offset {offset}, profile {chosen}): "
@@ -107,6 +108,8 @@ def up(
                 spinner.update(progress_line(statuses))
 
             statuses = stack.up(_split_names(only), demo=demo, timeout=timeout, on_progress=show)
+            if previous is not None and previous.settings.profile != chosen:
+                statuses = _restart_alertmanager(stack, statuses, timeout)
     except StartTimeoutError as exc:
         _report_unhealthy(stack, exc)
         raise
@@ -115,6 +118,17 @@ def up(
         f"Logs: {escape(str(stack.paths.log_dir))}  ·  `atctl status`  ·  `atctl logs -f`  ·  `atctl down`",
         soft_wrap=True,
     )
+
+
+def _restart_alertmanager(stack: Stack, statuses: list[ComponentStatus], timeout: float) -> list[ComponentStatus]:
+    """A new profile changes alertmanager.yml but not its command line: supervisord would keep it running.
+
+    (Prometheus's command line differs between the profiles, so ``Stack.up`` restarts it.)
+    """
+    if not any(s.name == "alertmanager" for s in statuses):
+        return statuses
+    restarted = stack.restart("alertmanager", timeout=timeout)
+    return [restarted if s.name == "alertmanager" else s for s in statuses]
 
 
 def _report_unhealthy(stack: Stack, error: StartTimeoutError) -> None:
