@@ -9,14 +9,20 @@ register their undo; probes poll with deadlines and record what they measured, a
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import httpx
 
 from agentic_trading.chaos import partition as kernel
 from agentic_trading.chaos.errors import ChaosError, FaultError
 from agentic_trading.chaos.measure import first_notification, judge_signals, unexpected_alerts
+from agentic_trading.chaos.observe import parse_time, poll_until
 from agentic_trading.chaos.pressure import MalformedFlood, fill_redis, free_redis
 from agentic_trading.chaos.proxy import FaultProxy
-from agentic_trading.chaos.session import current
+from agentic_trading.chaos.session import Session, current
 from agentic_trading.chaos.signals import SignalFlow
 from agentic_trading.chaos.toxics import Toxics
 from agentic_trading.stack import StackError
@@ -24,6 +30,7 @@ from agentic_trading.stack.supervisor import RUNNING
 
 QUIET_WITHIN_S = 90.0
 FIRE_DEADLINE_MARGIN_S = 15.0
+READY_WITHIN_S = 10.0
 
 # -- steady state -----------------------------------------------------------------------------
 
@@ -77,20 +84,46 @@ def settle_signal_flow(timeout_s: float = 60.0) -> dict[str, int]:
     return {"accepted": len(settlement.accepted), "decided_once": settlement.decided_once}
 
 
-def gateway_refused_within(status: int = 503, deadline_s: float = 2.5) -> dict[str, int]:
-    """While the fault lasted, the gateway answered ``status`` (never hung) within ``deadline_s``."""
+def send_signal_burst(count: int = 1000, concurrency: int = 50, marks_fault: bool = False) -> dict[str, int]:
+    """``count`` fresh signals, ``concurrency`` at a time, through the running flow (so they are settled too).
+
+    ``marks_fault``: the fault is complete when the burst has been sent (a backlog exists now).
+    """
     session = current()
-    if session.flow is None or session.fault_at is None:
+    if session.flow is None:
+        raise ChaosError("send_signal_burst needs start_signal_flow before it")
+    accepted = session.flow.burst(count, concurrency)
+    session.progress(f"burst of {count} signals ({concurrency} at a time): {accepted} accepted")
+    if marks_fault:
+        session.mark_fault(f"{count} signals sent while an agent hangs")
+    return {"sent": count, "accepted": accepted}
+
+
+def gateway_refused_within(status: int = 503, deadline_s: float = 2.5) -> dict[str, int]:
+    """Requests sent during the fault (so far) were answered ``status`` within ``deadline_s``, none hung.
+
+    Waits until every request sent between the fault (+0.5 s, for connections already in
+    flight) and this probe is answered, or ``deadline_s`` after the last of them.
+    """
+    session = current()
+    flow, fault_at = session.flow, session.fault_at
+    if flow is None or fault_at is None:
         raise ChaosError("gateway_refused_within needs a signal flow and a fault before it")
-    answers = session.flow.answers_between(session.fault_at + 1.0, session.repaired_at or float("inf"))
+    start, end = fault_at + 0.5, time.time()
+    poll_until(lambda: len(flow.answers_between(start, end)) >= flow.sent_between(start, end), deadline_s + 0.5)
+    answers = flow.answers_between(start, end)
+    hung = flow.sent_between(start, end) - len(answers)
     refused = [a for a in answers if a.status == status]
     slow = [a for a in answers if a.status != 200 and a.elapsed_s > deadline_s]
-    unanswered = [a for a in answers if a.status is None]
     if not refused:
-        raise ChaosError(f"the gateway answered no {status} during the fault ({len(answers)} requests)")
-    if slow or unanswered:
-        worst = max((a.elapsed_s for a in slow + unanswered), default=0.0)
-        raise ChaosError(f"{len(slow) + len(unanswered)} answers slower than {deadline_s:g} s or missing (worst {worst:.2f} s)")
+        seen = sorted({str(a.status) for a in answers})
+        raise ChaosError(
+            f"the gateway answered no {status} during the fault ({len(answers)} answers: {', '.join(seen) or 'none'})"
+        )
+    if slow or hung:
+        worst = max((a.elapsed_s for a in slow), default=0.0)
+        raise ChaosError(f"{len(slow)} answers slower than {deadline_s:g} s (worst {worst:.2f} s), {hung} unanswered")
+    session.progress(f"{len(refused)} of {len(answers)} requests during the fault answered {status} within {deadline_s:g} s")
     return {"refused": len(refused), "during_fault": len(answers)}
 
 
@@ -100,15 +133,15 @@ def gateway_refused_within(status: int = 503, deadline_s: float = 2.5) -> dict[s
 def stop_program(name: str) -> str:
     session = current()
     session.on_undo(f"stopped:{name}", lambda: _start_if_stopped(name))
-    session.stack.stop(name)
     session.mark_fault(f"stopped {name} (SIGTERM)")
+    session.stack.stop(name)
     return name
 
 
 def start_program(name: str, timeout_s: float = 30.0) -> str:
     session = current()
-    session.stack.start(name, timeout=timeout_s)
     session.mark_repair(f"started {name}")
+    session.stack.start(name, timeout=timeout_s)
     return name
 
 
@@ -120,19 +153,22 @@ def kill_program(name: str) -> int:
     return pid
 
 
-def pause_program(name: str) -> str:
-    """SIGSTOP: alive but hung."""
+def pause_program(name: str, marks_fault: bool = True) -> str:
+    """SIGSTOP: alive but hung. ``marks_fault: false`` when a later action completes the fault."""
     session = current()
     session.on_undo(f"paused:{name}", lambda: session.stack.resume(name))
+    if marks_fault:
+        session.mark_fault(f"paused {name} (SIGSTOP)")
+    else:
+        session.progress(f"paused {name} (SIGSTOP)")
     session.stack.pause(name)
-    session.mark_fault(f"paused {name} (SIGSTOP)")
     return name
 
 
 def resume_program(name: str) -> str:
     session = current()
-    session.undo(f"paused:{name}")
     session.mark_repair(f"resumed {name} (SIGCONT)")
+    session.undo(f"paused:{name}")
     return name
 
 
@@ -176,8 +212,9 @@ def reroute_through_proxy(name: str, dependency: str = "nats") -> int:
     proxy = FaultProxy("127.0.0.1", port)
     proxy_port = session.loop.run(proxy.start(), timeout=5)
     session.on_undo(f"proxy:{name}", lambda: session.loop.run(proxy.close(), timeout=10))
-    active = kernel.reroute(pid, port, proxy_port, session.tag + name)
-    session.on_undo(f"reroute:{name}", lambda: _raise_problems(kernel.end_reroute(active)))
+    with _quiet_connection_cut(name):
+        active = kernel.reroute(pid, port, proxy_port, session.tag + name)
+    session.on_undo(f"reroute:{name}", lambda: _end_reroute_quietly(name, active))
     session.extras[f"proxy:{name}"] = proxy
     session.progress(f"{name} → {dependency} now through the fault proxy on port {proxy_port}")
     return proxy_port
@@ -206,6 +243,33 @@ def end_reroute(name: str) -> str:
     session.undo(f"proxy:{name}")
     session.extras.pop(f"proxy:{name}", None)
     return name
+
+
+def _end_reroute_quietly(name: str, active: kernel.Reroute) -> None:
+    with _quiet_connection_cut(name):
+        _raise_problems(kernel.end_reroute(active))
+
+
+@contextmanager
+def _quiet_connection_cut(name: str) -> Iterator[None]:
+    """Hold the signal flow while ``name``'s connection is cut and re-made, until it is ready again."""
+    session = current()
+    flow = session.flow
+    if flow is None:
+        yield
+        return
+    with flow.held_back():
+        yield
+        ready = session.stack.settings.url(name) + ("/readyz" if name == "gateway" else "/healthz")
+        if not poll_until(lambda: _answers_ok(session, ready), READY_WITHIN_S):
+            session.problem(f"{name} not ready {READY_WITHIN_S:g} s after its connection was re-made")
+
+
+def _answers_ok(session: Session, url: str) -> bool:
+    try:
+        return session.http.get(url).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _raise_problems(problems: list[str]) -> None:
@@ -263,15 +327,18 @@ def wait_for_alert_firing(alert: str) -> dict[str, Any]:
         raise ChaosError(f"{alert} never fired: no such alert rule loaded")
     budget = session.experiment.notify_budget_s(for_s)
     session.extras["notify_budget_s"] = budget
-    seen = path.wait_for_firing(alert, session.fault_at, for_s, budget + FIRE_DEADLINE_MARGIN_S)
+    seen = path.wait_for_firing(alert, session.fault_at, budget + FIRE_DEADLINE_MARGIN_S)
     obs = session.observation
-    obs.time_to_fire_s = _since(seen.prometheus, session.fault_at)
     obs.time_to_alertmanager_s = _since(seen.alertmanager, session.fault_at)
     if seen.notification is None:
         session.problem(f"{alert} never fired: no notification within {budget + FIRE_DEADLINE_MARGIN_S:g} s of the fault")
         raise ChaosError(f"{alert} never fired")
     session.fired = seen.notification
     obs.time_to_notify_s = float(seen.notification["received_at"]) - session.fault_at
+    # Prometheus sends an alert with startsAt = the evaluation that made it fire (FiredAt).
+    obs.time_to_fire_s = parse_time(seen.notification["startsAt"]) - session.fault_at
+    # Alertmanager had it before the receiver did; a slow poll must not say otherwise.
+    obs.time_to_alertmanager_s = min(obs.time_to_alertmanager_s or obs.time_to_notify_s, obs.time_to_notify_s)
     if obs.time_to_notify_s > budget:
         session.problem(f"{alert} notified {obs.time_to_notify_s:.1f} s after the fault (budget {budget:g} s)")
     return {"fire_s": obs.time_to_fire_s, "alertmanager_s": obs.time_to_alertmanager_s, "notify_s": obs.time_to_notify_s}

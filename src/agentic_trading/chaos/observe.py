@@ -30,7 +30,6 @@ class AlertPathUnreachable(ChaosError):
 class FiringSeen:
     """When one alert was first seen firing at each hop (Unix seconds; None: not seen)."""
 
-    prometheus: float | None
     alertmanager: float | None
     notification: dict[str, Any] | None
 
@@ -53,15 +52,6 @@ class AlertPath:
 
     def prometheus_alerts(self) -> list[dict[str, Any]]:
         return list(self._get("prometheus", "/api/v1/alerts")["data"]["alerts"])
-
-    def firing_since(self, alert: str) -> float | None:
-        """When Prometheus made ``alert`` active (``activeAt``), if it is firing now."""
-        times = [
-            parse_time(a["activeAt"])
-            for a in self.prometheus_alerts()
-            if a["labels"]["alertname"] == alert and a["state"] == "firing"
-        ]
-        return min(times) if times else None
 
     def received_by_alertmanager(self, alert: str) -> float | None:
         """When Alertmanager last got ``alert`` from Prometheus (``updatedAt``), if it is active there."""
@@ -91,20 +81,18 @@ class AlertPath:
     def notifications(self, **filters: Any) -> list[dict[str, Any]]:
         return list(self._get("receiver", "/notifications", **filters)["notifications"])
 
-    def wait_for_firing(self, alert: str, since: float, for_s: float, deadline_s: float) -> FiringSeen:
-        """Poll the three hops until the receiver has a firing notification of ``alert`` or the deadline.
+    def wait_for_firing(self, alert: str, since: float, deadline_s: float) -> FiringSeen:
+        """Poll Alertmanager and the receiver until the receiver has a firing notification of ``alert``.
 
-        Firing in Prometheus: ``activeAt`` + ``for`` (its evaluation time), never later than the
-        poll that saw it. In Alertmanager: ``updatedAt`` at the first poll that sees it (a
-        resend can only make it later), never later than that poll.
+        In Alertmanager: ``updatedAt`` at the first poll that sees the alert (a resend can only
+        make it later), never later than that poll. Prometheus' own firing time needs no poll:
+        it is the notification's ``startsAt`` (the alert's ``activeAt``) plus the rule's ``for``.
         """
-        prometheus = alertmanager = None
+        alertmanager = None
         notification = None
         stop = since + deadline_s
         while True:
             now = time.time()
-            if prometheus is None and (active_at := self.firing_since(alert)) is not None:
-                prometheus = min(now, max(active_at + for_s, since))
             if alertmanager is None and (updated_at := self.received_by_alertmanager(alert)) is not None:
                 alertmanager = min(now, max(updated_at, since))
             found = self.notifications(alertname=alert, status="firing", since=since)
@@ -114,7 +102,7 @@ class AlertPath:
             if time.time() >= stop:
                 break
             time.sleep(POLL_S)
-        return FiringSeen(prometheus, alertmanager, notification)
+        return FiringSeen(alertmanager, notification)
 
     def wait_for_notification(
         self, check: Callable[[list[dict[str, Any]]], T | None], since: float, deadline_s: float

@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 
 import httpx
@@ -63,6 +64,8 @@ class SignalFlow:
         self.per_s = per_s
         self.tag = tag
         self.answers: list[Answer] = []
+        self.sent_at: list[float] = []  # every request, answered or not yet
+        self.held = False  # while True, scheduled sends are skipped (see hold())
         self.decided: Counter[str] = Counter()
         self._stopping = asyncio.Event()
         self._sender: object | None = None
@@ -80,8 +83,14 @@ class SignalFlow:
         if self._sender is None:
             return
         self.loop.loop.call_soon_threadsafe(self._stopping.set)
-        self._sender.result(REQUEST_TIMEOUT_S + 5)  # type: ignore[attr-defined]
+        self._sender.result(REQUEST_TIMEOUT_S + 10)  # type: ignore[attr-defined]
         self._sender = None
+
+    def burst(self, count: int, concurrency: int) -> int:
+        """Send ``count`` fresh signals, ``concurrency`` at a time, now; return how many got 200."""
+        before = len(self.accepted)
+        self.loop.run(self._burst(count, concurrency), timeout=REQUEST_TIMEOUT_S * (count / concurrency + 1))
+        return len(self.accepted) - before
 
     def close(self) -> None:
         self.stop()
@@ -90,11 +99,34 @@ class SignalFlow:
             self._nc = None
 
     @property
+    def in_flight(self) -> int:
+        return len(self.sent_at) - len(self.answers)
+
+    @contextmanager
+    def held_back(self, drain_s: float = 5.0) -> Iterator[None]:
+        """Send nothing inside the block, and enter it only once no request is in flight (or ``drain_s``).
+
+        For an experiment's own set-up that cuts a connection (a reroute): a publish in flight on
+        the cut connection would fail because of the experiment, not because of the fault.
+        """
+        self.held = True
+        deadline = time.monotonic() + drain_s
+        while self.in_flight and time.monotonic() < deadline:
+            time.sleep(0.02)
+        try:
+            yield
+        finally:
+            self.held = False
+
+    @property
     def accepted(self) -> list[str]:
         return [a.signal_id for a in self.answers if a.status == 200 and a.signal_id]
 
     def answers_between(self, start: float, end: float) -> list[Answer]:
         return [a for a in self.answers if start <= a.sent_at <= end]
+
+    def sent_between(self, start: float, end: float) -> int:
+        return sum(1 for t in self.sent_at if start <= t <= end)
 
     def settle(self, timeout_s: float, grace_s: float = 1.0) -> Settlement:
         """Wait until every accepted signal is decided (or ``timeout_s``), then ``grace_s`` more for doubles."""
@@ -148,6 +180,10 @@ class SignalFlow:
             started = time.monotonic()
             n = 0
             while not self._stopping.is_set():
+                if self.held:
+                    n += 1
+                    await asyncio.sleep(interval)
+                    continue
                 payload = factory.signal()
                 payload["strategy"] = f"{self.tag}-{n}"  # distinct content: each one is a new signal
                 task = asyncio.create_task(self._send(client, url, payload))
@@ -159,10 +195,30 @@ class SignalFlow:
                     with suppress(TimeoutError):  # the normal case: no stop before the next send
                         await asyncio.wait_for(self._stopping.wait(), delay)
             if tasks:
-                await asyncio.gather(*tasks)
+                _, late = await asyncio.wait(tasks, timeout=REQUEST_TIMEOUT_S + 1)
+                for task in late:  # httpx's own timeout should have ended them: never wait forever
+                    task.cancel()
+
+    async def _burst(self, count: int, concurrency: int) -> None:
+        factory = SignalFactory()
+        url = self.settings.url("gateway") + WEBHOOK_PATH
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for i in range(count):
+            queue.put_nowait(i)
+
+        async def worker(client: httpx.AsyncClient) -> None:
+            while not queue.empty():
+                i = queue.get_nowait()
+                payload = factory.signal()
+                payload["strategy"] = f"{self.tag}-burst-{i}"
+                await self._send(client, url, payload)
+
+        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=httpx.Limits(max_connections=concurrency)) as client:
+            await asyncio.gather(*(worker(client) for _ in range(concurrency)))
 
     async def _send(self, client: httpx.AsyncClient, url: str, payload: dict[str, object]) -> None:
         sent_at = time.time()
+        self.sent_at.append(sent_at)
         started = time.monotonic()
         try:
             response = await client.post(url, json=payload)
