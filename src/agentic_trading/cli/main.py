@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from agentic_trading import __version__
-from agentic_trading.cli import control, generate, load, logs, stack, trace
+from agentic_trading.cli import chaos, control, generate, load, logs, stack, trace
 from agentic_trading.cli import verify as verify_command
 from agentic_trading.cli.common import DebugOption, GlobalOptions, PortOffsetOption, StateDirOption
 
@@ -52,3 +52,4 @@ trace.register(app)
 load.register(app)  # cli/load.py belongs to the load-testing work
 verify_command.register(app)  # cli/verify.py: atctl verify, atctl health
 generate.register(app)
+chaos.register(app)  # cli/chaos.py: atctl chaos list|run
