@@ -2,7 +2,7 @@
 
 A file under ``chaos/`` is a Chaos Toolkit experiment (``title``, ``description``,
 ``steady-state-hypothesis``, ``method``, ``rollbacks``) whose activities are Python
-providers from :mod:`agentic_trading.chaos.activities`. What the verdict needs beyond
+providers from :mod:`agentic_trading.chaos.actions` and :mod:`agentic_trading.chaos.probes`. What the verdict needs beyond
 that lives where Chaos Toolkit keeps extra data, in ``extensions``, under the name
 ``atctl``::
 
@@ -33,7 +33,6 @@ import yaml
 from agentic_trading.chaos.errors import ExperimentFileError, UnknownExperimentError
 
 EXTENSION_NAME = "atctl"
-ACTIVITIES_MODULE = "agentic_trading.chaos.activities"
 DEFAULT_RESOLVE_WITHIN_S = 5.0
 NOTIFY_MARGIN_S = 3.0
 SUFFIXES = (".yaml", ".yml", ".json")

@@ -1,7 +1,7 @@
 """The state of one experiment run, shared by the Chaos Toolkit providers it calls.
 
 Chaos Toolkit calls each provider as a plain function; the providers of
-:mod:`agentic_trading.chaos.activities` find the stack, the marks (fault and repair
+:mod:`~agentic_trading.chaos.actions` and :mod:`~agentic_trading.chaos.probes` find the stack, the marks (fault and repair
 times), the measurements and the undo list of active faults through :func:`current`.
 Every fault registers how to undo itself; :meth:`Session.undo_all` (the rollback, and
 the runner's own ``finally``) undoes whatever is still active, last first.

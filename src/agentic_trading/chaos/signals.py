@@ -67,6 +67,7 @@ class SignalFlow:
         self.sent_at: list[float] = []  # every request, answered or not yet
         self.held = False  # while True, scheduled sends are skipped (see hold())
         self.decided: Counter[str] = Counter()
+        self.decisions: dict[str, dict[str, object]] = {}  # signal_id -> its (last) decision
         self._stopping = asyncio.Event()
         self._sender: object | None = None
         self._nc: nats.NATS | None = None
@@ -75,8 +76,13 @@ class SignalFlow:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.loop.run(self._subscribe_decisions(), timeout=15)
+        self.watch_decisions()
         self._sender = self.loop.spawn(self._send_until_stopped())
+
+    def watch_decisions(self) -> None:
+        """Count decisions from now on (``start`` does it; a burst-only user calls it alone)."""
+        if self._nc is None:
+            self.loop.run(self._subscribe_decisions(), timeout=15)
 
     def stop(self) -> None:
         """Stop sending (in-flight requests finish); decisions keep being counted until :meth:`close`."""
@@ -86,10 +92,14 @@ class SignalFlow:
         self._sender.result(REQUEST_TIMEOUT_S + 10)  # type: ignore[attr-defined]
         self._sender = None
 
-    def burst(self, count: int, concurrency: int) -> int:
-        """Send ``count`` fresh signals, ``concurrency`` at a time, now; return how many got 200."""
+    def burst(self, count: int, concurrency: int, payload: dict[str, object] | None = None) -> int:
+        """Send ``count`` signals, ``concurrency`` at a time, now; return how many got 200.
+
+        Fresh, distinct signals by default; ``payload``: that very payload every time (without a
+        timestamp, the gateway gives each its own id, as for the specification's load test).
+        """
         before = len(self.accepted)
-        self.loop.run(self._burst(count, concurrency), timeout=REQUEST_TIMEOUT_S * (count / concurrency + 1))
+        self.loop.run(self._burst(count, concurrency, payload), timeout=REQUEST_TIMEOUT_S * (count / concurrency + 1))
         return len(self.accepted) - before
 
     def close(self) -> None:
@@ -155,11 +165,13 @@ class SignalFlow:
 
         async def on_decision(msg: nats.aio.msg.Msg) -> None:
             try:
-                signal_id = orjson.loads(msg.data).get("signal_id")
+                decision = orjson.loads(msg.data)
             except orjson.JSONDecodeError:
                 return
+            signal_id = decision.get("signal_id") if isinstance(decision, dict) else None
             if signal_id:
                 self.decided[signal_id] += 1
+                self.decisions[signal_id] = decision
 
         await js.subscribe(
             STREAM_SUBJECTS[DECISIONS_STREAM],
@@ -199,7 +211,7 @@ class SignalFlow:
                 for task in late:  # httpx's own timeout should have ended them: never wait forever
                     task.cancel()
 
-    async def _burst(self, count: int, concurrency: int) -> None:
+    async def _burst(self, count: int, concurrency: int, fixed: dict[str, object] | None) -> None:
         factory = SignalFactory()
         url = self.settings.url("gateway") + WEBHOOK_PATH
         queue: asyncio.Queue[int] = asyncio.Queue()
@@ -209,12 +221,24 @@ class SignalFlow:
         async def worker(client: httpx.AsyncClient) -> None:
             while not queue.empty():
                 i = queue.get_nowait()
-                payload = factory.signal()
-                payload["strategy"] = f"{self.tag}-burst-{i}"
+                if fixed is not None:
+                    payload = dict(fixed)
+                else:
+                    payload = factory.signal()
+                    payload["strategy"] = f"{self.tag}-burst-{i}"
                 await self._send(client, url, payload)
 
         async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=httpx.Limits(max_connections=concurrency)) as client:
             await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+
+    def send_one(self, payload: dict[str, object], headers: dict[str, str] | None = None) -> Answer:
+        """One webhook now (recorded like the others); its answer."""
+        return self.loop.run(self._send_one(payload, headers or {}), timeout=REQUEST_TIMEOUT_S + 5)
+
+    async def _send_one(self, payload: dict[str, object], headers: dict[str, str]) -> Answer:
+        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, headers=headers) as client:
+            await self._send(client, self.settings.url("gateway") + WEBHOOK_PATH, payload)
+        return self.answers[-1]
 
     async def _send(self, client: httpx.AsyncClient, url: str, payload: dict[str, object]) -> None:
         sent_at = time.time()
