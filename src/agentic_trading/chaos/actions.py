@@ -21,6 +21,7 @@ from agentic_trading.chaos.proxy import FaultProxy
 from agentic_trading.chaos.session import Session, current
 from agentic_trading.chaos.signals import SignalFlow
 from agentic_trading.chaos.toxics import Toxics
+from agentic_trading.stack.programs import get_program
 from agentic_trading.stack.supervisor import RUNNING
 
 READY_WITHIN_S = 10.0
@@ -58,9 +59,19 @@ def stop_program(name: str) -> str:
 
 
 def start_program(name: str, timeout_s: float = 30.0) -> str:
+    """Start ``name``; the repair is marked the moment its health probe first answers.
+
+    Its start-up time (a Python service takes 0.1-3 s, depending on the machine's load)
+    belongs to the service, not to the alert path, so resolution is timed from then.
+    """
     session = current()
+    stack = session.stack
+    stack.supervisor.start(name, wait=False)
+    probe = get_program(name).probe
+    if poll_until(lambda: probe.check(stack.settings).ok, timeout_s, interval_s=0.05) is None:
+        raise FaultError(f"{name} did not answer its health probe within {timeout_s:g} s of its start (atctl logs {name})")
     session.mark_repair(f"started {name}")
-    session.stack.start(name, timeout=timeout_s)
+    stack.wait_healthy([name], timeout=timeout_s)
     return name
 
 

@@ -66,23 +66,6 @@ def seconds(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def judge_timing(observation: Observation, alert: str, notify_budget_s: float, resolve_budget_s: float) -> list[str]:
-    """Problems with the measured times against the budgets (empty when they hold)."""
-    problems = []
-    if observation.time_to_notify_s is None:
-        problems.append(f"{alert} was never notified as firing")
-    elif observation.time_to_notify_s > notify_budget_s:
-        problems.append(f"{alert} notified {observation.time_to_notify_s:.1f} s after the fault (budget {notify_budget_s:g} s)")
-    if observation.time_to_notify_s is not None:
-        if observation.time_to_resolve_s is None:
-            problems.append(f"{alert} was never notified as resolved after the repair")
-        elif observation.time_to_resolve_s > resolve_budget_s:
-            problems.append(
-                f"{alert} resolved {observation.time_to_resolve_s:.1f} s after the repair (budget {resolve_budget_s:g} s)"
-            )
-    return problems
-
-
 def judge_signals(accepted: int, decided_once: int, decided_twice: list[str], lost: list[str]) -> list[str]:
     problems = []
     if lost:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from agentic_trading import __version__
-from agentic_trading.cli import chaos, control, generate, load, logs, stack, trace
+from agentic_trading.cli import chaos, control, generate, load, logs, scenario, stack, trace
 from agentic_trading.cli import verify as verify_command
 from agentic_trading.cli.common import DebugOption, GlobalOptions, PortOffsetOption, StateDirOption
 
@@ -53,3 +53,4 @@ load.register(app)  # cli/load.py belongs to the load-testing work
 verify_command.register(app)  # cli/verify.py: atctl verify, atctl health
 generate.register(app)
 chaos.register(app)  # cli/chaos.py: atctl chaos list|run
+scenario.register(app)  # cli/scenario.py: atctl scenario NAME
