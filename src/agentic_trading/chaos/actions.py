@@ -35,18 +35,13 @@ def start_signal_flow(per_s: float = 5.0) -> str:
     return f"{per_s:g} signals/s"
 
 
-def send_signal_burst(count: int = 1000, concurrency: int = 50, marks_fault: bool = False) -> dict[str, int]:
-    """``count`` fresh signals, ``concurrency`` at a time, through the running flow (so they are settled too).
-
-    ``marks_fault``: the fault is complete when the burst has been sent (a backlog exists now).
-    """
+def send_signal_burst(count: int = 1000, concurrency: int = 50) -> dict[str, int]:
+    """``count`` fresh signals, ``concurrency`` at a time, through the running flow (so they are settled too)."""
     session = current()
     if session.flow is None:
         raise ChaosError("send_signal_burst needs start_signal_flow before it")
     accepted = session.flow.burst(count, concurrency)
     session.progress(f"burst of {count} signals ({concurrency} at a time): {accepted} accepted")
-    if marks_fault:
-        session.mark_fault(f"{count} signals sent while an agent hangs")
     return {"sent": count, "accepted": accepted}
 
 
@@ -202,6 +197,31 @@ def _answers_ok(session: Session, url: str) -> bool:
 def _raise_problems(problems: list[str]) -> None:
     if problems:
         raise FaultError("; ".join(problems))
+
+
+def mark_fault_when_consumer_lags(consumer: str, above: int = 1000, within_s: float = 180.0) -> int:
+    """Poll NATS (``/jsz``) until ``consumer`` has more than ``above`` messages not yet delivered; mark the fault then.
+
+    For lag built by traffic: how fast it builds depends on the traffic and the machine,
+    not on the alert path, so the alert is timed from the moment the lag is real.
+    """
+    session = current()
+    url = session.stack.settings.url("nats-monitor") + "/jsz"
+
+    def pending() -> int | None:
+        jsz = session.http.get(url, params={"consumers": "true"}).json()
+        for account in jsz.get("account_details", []):
+            for stream in account.get("stream_detail", []):
+                for detail in stream.get("consumer_detail", []):
+                    if detail.get("name") == consumer and int(detail.get("num_pending", 0)) > above:
+                        return int(detail["num_pending"])
+        return None
+
+    found = poll_until(pending, within_s, interval_s=0.1)
+    if found is None:
+        raise FaultError(f"{consumer} never had more than {above} messages pending within {within_s:g} s: the lag did not build")
+    session.mark_fault(f"{consumer} has {found} messages pending (more than {above})")
+    return found
 
 
 def start_malformed_flood(per_s: float = 20.0) -> str:

@@ -66,6 +66,8 @@ class SignalFlow:
         self.answers: list[Answer] = []
         self.sent_at: list[float] = []  # every request, answered or not yet
         self.held = False  # while True, scheduled sends are skipped (see hold())
+        self.bursts_running = 0
+        self.bus_errors = 0
         self.decided: Counter[str] = Counter()
         self.decisions: dict[str, dict[str, object]] = {}  # signal_id -> its (last) decision
         self._stopping = asyncio.Event()
@@ -140,8 +142,10 @@ class SignalFlow:
 
     def settle(self, timeout_s: float, grace_s: float = 1.0) -> Settlement:
         """Wait until every accepted signal is decided (or ``timeout_s``), then ``grace_s`` more for doubles."""
-        accepted = self.accepted
         deadline = time.monotonic() + timeout_s
+        while self.bursts_running and time.monotonic() < deadline:
+            time.sleep(0.2)  # a burst sent in the background: its signals count too
+        accepted = self.accepted
         while time.monotonic() < deadline and any(self.decided.get(s, 0) == 0 for s in accepted):
             time.sleep(0.2)
         end_grace = time.monotonic() + grace_s
@@ -159,7 +163,17 @@ class SignalFlow:
 
     async def _subscribe_decisions(self) -> None:
         self._stopping = asyncio.Event()
-        nc = await nats.connect(self.settings.nats_url, connect_timeout=3, max_reconnect_attempts=-1, reconnect_time_wait=0.25)
+
+        async def count_error(exc: Exception) -> None:
+            self.bus_errors += 1  # NATS stopped by an experiment: the client reconnects on its own
+
+        nc = await nats.connect(
+            self.settings.nats_url,
+            connect_timeout=3,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.25,
+            error_cb=count_error,
+        )
         js = nc.jetstream()
         info = await js.stream_info(DECISIONS_STREAM)
 
@@ -228,8 +242,12 @@ class SignalFlow:
                     payload["strategy"] = f"{self.tag}-burst-{i}"
                 await self._send(client, url, payload)
 
-        async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=httpx.Limits(max_connections=concurrency)) as client:
-            await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        self.bursts_running += 1
+        try:
+            async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S, limits=httpx.Limits(max_connections=concurrency)) as client:
+                await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+        finally:
+            self.bursts_running -= 1
 
     def send_one(self, payload: dict[str, object], headers: dict[str, str] | None = None) -> Answer:
         """One webhook now (recorded like the others); its answer."""
