@@ -101,12 +101,19 @@ def fill_redis(redis_url: str, percent: float) -> float:
 
 
 def free_redis(redis_url: str) -> int:
-    """Delete every fill key; return how many."""
+    """Delete every fill key and compact the append-only file; return how many keys.
+
+    Without the rewrite the AOF would keep the fill (hundreds of MB) and a later restart of
+    Redis would replay it: the experiment would slow down whatever comes after it.
+    """
     client = redis.Redis.from_url(redis_url, socket_timeout=10)
     try:
         keys = list(client.scan_iter(match=FILL_PREFIX + "*", count=1000))
         for start in range(0, len(keys), 500):
             client.delete(*keys[start : start + 500])
+        if keys:
+            with suppress(redis.ResponseError):  # a rewrite already running compacts it too
+                client.bgrewriteaof()
         return len(keys)
     finally:
         client.close()
