@@ -82,158 +82,122 @@ def _run_iptables(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @dataclass
+class Confinement:
+    """A program's processes moved into a cgroup of ours, and where each came from."""
+
+    pids: list[int]
+    cgroup: Path
+    origins: dict[int, str]
+
+    @property
+    def path(self) -> str:
+        """The cgroup as ``-m cgroup --path`` wants it: relative to the cgroup v2 root."""
+        return str(self.cgroup.relative_to(self.cgroup.parent))
+
+    def release(self) -> list[str]:
+        """Move every live process back where it was and remove the cgroup; return what failed."""
+        problems = []
+        for pid, origin in self.origins.items():
+            target = self.cgroup.parent / origin.lstrip("/")
+            try:
+                (target / "cgroup.procs").write_text(str(pid))
+            except OSError as exc:
+                if psutil.pid_exists(pid):
+                    problems.append(f"moving pid {pid} back to {target}: {exc}")
+        return problems + _remove_cgroup(self.cgroup)
+
+
+def confine(pid: int, tag: str) -> Confinement:
+    """Move ``pid`` and its children into the cgroup named after ``tag`` (created here)."""
+    iptables()
+    root = cgroup2_root()
+    try:
+        process = psutil.Process(pid)
+        pids = [process.pid, *(child.pid for child in process.children(recursive=True))]
+    except psutil.Error as exc:
+        raise FaultError(f"process {pid} is gone ({exc}): is the program running? (atctl status)") from exc
+    cgroup = root / _cgroup_name(tag)
+    cgroup.mkdir(exist_ok=True)
+    confinement = Confinement(pids, cgroup, {p: _cgroup_of(p) for p in pids})
+    try:
+        for p in pids:
+            (cgroup / "cgroup.procs").write_text(str(p))
+    except OSError as exc:
+        confinement.release()
+        raise FaultUnavailableError(f"cannot move pid {pid} into {cgroup} ({exc}): is cgroup v2 writable here?") from exc
+    return confinement
+
+
+@dataclass
 class Partition:
     """One active partition: what to undo."""
 
-    tag: str
-    pids: list[int]
-    cgroup: Path
-    original_cgroups: dict[int, str]
+    confinement: Confinement
     rules: list[list[str]] = field(default_factory=list)
     held_ports: list[int] = field(default_factory=list)
 
     def describe(self) -> str:
-        return f"{len(self.rules)} DROP rules, {len(self.held_ports)} open connection(s) cut, cgroup {self.cgroup.name}"
+        return (
+            f"{len(self.rules)} DROP rules, {len(self.held_ports)} open connection(s) cut, cgroup {self.confinement.cgroup.name}"
+        )
 
 
 def partition(pid: int, dependency_port: int, tag: str, host: str = "127.0.0.1") -> Partition:
     """Drop every packet between process ``pid`` (and its children) and ``host:dependency_port``."""
-    iptables()
-    root = cgroup2_root()
-    pids = _process_tree(pid)
-    cgroup = root / _cgroup_name(tag)
-    cgroup.mkdir(exist_ok=True)
-    done = Partition(tag=tag, pids=pids, cgroup=cgroup, original_cgroups={p: _cgroup_of(p) for p in pids})
+    done = Partition(confine(pid, tag))
+    tail = ["-m", "comment", "--comment", COMMENT_PREFIX + tag, "-j", "DROP"]
     try:
-        for p in pids:
-            (cgroup / "cgroup.procs").write_text(str(p))
-        relative = str(cgroup.relative_to(root))
-        comment = ["-m", "comment", "--comment", COMMENT_PREFIX + tag]
-        done.rules.append(
-            [
-                "-o",
-                "lo",
-                "-p",
-                "tcp",
-                "-d",
-                host,
-                "--dport",
-                str(dependency_port),
-                "-m",
-                "cgroup",
-                "--path",
-                relative,
-                *comment,
-                "-j",
-                "DROP",
-            ]
-        )
-        done.held_ports = _local_ports(pids, host, dependency_port)
+        to_dependency = f"-o lo -p tcp -d {host} --dport {dependency_port}"
+        wanted = [f"{to_dependency} -m cgroup --path {done.confinement.path}".split() + tail]
+        done.held_ports = _local_ports(done.confinement.pids, host, dependency_port)
         for port in done.held_ports:
-            done.rules.append(
-                [
-                    "-o",
-                    "lo",
-                    "-p",
-                    "tcp",
-                    "-s",
-                    host,
-                    "--sport",
-                    str(port),
-                    "-d",
-                    host,
-                    "--dport",
-                    str(dependency_port),
-                    *comment,
-                    "-j",
-                    "DROP",
-                ]
-            )
-            done.rules.append(
-                [
-                    "-o",
-                    "lo",
-                    "-p",
-                    "tcp",
-                    "-s",
-                    host,
-                    "--sport",
-                    str(dependency_port),
-                    "-d",
-                    host,
-                    "--dport",
-                    str(port),
-                    *comment,
-                    "-j",
-                    "DROP",
-                ]
-            )
-        for index, rule in enumerate(done.rules):
+            wanted.append(f"{to_dependency} -s {host} --sport {port}".split() + tail)
+            wanted.append(f"-o lo -p tcp -s {host} --sport {dependency_port} -d {host} --dport {port}".split() + tail)
+        for rule in wanted:
             result = _run_iptables("-I", "OUTPUT", "1", *rule)
             if result.returncode != 0:
-                done.rules = done.rules[:index]
                 raise FaultUnavailableError(f"iptables refused a DROP rule ({result.stderr.strip()}): kernel without xt_cgroup?")
+            done.rules.append(rule)
     except BaseException:
         heal(done)
         raise
     return done
 
 
+def heal(active: Partition) -> list[str]:
+    """Remove the rules, move the processes back, remove the cgroup; return what could not be undone."""
+    problems = []
+    for rule in active.rules:
+        result = _run_iptables("-D", "OUTPUT", *rule)
+        if result.returncode != 0:
+            problems.append(f"rule {' '.join(rule)}: {result.stderr.strip()}")
+    active.rules = []
+    return problems + active.confinement.release()
+
+
 @dataclass
 class Reroute:
     """One active reroute: what to undo."""
 
-    tag: str
-    pids: list[int]
-    cgroup: Path
-    original_cgroups: dict[int, str]
+    confinement: Confinement
     proxy_port: int
     rule: list[str] = field(default_factory=list)
-    rules: list[list[str]] = field(default_factory=list)  # for heal(): none in the filter table
 
     def describe(self) -> str:
-        return f"NAT redirect to 127.0.0.1:{self.proxy_port}, cgroup {self.cgroup.name}"
+        return f"NAT redirect to 127.0.0.1:{self.proxy_port}, cgroup {self.confinement.cgroup.name}"
 
 
 def reroute(pid: int, dependency_port: int, proxy_port: int, tag: str, host: str = "127.0.0.1") -> Reroute:
     """Send every connection of ``pid`` to ``host:dependency_port`` through ``host:proxy_port``, now."""
-    iptables()
-    root = cgroup2_root()
-    pids = _process_tree(pid)
-    cgroup = root / _cgroup_name(tag)
-    cgroup.mkdir(exist_ok=True)
-    done = Reroute(tag=tag, pids=pids, cgroup=cgroup, original_cgroups={p: _cgroup_of(p) for p in pids}, proxy_port=proxy_port)
+    done = Reroute(confine(pid, tag), proxy_port)
     try:
-        for p in pids:
-            (cgroup / "cgroup.procs").write_text(str(p))
-        relative = str(cgroup.relative_to(root))
-        rule = [
-            "-o",
-            "lo",
-            "-p",
-            "tcp",
-            "-d",
-            host,
-            "--dport",
-            str(dependency_port),
-            "-m",
-            "cgroup",
-            "--path",
-            relative,
-            "-m",
-            "comment",
-            "--comment",
-            COMMENT_PREFIX + tag,
-            "-j",
-            "REDIRECT",
-            "--to-ports",
-            str(proxy_port),
-        ]
+        rule = f"-o lo -p tcp -d {host} --dport {dependency_port} -m cgroup --path {done.confinement.path}".split()
+        rule += ["-m", "comment", "--comment", COMMENT_PREFIX + tag, "-j", "REDIRECT", "--to-ports", str(proxy_port)]
         result = _run_iptables("-t", "nat", "-I", "OUTPUT", "1", *rule)
         if result.returncode != 0:
             raise FaultUnavailableError(f"iptables refused the NAT redirect ({result.stderr.strip()})")
         done.rule = rule
-        destroy_connections(pids, host, dependency_port)
+        destroy_connections(done.confinement.pids, host, dependency_port)
     except BaseException:
         end_reroute(done)
         raise
@@ -248,13 +212,12 @@ def end_reroute(active: Reroute) -> list[str]:
         if result.returncode != 0:
             problems.append(f"NAT rule: {result.stderr.strip()}")
         active.rule = []
-    problems += _restore_cgroups(active.cgroup, active.original_cgroups)
-    live = [p for p in active.pids if psutil.pid_exists(p)]
+    problems += active.confinement.release()
+    live = [p for p in active.confinement.pids if psutil.pid_exists(p)]
     try:
         destroy_connections(live, "127.0.0.1", active.proxy_port)
     except FaultError as exc:
         problems.append(str(exc))
-    problems += _remove_cgroup(active.cgroup)
     return problems
 
 
@@ -262,50 +225,11 @@ def destroy_connections(pids: list[int], host: str, port: int) -> int:
     """Destroy (``ss -K``) the TCP connections these processes hold to ``host:port``; return how many."""
     ports = _local_ports(pids, host, port)
     for local in ports:
-        result = subprocess.run(
-            [ss(), "-K", "-t", "src", host, "sport", "=", str(local), "dst", host, "dport", "=", str(port)],
-            capture_output=True,
-            text=True,
-            timeout=IPTABLES_TIMEOUT_S,
-            check=False,
-        )
+        command = [ss(), "-K", "-t", "src", host, "sport", "=", str(local), "dst", host, "dport", "=", str(port)]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=IPTABLES_TIMEOUT_S, check=False)
         if result.returncode != 0:
             raise FaultError(f"ss -K could not cut {host}:{local} -> {port}: {result.stderr.strip()}")
     return len(ports)
-
-
-def _process_tree(pid: int) -> list[int]:
-    try:
-        process = psutil.Process(pid)
-        return [process.pid, *(child.pid for child in process.children(recursive=True))]
-    except psutil.Error as exc:
-        raise FaultError(f"process {pid} is gone ({exc}): is the program running? (atctl status)") from exc
-
-
-def _restore_cgroups(cgroup: Path, original: dict[int, str]) -> list[str]:
-    problems = []
-    root = cgroup.parent
-    for pid, path in original.items():
-        target = root / path.lstrip("/") if path else root
-        try:
-            (target / "cgroup.procs").write_text(str(pid))
-        except OSError as exc:
-            if psutil.pid_exists(pid):
-                problems.append(f"moving pid {pid} back to {target}: {exc}")
-    return problems
-
-
-def heal(active: Partition) -> list[str]:
-    """Remove the rules, move the processes back, remove the cgroup; return what could not be undone."""
-    problems = []
-    for rule in active.rules:
-        result = _run_iptables("-D", "OUTPUT", *rule)
-        if result.returncode != 0:
-            problems.append(f"rule {' '.join(rule)}: {result.stderr.strip()}")
-    active.rules = []
-    problems += _restore_cgroups(active.cgroup, active.original_cgroups)
-    problems += _remove_cgroup(active.cgroup)
-    return problems
 
 
 def remove_leftovers(tag_prefix: str) -> list[str]:
