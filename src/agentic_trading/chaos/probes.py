@@ -50,6 +50,11 @@ def settle_signal_flow(timeout_s: float = 60.0) -> dict[str, int]:
         raise ChaosError("settle_signal_flow without start_signal_flow")
     session.undo("signal-flow")
     settlement = flow.settle(timeout_s)
+    refused_but_decided = len(set(settlement.decided) - set(settlement.accepted))
+    if refused_but_decided:
+        # A publish that left before the fault and was stored after the gateway gave up on it:
+        # the client was told to retry, and its retry is deduplicated by the signal id.
+        session.progress(f"{refused_but_decided} decisions for signals the gateway did not answer 200 (stored late)")
     session.observation.signals_accepted = len(settlement.accepted)
     session.observation.signals_decided = settlement.decided_once
     problems = judge_signals(len(settlement.accepted), settlement.decided_once, settlement.twice, settlement.lost)

@@ -85,6 +85,9 @@ def run_one(stack: Stack, experiment: Experiment, progress: Progress | None = No
         return ExperimentResult(experiment.name, experiment.alert, "skipped", experiment.fault, message=experiment.exception)
     started = time.monotonic()
     session = Session(stack=stack, experiment=experiment, progress=say)
+    stale = partition.remove_leftovers(session.tag)  # a run killed with SIGKILL could not clean up
+    if stale:
+        say(f"removed kernel rules left by an earlier run: {'; '.join(stale)}")
     journal: dict[str, Any] = {}
     interrupted = False
     try:
