@@ -1,6 +1,6 @@
 """The peer: a minimal Flask webhook receiver of the kind popular TradingView bots use.
 
-Same validation as research/gateway-limit.md's peer (instrument, action, confidence), a fresh
+Same validation as the peer in docs/measurements.md (instrument, action, confidence), a fresh
 uuid4, no broker, Flask's threaded development server (``app.run()``), request log off.
 Run: ``python benchmarks/peers/flask_receiver.py PORT``.
 """

@@ -24,6 +24,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError, NotFoundError
 
+from agentic_trading.errors import AgenticTradingError
 from agentic_trading.settings import Settings
 from agentic_trading.telemetry.logging import get_logger
 
@@ -67,8 +68,10 @@ ORCHESTRATOR_SIGNALS_CONSUMER = "orchestrator-signals"
 ORCHESTRATOR_OPINIONS_CONSUMER = "orchestrator-opinions"
 
 
-class BusUnavailable(RuntimeError):
+class BusUnavailable(AgenticTradingError, RuntimeError):
     """NATS could not be reached; the message says where and what to do."""
+
+    exit_code = 2
 
 
 async def connect(

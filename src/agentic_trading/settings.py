@@ -9,12 +9,17 @@ single option.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import os
+import tomllib
 from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agentic_trading.errors import AgenticTradingError
 
 AGENT_TYPES: tuple[str, ...] = ("momentum", "risk", "sentiment", "correlation")
 
@@ -48,6 +53,7 @@ class Settings(BaseSettings):
     state_dir: Path = Path(".atctl")
     # Address every local service binds to; loopback unless you mean it.
     host: str = "127.0.0.1"
+    # Added to every base port, so a second stack runs beside another (atctl up refuses unsafe ones).
     port_offset: int = Field(0, ge=0, le=50000)
 
     gateway_port: int = 8001
@@ -67,14 +73,16 @@ class Settings(BaseSettings):
     alertmanager_port: int = 9093
     dashboards_port: int = 3000
 
-    # Remote deployments: explicit URLs win over host/port.
+    # NATS URL of a remote deployment (e.g. nats://host:4222); unset: the local stack's.
     nats_url_override: str | None = Field(None, alias="AT_NATS_URL")
+    # Redis URL of a remote deployment (e.g. redis://host:6379/0); unset: the local stack's.
     redis_url_override: str | None = Field(None, alias="AT_REDIS_URL")
 
     # One uvicorn worker: each worker would keep its own metrics (a scrape sees one of them)
     # until the gateway uses prometheus_client's multiprocess mode. One worker accepted about
     # 8,500 durable signals/s here (docs/benchmarks.md), four times the aim.
     gateway_workers: int = Field(1, ge=1, le=1)
+    # Largest webhook body the gateway reads; larger: 413.
     max_body_bytes: int = 64 * 1024
     # The gateway answers 503 when JetStream has not acknowledged within this.
     publish_timeout_s: float = Field(1.5, gt=0, le=10)
@@ -84,7 +92,10 @@ class Settings(BaseSettings):
     decision_deadline_s: float = Field(2.0, gt=0)
     # Redis memory ceiling (redis.conf maxmemory) for the local stack.
     redis_maxmemory: str = "256mb"
+    # Lowest level the services log: debug, info, warning, error.
     log_level: str = "info"
+    # Shared secret of the webhooks (payload field `secret` or an HMAC header); unset: none needed.
+    # Never written to a file: give it in the environment of `atctl up`.
     webhook_secret: SecretStr | None = None
 
     # Gateway security (docs/security.md). Comma-separated CIDRs allowed to send webhooks; unset: any.
@@ -93,6 +104,7 @@ class Settings(BaseSettings):
     trust_proxy: bool = False
     # Token bucket per client address and gateway worker; 0 turns the rate limit off.
     rate_limit_per_s: float = Field(50.0, ge=0)
+    # Requests a client may send at once before the rate limit applies.
     rate_limit_burst: int = Field(200, ge=1)
     # Client addresses the rate limit never applies to (the load tests run from loopback).
     rate_limit_exempt: str = "127.0.0.0/8,::1/128"
@@ -103,7 +115,10 @@ class Settings(BaseSettings):
     # Replay window: a signal whose timestamp is older (or further ahead) is refused; 0 turns it off.
     # Keep max_signal_age_s + max_clock_skew_s <= dedup_window_s, so a replay inside the window is a duplicate.
     max_signal_age_s: float = Field(90.0, ge=0)
+    # How far ahead of the gateway's clock a signal's timestamp may be.
     max_clock_skew_s: float = Field(30.0, ge=0)
+    # Refuse a payload without a timestamp (422): it cannot be recognised as a replay. Off by default.
+    require_timestamp: bool = False
 
     @field_validator("webhook_secret")
     @classmethod
@@ -173,6 +188,49 @@ class Settings(BaseSettings):
         return env
 
 
+CONFIG_FILE = "atctl.toml"
+
+
+class ConfigFileError(AgenticTradingError):
+    """The config file cannot be read: the message names the file, the line or key, and the fix."""
+
+    exit_code = 2
+
+
+def config_file_values(path: Path) -> dict[str, object]:
+    """The settings in a TOML file (keys are the field names of :class:`Settings`)."""
+    try:
+        values = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigFileError(f"{path}: {exc}: fix the TOML syntax there") from None
+    except OSError as exc:
+        raise ConfigFileError(f"{path} cannot be read ({exc.strerror}): check AT_CONFIG") from None
+    known = set(Settings.model_fields)
+    for key in values:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise ConfigFileError(f"{path}: unknown setting {key!r}: {hint}every setting is in docs/settings.md")
+    return values
+
+
+def find_config_file() -> Path | None:
+    """``AT_CONFIG`` when set (it must exist), else ``atctl.toml`` in the working directory if present."""
+    named = os.environ.get("AT_CONFIG")
+    if named:
+        return Path(named)
+    local = Path(CONFIG_FILE)
+    return local if local.is_file() else None
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings from the environment, with explicit overrides on top."""
+    """Options (``overrides``) over the environment over the config file over the defaults."""
+    path = find_config_file()
+    if path is not None:
+        from_file = config_file_values(path)
+        for name, value in from_file.items():
+            field = Settings.model_fields[name]
+            variable = (field.alias or f"AT_{name}").upper()
+            if name not in overrides and variable not in os.environ:
+                overrides[name] = value
     return Settings(**overrides)  # type: ignore[arg-type]

@@ -16,6 +16,8 @@ from typing import Any
 
 import orjson
 
+from agentic_trading.errors import AgenticTradingError
+
 ACTIONS = ("buy", "sell", "hold")
 MAX_INSTRUMENT_LEN = 40
 MAX_TEXT_LEN = 64
@@ -58,7 +60,11 @@ class FieldError:
         return {"field": self.field, "message": self.message, "reason": self.reason}
 
 
-class SignalValidationError(ValueError):
+class SignalValidationError(AgenticTradingError, ValueError):
+    """A webhook refused for the reasons in ``errors`` (one per field); the gateway answers 422."""
+
+    exit_code = 2
+
     def __init__(self, errors: list[FieldError]):
         self.errors = errors
         super().__init__("; ".join(f"{e.field}: {e.message}" for e in errors))
@@ -113,7 +119,8 @@ def _is_number(value: Any) -> bool:
         return False
 
 
-def _parse_timestamp(value: Any, errors: list[FieldError]) -> str | None:
+def parse_timestamp(value: Any, errors: list[FieldError]) -> str | None:
+    """``value`` as an ISO 8601 UTC string ending in Z; None (and a :class:`FieldError` added) if it is not one."""
     if not isinstance(value, str) or not value.strip():
         errors.append(FieldError("timestamp", "must be an ISO 8601 string such as 2024-01-15T10:30:00Z", REASON_INVALID_TYPE))
         return None
@@ -191,7 +198,7 @@ def validate_payload(payload: Any) -> dict[str, Any]:
         fields["action"] = action.strip().lower()
 
     if payload.get("timestamp") is not None:
-        fields["timestamp"] = _parse_timestamp(payload["timestamp"], errors)
+        fields["timestamp"] = parse_timestamp(payload["timestamp"], errors)
 
     confidence = _optional_number(payload, "confidence", errors)
     if confidence is not None and not 0.0 <= confidence <= 1.0:

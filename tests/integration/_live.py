@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -25,22 +24,6 @@ SPEC_SIGNAL = {
     "stop_loss": 1.0800,
     "take_profit": 1.0950,
 }
-
-
-def eventually(check: Callable[[], T | None], *, timeout_s: float, interval_s: float = 0.1, what: str) -> tuple[T, float]:
-    """Poll ``check`` until it returns something truthy; return it and the seconds it took.
-
-    Fails the test with ``what`` and the last value seen when the deadline passes.
-    """
-    started = time.monotonic()
-    last: T | None = None
-    while True:
-        last = check()
-        if last:
-            return last, time.monotonic() - started
-        if time.monotonic() - started > timeout_s:
-            raise AssertionError(f"{what}: not within {timeout_s} s (last seen: {last!r})")
-        time.sleep(interval_s)
 
 
 @dataclass

@@ -13,8 +13,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from _live import LiveStack, eventually
+from _live import LiveStack
 
+from _support import eventually
 from agentic_trading.settings import Settings
 from agentic_trading.stack import Stack, select_programs
 from agentic_trading.stack.ports import find_free_port_offset
@@ -54,3 +55,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
             yield live
         finally:
             stack.down(purge=False)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The suite's per-test timeout (pyproject.toml) counts only the test body for tests on the live stack.
+
+    The session stack's start-up (``stack.up`` within 60 s, two scrapes within 30 s) is paid by
+    whichever test uses it first, and its ``stack.down`` by the last: those steps carry their own
+    deadlines, and a test body still fails after the suite's default.
+    """
+    for item in items:
+        if "live" in getattr(item, "fixturenames", ()) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(float(item.config.getini("timeout")), func_only=True))

@@ -19,10 +19,11 @@ import pytest
 import redis
 import requests
 import schemathesis
-from _live import LiveStack, eventually
+from _live import LiveStack
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 
+from _support import eventually
 from agentic_trading.agents.state import POSITIONS_KEY
 from agentic_trading.load.payloads import MALFORMED_PAYLOADS
 

@@ -28,8 +28,9 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from _live import SPEC_SIGNAL, LiveStack, eventually
+from _live import SPEC_SIGNAL, LiveStack
 
+from _support import eventually
 from agentic_trading.stack.logs import log_files
 from agentic_trading.stack.trace import wait_for_trace
 

@@ -7,8 +7,9 @@ import time
 
 import pytest
 import yaml
-from _live import LiveStack, eventually
+from _live import LiveStack
 
+from _support import eventually
 from agentic_trading.stack.observability import default_source_dir
 
 pytestmark = pytest.mark.integration

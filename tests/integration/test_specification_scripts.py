@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from _live import LiveStack, eventually
+from _live import LiveStack
 
+from _support import eventually
 from agentic_trading.stack.observability import default_source_dir
 
 pytestmark = pytest.mark.integration

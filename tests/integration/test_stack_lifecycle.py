@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from _support import eventually
 from agentic_trading.cli.main import app
 from agentic_trading.settings import Settings
 from agentic_trading.stack import ComponentStatus, Stack, available_programs
@@ -88,13 +88,12 @@ def test_up_status_kill_restart_down(own_stack: tuple[list[str], list[str]]) -> 
 
     code, output = _atctl("kill", "redis", *options)
     assert code == 0, output
-    deadline = time.monotonic() + 30
-    while True:
+
+    def redis_restarted() -> ComponentStatus | None:
         redis = _status(options)["redis"]
-        if redis.pid not in (None, old_pid) and redis.state == "RUNNING" and redis.healthy:
-            break
-        assert time.monotonic() < deadline, f"supervisord did not restart redis within 30 s: {redis}"
-        time.sleep(0.2)
+        return redis if redis.pid not in (None, old_pid) and redis.state == "RUNNING" and redis.healthy else None
+
+    eventually(redis_restarted, timeout_s=30, interval_s=0.2, what="supervisord restarting redis")
 
     code, output = _atctl("down", *options)
     assert code == 0, output

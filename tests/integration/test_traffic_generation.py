@@ -6,9 +6,10 @@ import json
 import time
 
 import pytest
-from _live import LiveStack, eventually
+from _live import LiveStack
 from typer.testing import CliRunner
 
+from _support import eventually
 from agentic_trading.cli.main import app
 
 pytestmark = pytest.mark.integration

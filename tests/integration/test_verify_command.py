@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 import yaml
-from _live import LiveStack, eventually
+from _live import LiveStack
 
+from _support import eventually
 from agentic_trading.stack.observability import default_source_dir
 from agentic_trading.verify import CATEGORIES
 

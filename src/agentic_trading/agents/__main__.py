@@ -14,11 +14,11 @@ import uvloop
 from agentic_trading import bus
 from agentic_trading.agents import AgentRunner, build_agent
 from agentic_trading.redis_client import connect_redis
+from agentic_trading.service.http import ServiceApp
+from agentic_trading.service.runtime import run_service
 from agentic_trading.settings import AGENT_TYPES, load_settings
-from agentic_trading.telemetry.http import ServiceApp
 from agentic_trading.telemetry.logging import configure_logging
 from agentic_trading.telemetry.metrics import AgentMetrics
-from agentic_trading.telemetry.service import run_service
 
 USAGE = f"usage: python -m agentic_trading.agents <{'|'.join(AGENT_TYPES)}>"
 

@@ -25,7 +25,6 @@ from agentic_trading.cli.common import (
     console,
     err_console,
     merge_options,
-    reporting_errors,
 )
 
 app = typer.Typer(
@@ -55,15 +54,15 @@ def list_experiments(ctx: typer.Context, experiments: ExperimentsOption = None, 
 
     Example: atctl chaos list
     """
-    with reporting_errors(merge_options(ctx, None, None, debug)):
-        found = discover(experiments)
-        table = Table("experiment", "alert", "fault", box=None, pad_edge=False)
-        for e in found:
-            table.add_row(e.name, e.alert, escape(e.fault) + (" [yellow](not run: exception)[/]" if e.exception else ""))
-        console.print(table)
-        for e in found:
-            if e.exception:
-                console.print(f"[yellow]{escape(e.name)}[/]: {escape(e.exception)}", soft_wrap=True)
+    merge_options(ctx, None, None, debug)  # records --debug for the group's error reporting
+    found = discover(experiments)
+    table = Table("experiment", "alert", "fault", box=None, pad_edge=False)
+    for e in found:
+        table.add_row(e.name, e.alert, escape(e.fault) + (" [yellow](not run: exception)[/]" if e.exception else ""))
+    console.print(table)
+    for e in found:
+        if e.exception:
+            console.print(f"[yellow]{escape(e.name)}[/]: {escape(e.exception)}", soft_wrap=True)
 
 
 @app.command()
@@ -91,38 +90,37 @@ def run(
       atctl chaos run nats-partition --format json --port-offset 13500
     """
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        if bool(names) == all_:
-            raise typer.BadParameter("name experiments or give --all (not both)")
-        found = discover(experiments)
-        chosen = found if all_ else select(found, list(names or []))
-        stack = attach_stack(options)
-        results: list[ExperimentResult] = []
-        started = time.monotonic()
-        for index, experiment in enumerate(chosen, start=1):
-            err_console.print(f"[bold]{index}/{len(chosen)} {escape(experiment.name)}[/] ({experiment.alert})")
+    if bool(names) == all_:
+        raise typer.BadParameter("name experiments or give --all (not both)")
+    found = discover(experiments)
+    chosen = found if all_ else select(found, list(names or []))
+    stack = attach_stack(options)
+    results: list[ExperimentResult] = []
+    started = time.monotonic()
+    for index, experiment in enumerate(chosen, start=1):
+        err_console.print(f"[bold]{index}/{len(chosen)} {escape(experiment.name)}[/] ({experiment.alert})")
 
-            def say(message: str, t0: float = time.monotonic()) -> None:
-                err_console.print(f"  {time.monotonic() - t0:5.1f}s {message}", highlight=False)
+        def say(message: str, t0: float = time.monotonic()) -> None:
+            err_console.print(f"  {time.monotonic() - t0:5.1f}s {message}", highlight=False)
 
-            result = run_one(stack, experiment, progress=say)
-            results.append(result)
-            colour = {"passed": "green", "skipped": "yellow"}.get(result.status, "red")
-            err_console.print(f"  [{colour}]{result.status}[/] in {result.duration_s:.0f} s: {escape(result.message)}")
-            if result.status == "interrupted":
-                break
-        report = _render(results, format_)
-        console.print(report, markup=False, highlight=False, soft_wrap=True) if format_ != ReportFormat.text else _print_table(
-            results
-        )
-        err_console.print(f"{sum(r.ok for r in results)}/{len(results)} passed in {time.monotonic() - started:.0f} s")
-        if output is not None:
-            output.mkdir(parents=True, exist_ok=True)
-            path = output / f"chaos.{SUFFIX[format_]}"
-            path.write_text(report)
-            err_console.print(f"report: {escape(str(path))}")
-        if not all(r.ok for r in results):
-            raise typer.Exit(1)
+        result = run_one(stack, experiment, progress=say)
+        results.append(result)
+        colour = {"passed": "green", "skipped": "yellow"}.get(result.status, "red")
+        err_console.print(f"  [{colour}]{result.status}[/] in {result.duration_s:.0f} s: {escape(result.message)}")
+        if result.status == "interrupted":
+            break
+    report = _render(results, format_)
+    console.print(report, markup=False, highlight=False, soft_wrap=True) if format_ != ReportFormat.text else _print_table(
+        results
+    )
+    err_console.print(f"{sum(r.ok for r in results)}/{len(results)} passed in {time.monotonic() - started:.0f} s")
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        path = output / f"chaos.{SUFFIX[format_]}"
+        path.write_text(report)
+        err_console.print(f"report: {escape(str(path))}")
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
 
 
 def _render(results: list[ExperimentResult], format_: ReportFormat) -> str:

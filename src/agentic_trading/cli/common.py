@@ -1,9 +1,13 @@
-"""What every command shares: the global options, settings resolution and error reporting."""
+"""What every command shares: the global options, settings resolution and error reporting.
+
+Error reporting happens once, for every command, in :class:`ReportingGroup` (the ``atctl``
+app's group class): any :class:`~agentic_trading.errors.AgenticTradingError` a command
+raises becomes one red line on stderr and the error's ``exit_code``; with ``--debug``
+(before or after the command) it propagates with its traceback instead.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +16,9 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
+from agentic_trading.errors import AgenticTradingError
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.stack import Stack, StackError
 from agentic_trading.stack.programs import PROGRAM_NAMES
@@ -38,6 +44,10 @@ PortOffsetOption = Annotated[
         show_default=False,
     ),
 ]
+# Where merge_options leaves a command's --debug for ReportingGroup (click's ctx.meta is
+# one dict shared by a command's context and all its parents).
+DEBUG_META_KEY = "agentic_trading.debug"
+
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")]
 
 
@@ -65,11 +75,13 @@ class GlobalOptions:
 def merge_options(ctx: typer.Context, state_dir: Path | None, port_offset: int | None, debug: bool) -> GlobalOptions:
     """Command options win over the same options given before the command (``atctl --debug up``)."""
     parent = ctx.obj if isinstance(ctx.obj, GlobalOptions) else GlobalOptions()
-    return GlobalOptions(
+    merged = GlobalOptions(
         state_dir=state_dir if state_dir is not None else parent.state_dir,
         port_offset=port_offset if port_offset is not None else parent.port_offset,
         debug=debug or parent.debug,
     )
+    ctx.meta[DEBUG_META_KEY] = merged.debug
+    return merged
 
 
 def settings_from(options: GlobalOptions) -> Settings:
@@ -97,16 +109,27 @@ def attach_stack(options: GlobalOptions) -> Stack:
     return stack
 
 
-@contextmanager
-def reporting_errors(options: GlobalOptions) -> Iterator[None]:
-    """Known errors become one red line and their exit code; ``--debug`` shows the traceback."""
-    try:
-        yield
-    except StackError as exc:
-        if options.debug:
-            raise
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+def report_error(error: AgenticTradingError) -> typer.Exit:
+    """Print ``error`` as one red line on stderr; the :class:`typer.Exit` to raise with its code."""
+    err_console.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
+    return typer.Exit(error.exit_code)
+
+
+class ReportingGroup(TyperGroup):
+    """The ``atctl`` group: known errors of any command become one red line and their exit code.
+
+    ``--debug`` given before the command (``ctx.obj``) or after it (``merge_options``
+    records it in ``ctx.meta``) lets the error through with its traceback.
+    """
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AgenticTradingError as exc:
+            root_debug = isinstance(ctx.obj, GlobalOptions) and ctx.obj.debug
+            if root_debug or ctx.meta.get(DEBUG_META_KEY, False):
+                raise
+            raise report_error(exc) from None
 
 
 def format_uptime(seconds: int | None) -> str:

@@ -19,7 +19,6 @@ from agentic_trading.cli.common import (
     console,
     err_console,
     merge_options,
-    reporting_errors,
     settings_from,
 )
 from agentic_trading.load.traffic import TrafficGenerator, TrafficReport
@@ -61,20 +60,19 @@ def _run(
     expected_statuses: set[str],
 ) -> None:
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        url = gateway_url or settings_from(options).url("gateway")
-        generator = TrafficGenerator(url, seed=seed)
-        with Progress(
-            TextColumn("[bold]sending[/]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=output is OutputFormat.json or not err_console.is_terminal,
-        ) as progress:
-            task = progress.add_task("traffic", total=total)
-            report = asyncio.run(work(generator, lambda sent: progress.update(task, completed=sent)))
+    url = gateway_url or settings_from(options).url("gateway")
+    generator = TrafficGenerator(url, seed=seed)
+    with Progress(
+        TextColumn("[bold]sending[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=output is OutputFormat.json or not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task("traffic", total=total)
+        report = asyncio.run(work(generator, lambda sent: progress.update(task, completed=sent)))
     _print(report, url, output)
     if report.sent and not report.statuses:
         err_console.print(f"[bold red]error:[/] the gateway at {url} did not answer: is the stack up? (atctl status)")

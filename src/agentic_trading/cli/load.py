@@ -20,18 +20,26 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agentic_trading.cli.common import DebugOption, GlobalOptions, PortOffsetOption, merge_options, settings_from
-from agentic_trading.load.model import ClosedModel, LoadModel, LoadModelError, OpenModel
+from agentic_trading.cli.common import (
+    DebugOption,
+    GlobalOptions,
+    PortOffsetOption,
+    ReportingGroup,
+    merge_options,
+    settings_from,
+)
+from agentic_trading.load.errors import LoadInterruptedError, LoadModelError
+from agentic_trading.load.model import ClosedModel, LoadModel, OpenModel
 from agentic_trading.load.report import render_text
-from agentic_trading.load.runner import LoadError, ProgressSnapshot, RunOptions, run
-from agentic_trading.load.thresholds import ThresholdError, check_thresholds, parse_thresholds
-from agentic_trading.stack import StackError
+from agentic_trading.load.runner import ProgressSnapshot, RunOptions, run
+from agentic_trading.load.thresholds import check_thresholds, parse_thresholds
 
 WEBHOOK_PATH = "/webhook/tradingview"
 # The specification's load_test.py: LoadTest(concurrent_users=50), think 1-3 s.
 DEFAULT_USERS = 50
 
 app = typer.Typer(
+    cls=ReportingGroup,
     help="Load the gateway (closed model: --users; open model: --rate) and report latency, errors and throughput.",
     add_completion=False,
     no_args_is_help=False,
@@ -88,11 +96,6 @@ def progress_bar(console: Console, enabled: bool, duration: float) -> Iterator[C
         yield update
 
 
-def _fail(console: Console, message: str, code: int) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
-    return typer.Exit(code)
-
-
 def load(
     ctx: typer.Context,
     url: Annotated[
@@ -135,27 +138,17 @@ def load(
     """
     err = Console(stderr=True)
     options_ = merge_options(ctx, None, port_offset, debug)
-    try:
-        thresholds = parse_thresholds(threshold or [])
-        model = choose_model(rate, users, duration, think_min, think_max)
-        if timeout <= 0:
-            raise LoadModelError("--timeout must be a positive number of seconds")
-    except (ThresholdError, LoadModelError) as exc:
-        raise _fail(err, str(exc), 2) from None
-    try:
-        url_ = target_url(url, path, options_)
-    except StackError as exc:
-        raise _fail(err, str(exc), exc.exit_code) from None
+    thresholds = parse_thresholds(threshold or [])
+    model = choose_model(rate, users, duration, think_min, think_max)
+    if timeout <= 0:
+        raise LoadModelError("--timeout must be a positive number of seconds")
+    url_ = target_url(url, path, options_)
     options = RunOptions(connections=connections, timeout_s=timeout, seed=seed)
     try:
         with progress_bar(err, not quiet and err.is_terminal, model.duration) as on_progress:
             result = run(model, url_, workers=workers, options=options, progress=on_progress)
-    except LoadError as exc:
-        if options_.debug:
-            raise
-        raise _fail(err, str(exc), exc.exit_code) from None
     except KeyboardInterrupt:
-        raise _fail(err, "interrupted: no report for a run cut short", 130) from None
+        raise LoadInterruptedError() from None
 
     outcomes = check_thresholds(thresholds, result)
     if output is OutputFormat.json:

@@ -1,6 +1,7 @@
 """``atctl``: run and inspect the local Agentic Trading stack.
 
-Commands are thin: the work is in :mod:`agentic_trading.stack`.
+Commands are thin: the work is in :mod:`agentic_trading.stack` (and verify, load, ...).
+Errors are reported once for all commands by :class:`~agentic_trading.cli.common.ReportingGroup`.
 """
 
 from __future__ import annotations
@@ -10,12 +11,13 @@ from typing import Annotated
 import typer
 
 from agentic_trading import __version__
-from agentic_trading.cli import chaos, control, generate, load, logs, scenario, stack, trace
+from agentic_trading.cli import chaos, control, generate, load, logs, scenario, stack, summary, trace
 from agentic_trading.cli import verify as verify_command
-from agentic_trading.cli.common import DebugOption, GlobalOptions, PortOffsetOption, StateDirOption
+from agentic_trading.cli.common import DebugOption, GlobalOptions, PortOffsetOption, ReportingGroup, StateDirOption
 
 app = typer.Typer(
     name="atctl",
+    cls=ReportingGroup,  # every command's known errors: one red line and their exit code
     help=(
         "Run the local Agentic Trading stack (NATS, Redis, gateway, agents, orchestrator, "
         "Prometheus, Alertmanager, …) under supervisord, and look inside it.\n\n"
@@ -49,6 +51,7 @@ stack.register(app)
 control.register(app)
 logs.register(app)
 trace.register(app)
+summary.register(app)
 load.register(app)  # cli/load.py belongs to the load-testing work
 verify_command.register(app)  # cli/verify.py: atctl verify, atctl health
 generate.register(app)

@@ -21,7 +21,6 @@ from agentic_trading.cli.common import (
     console,
     err_console,
     merge_options,
-    reporting_errors,
 )
 
 
@@ -56,20 +55,19 @@ def scenario(
       atctl scenario high-load --format json --port-offset 13500
     """
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        stack = attach_stack(options)
-        with err_console.status(f"Running scenario {escape(name)}…"):
-            result = run_scenario(stack, name)
-        if format_ == ScenarioFormat.json:
-            console.print(json.dumps(result.to_json(), indent=2), markup=False, highlight=False, soft_wrap=True)
-        else:
-            for check in result.checks:
-                mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
-                console.print(f"{mark} {escape(check.what)}: {escape(check.seen)}", soft_wrap=True)
-            verdict = "[green]passed[/]" if result.passed else "[red]failed[/]"
-            console.print(f"{escape(name)} {verdict} in {result.duration_s:.1f} s")
-        if not result.passed:
-            raise typer.Exit(1)
+    stack = attach_stack(options)
+    with err_console.status(f"Running scenario {escape(name)}…"):
+        result = run_scenario(stack, name)
+    if format_ == ScenarioFormat.json:
+        console.print(json.dumps(result.to_json(), indent=2), markup=False, highlight=False, soft_wrap=True)
+    else:
+        for check in result.checks:
+            mark = "[green]✓[/]" if check.ok else "[red]✗[/]"
+            console.print(f"{mark} {escape(check.what)}: {escape(check.seen)}", soft_wrap=True)
+        verdict = "[green]passed[/]" if result.passed else "[red]failed[/]"
+        console.print(f"{escape(name)} {verdict} in {result.duration_s:.1f} s")
+    if not result.passed:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

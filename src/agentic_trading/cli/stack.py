@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from enum import StrEnum
 from typing import Annotated
 
@@ -17,14 +18,12 @@ from agentic_trading.cli.common import (
     console,
     err_console,
     merge_options,
-    reporting_errors,
     settings_from,
 )
 from agentic_trading.cli.tables import progress_line, status_table, unhealthy_logs, up_table
 from agentic_trading.stack import ComponentStatus, Stack
 from agentic_trading.stack.errors import StartTimeoutError
-from agentic_trading.stack.ports import ephemeral_port_range, ports_in_ephemeral_range
-from agentic_trading.stack.programs import PROGRAM_NAMES, select_programs
+from agentic_trading.stack.programs import PROGRAM_NAMES
 
 
 class OutputFormat(StrEnum):
@@ -62,35 +61,34 @@ def up(
     Exits 1, with the last log lines of what is unhealthy, if the deadline passes.
     """
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        stack = Stack(settings_from(options))
+    stack = Stack(settings_from(options))
+    where = escape(str(stack.paths.state_dir))
+    running = stack.is_running()
+    if running and options.port_offset is None and "AT_PORT_OFFSET" not in os.environ:
+        stack = Stack.attach(stack.paths.state_dir, stack.settings)  # keep its ports: no offset to repeat
+    if running:
         console.print(
-            f"Starting the stack in [bold]{escape(str(stack.paths.state_dir))}[/] (port offset {stack.settings.port_offset})"
-        )
-        risky = ports_in_ephemeral_range(stack.settings, select_programs(_split_names(only), demo=demo))
-        if risky:
-            low, high = ephemeral_port_range()
-            err_console.print(
-                f"[yellow]note:[/] ports {risky[0]}–{risky[-1]} lie in the kernel's range for outgoing "
-                f'connections ({low}–{high}); one may be taken by chance ("address already in use"). '
-                "An offset of at most 23000 avoids that.",
-                soft_wrap=True,
-            )
-        try:
-            with err_console.status("Checking ports and rendering configs…") as spinner:
-
-                def show(statuses: list[ComponentStatus]) -> None:
-                    spinner.update(progress_line(statuses))
-
-                statuses = stack.up(_split_names(only), demo=demo, timeout=timeout, on_progress=show)
-        except StartTimeoutError as exc:
-            _report_unhealthy(stack, exc)
-            raise
-        console.print(up_table(statuses, title="Stack is up"))
-        console.print(
-            f"Logs: {escape(str(stack.paths.log_dir))}  ·  `atctl status`  ·  `atctl logs -f`  ·  `atctl down`",
+            f"The stack in [bold]{where}[/] is already running (port offset {stack.settings.port_offset}): "
+            "starting what is missing and applying config changes",
             soft_wrap=True,
         )
+    else:
+        console.print(f"Starting the stack in [bold]{where}[/] (port offset {stack.settings.port_offset})", soft_wrap=True)
+    try:
+        with err_console.status("Checking ports and rendering configs…") as spinner:
+
+            def show(statuses: list[ComponentStatus]) -> None:
+                spinner.update(progress_line(statuses))
+
+            statuses = stack.up(_split_names(only), demo=demo, timeout=timeout, on_progress=show)
+    except StartTimeoutError as exc:
+        _report_unhealthy(stack, exc)
+        raise
+    console.print(up_table(statuses, title="Stack is up"))
+    console.print(
+        f"Logs: {escape(str(stack.paths.log_dir))}  ·  `atctl status`  ·  `atctl logs -f`  ·  `atctl down`",
+        soft_wrap=True,
+    )
 
 
 def _report_unhealthy(stack: Stack, error: StartTimeoutError) -> None:
@@ -114,19 +112,18 @@ def down(
 ) -> None:
     """Stop every program and supervisord. Data is kept unless --purge."""
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        stack = Stack(settings_from(options))
-        where = escape(str(stack.paths.state_dir))
-        with err_console.status(f"Stopping the stack in {where}…"):
-            was_running = stack.down(purge=purge, timeout=timeout)
-        if not was_running:
-            console.print(f"No stack running in {where}.")
-        else:
-            console.print(f"Stopped the stack in {where}.")
-        if purge:
-            console.print(f"Deleted {where}.")
-        elif was_running:
-            console.print("Data kept; `atctl down --purge` deletes it.")
+    stack = Stack(settings_from(options))
+    where = escape(str(stack.paths.state_dir))
+    with err_console.status(f"Stopping the stack in {where}…"):
+        was_running = stack.down(purge=purge, timeout=timeout)
+    if not was_running:
+        console.print(f"No stack running in {where}.")
+    else:
+        console.print(f"Stopped the stack in {where}.")
+    if purge:
+        console.print(f"Deleted {where}.")
+    elif was_running:
+        console.print("Data kept; `atctl down --purge` deletes it.")
 
 
 def status(
@@ -141,25 +138,47 @@ def status(
     Exit code 0 when all are healthy, 1 when any is not, 2 when there is no stack.
     """
     options = merge_options(ctx, state_dir, port_offset, debug)
-    with reporting_errors(options):
-        stack = attach_stack(options)
-        statuses = stack.status()
-        healthy = all(s.healthy for s in statuses)
-        if output is OutputFormat.json:
-            body = {
-                "state_dir": str(stack.paths.state_dir),
-                "port_offset": stack.settings.port_offset,
-                "healthy": healthy,
-                "components": [s.to_dict() for s in statuses],
-            }
-            typer.echo(json.dumps(body, indent=2))
-        else:
-            console.print(status_table(statuses, title=f"Stack in {stack.paths.state_dir}"))
-        if not healthy:
-            raise typer.Exit(1)
+    stack = attach_stack(options)
+    statuses = stack.status()
+    healthy = all(s.healthy for s in statuses)
+    if output is OutputFormat.json:
+        body = {
+            "state_dir": str(stack.paths.state_dir),
+            "port_offset": stack.settings.port_offset,
+            "healthy": healthy,
+            "components": [s.to_dict() for s in statuses],
+        }
+        typer.echo(json.dumps(body, indent=2))
+    else:
+        console.print(status_table(statuses, title=f"Stack in {stack.paths.state_dir}"))
+    if not healthy:
+        raise typer.Exit(1)
+
+
+UP_EXAMPLES = """
+Examples:
+
+  atctl up                              # the whole stack, default ports
+  atctl up --demo                       # with demo traffic
+  atctl up --port-offset 5000 --state-dir /tmp/stack2   # beside another stack
+  atctl up --only nats,redis,gateway
+"""
+DOWN_EXAMPLES = """
+Examples:
+
+  atctl down            # stop, keep data
+  atctl down --purge    # stop and delete the state directory
+"""
+STATUS_EXAMPLES = """
+Examples:
+
+  atctl status
+  atctl status --state-dir /tmp/stack2   # ports come from its stack.json
+  atctl status --format json | jq '.components[] | select(.healthy | not)'
+"""
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(up)
-    app.command()(down)
-    app.command()(status)
+    app.command(epilog=UP_EXAMPLES)(up)
+    app.command(epilog=DOWN_EXAMPLES)(down)
+    app.command(epilog=STATUS_EXAMPLES)(status)

@@ -1,4 +1,4 @@
-"""Rich renderings of stack state: status tables and the logs of what failed."""
+"""Renderings of stack state: status lines that fit the terminal (80 columns in a pipe) and failed logs."""
 
 from __future__ import annotations
 
@@ -6,49 +6,40 @@ from collections.abc import Sequence
 
 from rich.console import Group
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
 from agentic_trading.cli.common import format_uptime
+from agentic_trading.cli.layout import aligned_lines, terminal_width
 from agentic_trading.stack import ComponentStatus, Stack
 
-
-def _state_text(status: ComponentStatus) -> Text:
-    style = "green" if status.state == "RUNNING" else "yellow" if status.state in ("STARTING", "PAUSED") else "red"
-    return Text(status.state, style=style)
+STATUS_HEADERS = ("component", "pid", "state", "uptime", "URL", "health")
 
 
-def _health_text(status: ComponentStatus) -> Text:
-    return Text(status.health, style="green" if status.healthy else "red")
+def status_rows(statuses: Sequence[ComponentStatus]) -> list[list[str]]:
+    """component, pid, state, uptime, URL, health: health last, the one cell that may be long."""
+    return [[s.name, str(s.pid or "-"), s.state, format_uptime(s.uptime_s), s.url or "-", s.health] for s in statuses]
 
 
-def status_table(statuses: Sequence[ComponentStatus], title: str | None = None) -> Table:
-    """component, pid, state, uptime, health, URL."""
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for column in ("component", "pid", "state", "uptime"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("health", overflow="fold", ratio=1)
-    table.add_column("URL", overflow="fold")
-    for status in statuses:
-        table.add_row(
-            status.name,
-            str(status.pid or "-"),
-            _state_text(status),
-            format_uptime(status.uptime_s),
-            _health_text(status),
-            status.url,
-        )
-    return table
+def status_table(statuses: Sequence[ComponentStatus], title: str | None = None, width: int | None = None) -> Group:
+    """The status as aligned lines that fit ``width`` (the terminal's; 80 in a pipe), no cell cut."""
+    lines = aligned_lines(STATUS_HEADERS, status_rows(statuses), width or terminal_width())
+    texts = [Text(title, style="bold")] if title else []
+    texts.append(Text(lines[0], style="bold"))
+    unhealthy = {s.name for s in statuses if not s.healthy}
+    for line in lines[1:]:
+        name = line.split(" ", 1)[0]
+        texts.append(Text(line, style="red" if name in unhealthy else ""))
+    return Group(*texts)
 
 
-def up_table(statuses: Sequence[ComponentStatus], title: str | None = None) -> Table:
+def up_table(statuses: Sequence[ComponentStatus], title: str | None = None, width: int | None = None) -> Group:
     """component, state, URL: what `atctl up` shows once everything is healthy."""
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for column in ("component", "state", "URL"):
-        table.add_column(column, no_wrap=True)
-    for status in statuses:
-        table.add_row(status.name, _state_text(status) if status.healthy else Text(status.health, "red"), status.url)
-    return table
+    rows = [[s.name, s.state if s.healthy else "UNHEALTHY", s.url or "-"] for s in statuses]
+    lines = aligned_lines(("component", "state", "URL"), rows, width or terminal_width())
+    texts = [Text(title, style="bold")] if title else []
+    texts.append(Text(lines[0], style="bold"))
+    texts += [Text(line) for line in lines[1:]]
+    return Group(*texts)
 
 
 def unhealthy_logs(stack: Stack, names: Sequence[str], lines: int = 10) -> Group:

@@ -27,7 +27,6 @@ from agentic_trading.cli.common import (
     console,
     err_console,
     merge_options,
-    reporting_errors,
     settings_from,
 )
 from agentic_trading.settings import Settings
@@ -163,7 +162,6 @@ def resolve_endpoints(
 
 
 def execute(
-    options: GlobalOptions,
     endpoints: Endpoints,
     sources: Sources,
     categories: Sequence[str],
@@ -176,32 +174,35 @@ def execute(
     timeout: float,
     settings: Settings | None = None,
 ) -> None:
-    """Run, report, write files, exit 0 (all passed) or 1 (a check failed); 2 comes as an error."""
-    with reporting_errors(options):
-        secret = os.environ.get("AT_WEBHOOK_SECRET") or None
-        with VerifyContext.open(
-            endpoints,
-            sources,
-            timeout_s=timeout,
-            grafana_auth=GrafanaAuth.from_env(),
-            webhook_secret=secret,
-            settings=settings,
-        ) as ctx:
-            if quiet:
-                report = run_checks(ctx, categories)
-            elif err_console.is_terminal:
-                columns = (
-                    SpinnerColumn(),
-                    TextColumn("[bold]{task.description:<11}"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeElapsedColumn(),
-                    TextColumn("{task.fields[status]}"),
-                )
-                with Progress(*columns, console=err_console, transient=False) as progress:
-                    report = run_checks(ctx, categories, _RichProgress(progress))
-            else:
-                report = run_checks(ctx, categories, _PlainProgress(err_console))
+    """Run, report, write files, exit 0 (all passed) or 1 (a check failed).
+
+    What stops the run (Prometheus not answering, bad input) is raised as an
+    :class:`~agentic_trading.errors.AgenticTradingError`; the CLI reports it (exit 2).
+    """
+    secret = os.environ.get("AT_WEBHOOK_SECRET") or None
+    with VerifyContext.open(
+        endpoints,
+        sources,
+        timeout_s=timeout,
+        grafana_auth=GrafanaAuth.from_env(),
+        webhook_secret=secret,
+        settings=settings,
+    ) as ctx:
+        if quiet:
+            report = run_checks(ctx, categories)
+        elif err_console.is_terminal:
+            columns = (
+                SpinnerColumn(),
+                TextColumn("[bold]{task.description:<11}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[status]}"),
+            )
+            with Progress(*columns, console=err_console, transient=False) as progress:
+                report = run_checks(ctx, categories, _RichProgress(progress))
+        else:
+            report = run_checks(ctx, categories, _PlainProgress(err_console))
     report.title = title
     _emit(report, output_format, verbose)
     if output_dir is not None:
@@ -278,17 +279,14 @@ def verify(
     options = merge_options(ctx, state_dir, port_offset, debug)
     sources = Sources.defaults(catalog=catalog, dashboards_dir=dashboards_dir, rules_dir=rules_dir, runbooks_dir=runbooks_dir)
     if write_metric_docs_:
-        with reporting_errors(options):
-            path = write_metric_docs(load_catalog(sources.catalog))
+        path = write_metric_docs(load_catalog(sources.catalog))
         console.print(f"Wrote {escape(str(path))}")
         return
     categories = [c.value for c in category] if category else list(CATEGORIES)
     given = {"prometheus": prometheus_url, "alertmanager": alertmanager_url, "gateway": gateway_url, "grafana": grafana_url}
     needed = ["prometheus", "alertmanager"] + (["gateway"] if {"accuracy", "security"} & set(categories) else [])
-    with reporting_errors(options):
-        endpoints, settings = resolve_endpoints(options, given, needed)
+    endpoints, settings = resolve_endpoints(options, given, needed)
     execute(
-        options,
         endpoints,
         sources,
         categories,
@@ -323,10 +321,8 @@ def health(
     options = merge_options(ctx, state_dir, port_offset, debug)
     sources = Sources.defaults(dashboards_dir=dashboards_dir)
     given = {"prometheus": prometheus_url, "alertmanager": alertmanager_url, "grafana": grafana_url}
-    with reporting_errors(options):
-        endpoints, _ = resolve_endpoints(options, given, ["prometheus", "alertmanager"])
+    endpoints, _ = resolve_endpoints(options, given, ["prometheus", "alertmanager"])
     execute(
-        options,
         endpoints,
         sources,
         ["health"],

@@ -18,8 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agentic_trading.errors import AgenticTradingError
 
-class MonitorFormatError(ValueError):
+
+class MonitorFormatError(AgenticTradingError, ValueError):
     """The monitoring endpoint answered JSON of an unexpected shape; the message names the field."""
 
 

@@ -32,10 +32,10 @@ from prometheus_client.registry import Collector
 
 from agentic_trading.exporters._polling import PollState, poll_until_stopped
 from agentic_trading.exporters.jetstream import MonitorFormatError, NatsSnapshot, RedeliveryCounter, parse_snapshot
+from agentic_trading.service.http import ServiceApp
+from agentic_trading.service.runtime import run_service
 from agentic_trading.settings import Settings, load_settings
-from agentic_trading.telemetry.http import ServiceApp
 from agentic_trading.telemetry.logging import configure_logging, get_logger
-from agentic_trading.telemetry.service import run_service
 
 SERVICE = "nats-exporter"
 POLL_TIMEOUT_S = 1.0

@@ -38,10 +38,10 @@ from supervisor.xmlrpc import SupervisorTransport, UnixStreamHTTPConnection
 
 from agentic_trading.exporters._polling import PollState, poll_until_stopped
 from agentic_trading.exporters.cpu import ProcessKey, TreeSample, clamp, tree_cpu_percent
+from agentic_trading.service.http import ServiceApp
+from agentic_trading.service.runtime import run_service
 from agentic_trading.settings import Settings, load_settings
-from agentic_trading.telemetry.http import ServiceApp
 from agentic_trading.telemetry.logging import configure_logging, get_logger
-from agentic_trading.telemetry.service import run_service
 
 SERVICE = "process-exporter"
 RUNNING = "RUNNING"

@@ -1,7 +1,7 @@
 """The gateway's routes: a thin ASGI handler on the webhook path, measured not assumed.
 
-``research/gateway-limit.md`` measured Starlette at about 65 % and FastAPI with a
-pydantic model at about 43 % of a raw ASGI handler's durable throughput on this
+Measured (docs/measurements.md): Starlette kept about 65 % and FastAPI with a
+pydantic model about 43 % of a raw ASGI handler's durable throughput on this
 machine, so the webhook path is framework-free; the OpenAPI document is served as
 a static JSON object built once (``openapi.py``).
 
@@ -44,16 +44,17 @@ from agentic_trading.gateway.limits import (
     retry_after_header,
 )
 from agentic_trading.gateway.openapi import openapi_document
-from agentic_trading.gateway.replay import FreshnessWindow, window_fits_dedup
+from agentic_trading.gateway.replay import FreshnessWindow, timestamp_problems, window_fits_dedup
 from agentic_trading.redis_client import connect_redis
+from agentic_trading.service.http import Receive, Scope, Send, run_readiness, send_json, send_metrics
 from agentic_trading.settings import Settings
 from agentic_trading.signals import (
     REASON_BODY_TOO_LARGE,
     REASON_INVALID_JSON,
+    FieldError,
     SignalValidationError,
     build_signal,
 )
-from agentic_trading.telemetry.http import Receive, Scope, Send, run_readiness, send_json, send_metrics
 from agentic_trading.telemetry.logging import bind_signal, get_logger
 from agentic_trading.telemetry.metrics import WEBHOOK_STATUSES, GatewayMetrics
 
@@ -285,6 +286,7 @@ class Gateway:
                 return self._unauthorized(failure, scope, correlation_id)
 
         idempotency_key = headers.get(_IDEMPOTENCY_KEY)
+        problems: list[FieldError] = []
         try:
             signal = build_signal(
                 payload,
@@ -294,11 +296,10 @@ class Gateway:
                 idempotency_key=idempotency_key.decode("latin-1") if idempotency_key is not None else None,
             )
         except SignalValidationError as exc:
-            return self._invalid(exc, correlation_id)
-        if self.freshness is not None and payload.get("timestamp") is not None:
-            stale = self.freshness.check(signal.timestamp, received_at)
-            if stale is not None:
-                return self._invalid(SignalValidationError([stale]), correlation_id)
+            problems = list(exc.errors)
+        problems += timestamp_problems(payload, received_at, self.freshness, require=self.settings.require_timestamp)
+        if problems:  # every problem in one answer, so a sender fixes them in one go
+            return self._invalid(SignalValidationError(problems), correlation_id)
 
         with bind_signal(signal.signal_id, correlation_id):
             return await self._publish(signal)

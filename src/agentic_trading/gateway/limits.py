@@ -13,7 +13,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from agentic_trading.telemetry.http import Receive, Scope, read_body
+from agentic_trading.errors import AgenticTradingError
+from agentic_trading.service.http import Receive, Scope, read_body
 
 UNKNOWN_SOURCE = "unknown"
 _FORWARDED_FOR = b"x-forwarded-for"
@@ -123,7 +124,7 @@ def retry_after_header(seconds: float) -> tuple[bytes, bytes]:
     return (b"retry-after", str(max(1, math.ceil(seconds))).encode())
 
 
-class BodyTimeout(Exception):
+class BodyTimeout(AgenticTradingError):
     """The client did not deliver its body before the request deadline."""
 
 

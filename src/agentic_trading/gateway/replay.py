@@ -8,15 +8,18 @@ Two mechanisms cover a replayed webhook together:
 
 That only closes the gap when the window fits in the deduplication window:
 ``max_age_s + max_skew_s <= dedup_window_s`` (defaults 90 + 30 <= 120). A payload without a
-``timestamp`` is stamped with its receipt time and cannot be recognised as a replay.
+``timestamp`` is stamped with its receipt time and cannot be recognised as a replay: it is
+accepted by default (TradingView alerts written by hand often lack one) and refused with
+``AT_REQUIRE_TIMESTAMP=true``, which a public gateway should set.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from agentic_trading.settings import Settings
-from agentic_trading.signals import REASON_TIMESTAMP_OUT_OF_WINDOW, FieldError
+from agentic_trading.signals import REASON_MISSING_FIELD, REASON_TIMESTAMP_OUT_OF_WINDOW, FieldError, parse_timestamp
 
 
 class FreshnessWindow:
@@ -60,3 +63,31 @@ def window_fits_dedup(settings: Settings) -> bool:
     if settings.max_signal_age_s <= 0:
         return False
     return settings.max_signal_age_s + settings.max_clock_skew_s <= settings.dedup_window_s
+
+
+def timestamp_problems(payload: Any, now: float, window: FreshnessWindow | None, *, require: bool) -> list[FieldError]:
+    """What is wrong with the payload's ``timestamp`` beyond its syntax (which validation reports).
+
+    A missing timestamp is a problem only when ``require`` (``AT_REQUIRE_TIMESTAMP``); a readable
+    one is checked against the replay window even when other fields are wrong, so one 422 names
+    every problem.
+    """
+    if not isinstance(payload, dict):
+        return []
+    value = payload.get("timestamp")
+    if value is None:
+        if not require:
+            return []
+        return [
+            FieldError(
+                "timestamp",
+                "is required (AT_REQUIRE_TIMESTAMP): without it a replay cannot be recognised; "
+                "send the alert's own time, e.g. TradingView's {{timenow}}",
+                REASON_MISSING_FIELD,
+            )
+        ]
+    normalised = parse_timestamp(value, [])  # syntax errors are validation's to report
+    if normalised is None or window is None:
+        return []
+    stale = window.check(normalised, now)
+    return [stale] if stale is not None else []

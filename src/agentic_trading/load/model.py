@@ -21,14 +21,12 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from agentic_trading.load.errors import LoadModelError
+
 # What one worker process sends on schedule: measured on this project's 2-core machine,
 # one process kept 30,000 req/s against nginx (no request more than 10 ms late) and fell
 # behind at 40,000. A higher rate gets more workers, at most one per core.
 RATE_PER_WORKER = 25_000.0
-
-
-class LoadModelError(ValueError):
-    """A load model that cannot be run; the message says which option to change."""
 
 
 def _positive(name: str, value: float) -> None:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from agentic_trading.load.errors import ThresholdError
 from agentic_trading.load.report import PERCENTILES, LoadResult
 
 _LATENCY_METRICS = {**PERCENTILES, "max": 100.0}
@@ -34,10 +35,6 @@ _PATTERN = re.compile(
     r"(?P<number>[0-9]*\.?[0-9]+(?:[eE][+-]?[0-9]+)?)\s*(?P<unit>[A-Za-zµ%/]*)\s*$"
 )
 _GRAMMAR = "METRIC OP VALUE, e.g. 'p99<50ms', 'errors<0.1%', 'rps>1000'"
-
-
-class ThresholdError(ValueError):
-    """A threshold expression that cannot be parsed; the message shows a correct one."""
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ import uvloop
 from agentic_trading import bus
 from agentic_trading.orchestrator.service import Orchestrator
 from agentic_trading.redis_client import connect_redis
+from agentic_trading.service.http import ServiceApp
+from agentic_trading.service.runtime import run_service
 from agentic_trading.settings import load_settings
-from agentic_trading.telemetry.http import ServiceApp
 from agentic_trading.telemetry.logging import configure_logging
 from agentic_trading.telemetry.metrics import OrchestratorMetrics
-from agentic_trading.telemetry.service import run_service
 
 
 async def main() -> None:

@@ -7,6 +7,8 @@ Keys:
 * ``at:decision:<signal_id>`` the decision (JSON); written once, by :data:`_CLAIM_SCRIPT`
 * ``at:decisions:outbox``     decisions recorded but not yet acknowledged by JetStream
 * ``at:positions``            hash: instrument -> signed paper units (what the risk agent reads)
+* ``at:correlation:<id>``     the signal id of a correlation id, written with the signal's part
+  (``atctl trace`` finds a signal by either id without reading whole logs)
 
 The claim is one Lua script: it writes the decision only if none exists, removes the
 deadline, queues the decision for publishing and moves the paper ledger, atomically.
@@ -46,7 +48,8 @@ return 0
 
 
 # Record one message's part of a workflow, unless the signal is decided already.
-# KEYS: decision, workflow, deadlines   ARGV: field, json, ttl, deadline ('' for an opinion), signal id
+# KEYS: decision, workflow, deadlines, correlation index
+# ARGV: field, json, ttl, deadline ('' for an opinion), signal id, index ttl
 # Returns 0 when decided, else the workflow hash (HGETALL) after the write.
 _RECORD_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -55,6 +58,7 @@ end
 if ARGV[4] ~= '' then
   redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
   redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[5])
+  redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6])
 else
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 end
@@ -69,6 +73,10 @@ def workflow_key(signal_id: str) -> str:
 
 def decision_key(signal_id: str) -> str:
     return f"at:decision:{signal_id}"
+
+
+def correlation_key(correlation_id: str) -> str:
+    return f"at:correlation:{correlation_id}"
 
 
 class WorkflowStore:
@@ -95,8 +103,13 @@ class WorkflowStore:
                 else:
                     field, deadline = f"op:{part.agent_type}", ""
                 await self._record(
-                    keys=[decision_key(part.signal_id), workflow_key(part.signal_id), DEADLINES_KEY],
-                    args=[field, part.to_json(), WORKFLOW_TTL_S, deadline, part.signal_id],
+                    keys=[
+                        decision_key(part.signal_id),
+                        workflow_key(part.signal_id),
+                        DEADLINES_KEY,
+                        correlation_key(part.correlation_id),
+                    ],
+                    args=[field, part.to_json(), WORKFLOW_TTL_S, deadline, part.signal_id, DECISION_TTL_S],
                     client=pipe,
                 )
             results = await pipe.execute()

@@ -11,11 +11,11 @@ from urllib.parse import parse_qs
 
 from agentic_trading.receiver.payload import ALERT_STATUSES, PayloadError, parse_webhook
 from agentic_trading.receiver.store import NotificationStore
+from agentic_trading.service.http import Receive, Scope, Send, ServiceApp, read_body, send_json
+from agentic_trading.service.runtime import run_service
 from agentic_trading.settings import Settings, load_settings
-from agentic_trading.telemetry.http import Receive, Scope, Send, ServiceApp, read_body, send_json
 from agentic_trading.telemetry.logging import configure_logging, get_logger
 from agentic_trading.telemetry.metrics import ReceiverMetrics
-from agentic_trading.telemetry.service import run_service
 
 SERVICE = "receiver"
 MAX_BODY_BYTES = 1024 * 1024
@@ -24,11 +24,8 @@ QUERY_FILTERS = ("alertname", "status", "since")
 log = get_logger(__name__)
 
 
-class _QueryError(ValueError):
-    def __init__(self, field: str, problem: str):
-        super().__init__(f"{field}: {problem}")
-        self.field = field
-        self.problem = problem
+class _QueryError(PayloadError):
+    """A query parameter that cannot be used: like a bad payload, answered 400 naming ``field``."""
 
 
 def build_app(store: NotificationStore, metrics: ReceiverMetrics, clock: Callable[[], float] = time.time) -> ServiceApp:

@@ -19,12 +19,16 @@ from typing import Any
 
 import orjson
 
+from agentic_trading.errors import AgenticTradingError
+
 ALERT_STATUSES = ("firing", "resolved")
 WEBHOOK_VERSION = "4"
 
 
-class PayloadError(ValueError):
+class PayloadError(AgenticTradingError, ValueError):
     """The payload is not an Alertmanager webhook; ``field`` says where."""
+
+    exit_code = 2
 
     def __init__(self, field: str, problem: str):
         super().__init__(f"{field}: {problem}")

@@ -6,6 +6,7 @@ Python callers (test fixtures, chaos experiments) catch :class:`StackError`.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -38,9 +39,25 @@ class MissingRequirementError(StackError):
 
 
 class UnknownProgramError(StackError):
+    """A program name that is not in the stack; names the closest ones (a typo is the usual cause)."""
+
+    exit_code = 2
+
     def __init__(self, name: str, known: Sequence[str]):
         self.name = name
-        super().__init__(f"No program named {name!r} in this stack; known: {', '.join(known) or 'none'}")
+        close = difflib.get_close_matches(name, list(known), n=2, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        super().__init__(f"No program named {name!r} in this stack: {hint}known: {', '.join(known) or 'none'}")
+
+
+class PortOffsetError(StackError):
+    """A port offset that would put this stack on another stack's ports or in the ephemeral range."""
+
+    exit_code = 2
+
+    def __init__(self, port_offset: int, problems: Sequence[str], suggested_offset: int | None):
+        example = f": try --port-offset {suggested_offset}" if suggested_offset is not None else ""
+        super().__init__(f"Port offset {port_offset} cannot be used ({'; '.join(problems)}){example}")
 
 
 class PortInUseError(StackError):

@@ -30,6 +30,7 @@ from agentic_trading.stack.errors import (
     MissingRequirementError,
     NoStackError,
     PortInUseError,
+    PortOffsetError,
     ProgramFailedError,
     StackConflictError,
     StackError,
@@ -39,18 +40,25 @@ from agentic_trading.stack.errors import (
 from agentic_trading.stack.health import check_all
 from agentic_trading.stack.logs import tail_lines
 from agentic_trading.stack.paths import StackPaths
-from agentic_trading.stack.ports import find_free_port_offset, find_port_conflicts
+from agentic_trading.stack.ports import (
+    find_free_port_offset,
+    find_port_conflicts,
+    port_offset_problems,
+    safe_port_offset_near,
+)
 from agentic_trading.stack.programs import (
     PROGRAMS,
     Program,
     ProgramContext,
     check_requirements,
     get_program,
+    program_ports,
     programs_named,
     resolve_binary,
     select_programs,
 )
 from agentic_trading.stack.render import render_stack
+from agentic_trading.stack.scrapes import wait_until_scraped
 from agentic_trading.stack.state import StackRecord, load_record, replace_settings, save_record
 from agentic_trading.stack.supervisor import (
     ALIVE_STATES,
@@ -147,6 +155,9 @@ class Stack:
         """
         selected = select_programs(programs, demo=demo)
         check_requirements(selected)
+        offset_problems = port_offset_problems(self.settings)
+        if offset_problems:
+            raise PortOffsetError(self.settings.port_offset, offset_problems, safe_port_offset_near(self.settings))
         running = self.supervisor.is_running()
         held: set[str] = set()
         if running:
@@ -167,7 +178,13 @@ class Stack:
                 self.supervisor.stop(name, wait=True)  # started again below, with the new config
         else:
             self._start_supervisord()
-        return self._start_programs(selected, timeout, on_progress)
+        deadline = time.monotonic() + timeout
+        statuses = self._start_programs(selected, timeout, on_progress)
+        if any(p.name == "prometheus" for p in selected):  # so `atctl verify` right after passes
+            pending = wait_until_scraped(self.settings.url("prometheus"), program_ports(self.settings, selected), deadline)
+            if pending:
+                raise StartTimeoutError({"prometheus": "not scraped yet: " + "; ".join(pending)}, timeout, self.paths.log_dir)
+        return statuses
 
     def _check_same_stack(self) -> None:
         record = self.record()

@@ -6,7 +6,7 @@ default ports on loopback. :func:`render_observability` writes a copy for one st
 * every scrape target gets the stack's host and ``settings.port(<service label>)``,
   so a port offset moves all of them; Alertmanager and the receiver URL likewise;
 * the ``"fast"`` profile (what ``atctl up`` and the tests run) applies the conclusions
-  of ``research/alert-latency-limit.md``: 1 s scrape and evaluation, a 900 ms scrape
+  of the latency measurements in ``docs/measurements.md``: 1 s scrape and evaluation, a 900 ms scrape
   timeout, every alert's ``for`` set to its ``fast_for`` in ``thresholds.yaml`` (0s when
   absent), every range window in alert expressions scaled by fast/production
   evaluation interval (15s -> 1s: ``[5m]`` -> ``[20s]``, never under
@@ -41,7 +41,7 @@ ALERTMANAGER_BINARY = "/usr/bin/prometheus-alertmanager"
 REDIS_EXPORTER_BINARY = "/usr/bin/prometheus-redis-exporter"
 PROMETHEUS_RETENTION = "1d"
 
-# The fast profile (research/alert-latency-limit.md, section 5).
+# The fast profile (docs/measurements.md, fault to alert notification).
 FAST_SCRAPE_INTERVAL = "1s"
 FAST_EVALUATION_INTERVAL = "1s"
 FAST_SCRAPE_TIMEOUT = "900ms"

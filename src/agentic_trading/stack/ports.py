@@ -78,27 +78,53 @@ def ephemeral_port_range() -> tuple[int, int]:
         return 32768, 60999
 
 
-def ports_in_ephemeral_range(settings: Settings, programs: Iterable[Program]) -> list[int]:
-    """Ports a client connection may already hold by chance: a server then cannot bind them.
-
-    With a large --port-offset, a connection from any process (a Prometheus scrape, a NATS
-    client) can be given one of the stack's ports as its local port, and the program that
-    should listen there fails with "address already in use" until that connection closes.
-    """
-    low, high = ephemeral_port_range()
-    return sorted(port for port in program_ports(settings, programs) if low <= port <= high)
-
-
 def find_free_port_offset(
     settings: Settings, programs: Sequence[Program], candidates: Iterable[int] = range(1000, 23001, 1000)
 ) -> int | None:
     """The first offset at which every port of ``programs`` is free now (racy by nature: a hint).
 
     The default candidates keep every port (the highest base port is 9256) below the
-    kernel's ephemeral range; see :func:`ports_in_ephemeral_range`.
+    kernel's ephemeral range; see :func:`port_offset_problems`.
     """
     for offset in candidates:
         shifted = replace_settings(settings, port_offset=offset)
         if not find_port_conflicts(shifted, programs):
+            return offset
+    return None
+
+
+def port_offset_problems(settings: Settings, ephemeral_low: int | None = None) -> list[str]:
+    """Why this stack's port offset is unsafe: a shifted port on another base port, or ephemeral.
+
+    Pure over the settings. Two stacks collide when one's ``base + offset`` equals a base port
+    of the other (offset 4000 puts NATS's 4222 on the monitoring port 8222 of a default stack),
+    and a port in the kernel's range for outgoing connections may be taken by any client.
+    """
+    offset = settings.port_offset
+    base = {component: settings.port(component) - offset for component in settings.components}
+    problems = []
+    if offset > 0:
+        by_port = {port: component for component, port in base.items()}
+        for component, port in base.items():
+            other = by_port.get(port + offset)
+            if other is not None:
+                problems.append(f"{component} would listen on {port + offset}, the port of {other} in a stack at offset 0")
+    low = ephemeral_low if ephemeral_low is not None else ephemeral_port_range()[0]
+    below = {component: port for component, port in base.items() if port < low}  # what the offset moves up
+    highest_component = max(below, key=lambda c: below[c]) if below else None
+    if highest_component is not None and base[highest_component] + offset >= low:
+        highest = base[highest_component] + offset
+        problems.append(
+            f"{highest_component} would listen on {highest}, in the kernel's range for outgoing connections "
+            f"(from {low}); keep the offset at most {low - 1 - base[highest_component]}"
+        )
+    return problems
+
+
+def safe_port_offset_near(settings: Settings, ephemeral_low: int | None = None) -> int | None:
+    """The nearest whole thousand that :func:`port_offset_problems` accepts (a hint for the message)."""
+    candidates = sorted(range(1000, 40001, 1000), key=lambda o: (abs(o - settings.port_offset), o))
+    for offset in candidates:
+        if not port_offset_problems(replace_settings(settings, port_offset=offset), ephemeral_low):
             return offset
     return None

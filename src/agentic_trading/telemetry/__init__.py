@@ -1,1 +1,1 @@
-"""Metrics, logs and the small HTTP surface (/healthz, /metrics) every service shares."""
+"""Metrics (every metric object, defined in metrics.py) and structured JSON logs (logging.py)."""

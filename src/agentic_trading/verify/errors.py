@@ -7,6 +7,7 @@ one red line and exits with ``exit_code``.
 
 from __future__ import annotations
 
+from agentic_trading.errors import AgenticTradingError
 from agentic_trading.stack.errors import StackError
 
 
@@ -29,8 +30,10 @@ class VerifyInputError(VerifyError):
     """A file or option verify reads is missing or malformed (catalog, dashboards, rules)."""
 
 
-class PromQLError(Exception):
+class PromQLError(AgenticTradingError):
     """Prometheus answered a query with an error (bad syntax, unknown function, timeout)."""
+
+    exit_code = 2
 
     def __init__(self, query: str, error: str):
         self.query = query
@@ -38,5 +41,7 @@ class PromQLError(Exception):
         super().__init__(f"{error} (query: {query})")
 
 
-class HttpCheckError(Exception):
+class HttpCheckError(AgenticTradingError):
     """An HTTP endpoint a check needs did not answer as expected; the message names URL and status."""
+
+    exit_code = 2

@@ -15,13 +15,16 @@ from typing import Any
 
 import httpx
 
+from agentic_trading.errors import AgenticTradingError
 from agentic_trading.verify.prometheus import describe_transport
 
 IMPORT_MESSAGE = "imported by atctl verify"
 
 
-class GrafanaError(Exception):
+class GrafanaError(AgenticTradingError):
     """Grafana refused or failed a request; the message names the call and the fix."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)

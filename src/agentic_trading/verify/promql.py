@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import promql_parser
 
+from agentic_trading.errors import AgenticTradingError
 from agentic_trading.stack.observability import format_duration
 
 # Grafana's own variable regex (public/app/features/variables/utils.ts).
@@ -23,8 +24,10 @@ _VARIABLE = re.compile(r"\$(\w+)|\[\[(\w+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:^}]
 _REGEX_META = set("\\.+*?()|[]{}^$")
 
 
-class PromQLSyntaxError(ValueError):
+class PromQLSyntaxError(AgenticTradingError, ValueError):
     """The text is not valid PromQL; the message is the parser's, with the query."""
+
+    exit_code = 2
 
     def __init__(self, query: str, reason: str):
         self.query = query

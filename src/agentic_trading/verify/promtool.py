@@ -14,11 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentic_trading.errors import AgenticTradingError
+
 PROMTOOL_TIMEOUT_S = 60.0
 EXIT_LINT_PROBLEMS = 3
 
 
-class PromtoolMissingError(Exception):
+class PromtoolMissingError(AgenticTradingError):
+    """promtool is not installed: the rule checks cannot run."""
+
+    exit_code = 2
+
     def __init__(self) -> None:
         super().__init__("promtool is not installed: apt-get install prometheus (scripts/bootstrap.sh does)")
 

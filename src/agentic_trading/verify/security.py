@@ -1,4 +1,4 @@
-"""Security: what an attacker on the network would find, judged by ``gateway/posture.py``.
+"""Security: what an attacker on the network would find, judged by ``verify/posture.py``.
 
 Facts are measured where they can be, so the checks work against a remote deployment: an
 unauthenticated test webhook shows whether the gateway enforces a secret, the scrape targets'
@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from agentic_trading.gateway.posture import PostureFinding, is_loopback, security_posture
 from agentic_trading.settings import Settings
 from agentic_trading.verify.context import VerifyContext
 from agentic_trading.verify.model import Check, Outcome
+from agentic_trading.verify.posture import PostureFinding, is_loopback, security_posture
 
 CATEGORY = "security"
 _SETTINGS_FINDINGS = ("replay_window", "rate_limit", "trust_proxy")

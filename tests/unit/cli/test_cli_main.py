@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,8 +12,11 @@ from typer.testing import CliRunner
 
 from agentic_trading.cli.common import format_uptime
 from agentic_trading.cli.main import app
+from agentic_trading.settings import Settings
 from agentic_trading.stack import programs as programs_module
 from agentic_trading.stack.errors import MissingRequirementError
+from agentic_trading.stack.paths import StackPaths
+from agentic_trading.stack.state import StackRecord, save_record
 
 runner = CliRunner()
 CID = "corr-cli"
@@ -92,49 +97,100 @@ def test_up_debug_raises_the_requirement_error(tmp_path: Path, monkeypatch: pyte
     assert isinstance(result.exception, MissingRequirementError)
 
 
-def test_trace_prints_the_events_and_the_decision(state_with_logs: Path) -> None:
-    result = runner.invoke(app, ["trace", CID, "--state-dir", str(state_with_logs), "--timeout", "0"])
-    assert result.exit_code == 0, result.output
-    assert "signal_accepted" in result.output
-    assert result.output.index("signal_accepted") < result.output.index("decision_published")
-    assert "decision=approve" in result.output.splitlines()[-1]
+@pytest.fixture
+def recorded_stack(tmp_path: Path) -> Path:
+    """A stack.json whose Redis is not running, and recent logs: trace falls back to the logs."""
+    state = tmp_path / "state"
+    paths = StackPaths.of(state)
+    paths.create()
+    save_record(paths, StackRecord(Settings(state_dir=state, port_offset=45000), ["gateway", "orchestrator"]))
+    now = time.time()
+    (paths.log_dir / "gateway.log").write_text(
+        "uvicorn says hello\n" + _record(_iso(now - 0.2), "gateway", "signal_accepted") + "\n"
+    )
+    (paths.log_dir / "orchestrator.log").write_text(
+        _record(_iso(now), "orchestrator", "decision_published", decision="approve", decided_at=now) + "\n"
+    )
+    return state
 
 
-def test_trace_json(state_with_logs: Path) -> None:
-    args = ["trace", CID, "--state-dir", str(state_with_logs), "--timeout", "0", "--format", "json"]
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
+def test_trace_prints_the_events_and_the_decision_even_with_redis_down(recorded_stack: Path) -> None:
+    for ident in (CID, "sig_9"):
+        result = runner.invoke(app, ["trace", ident, "--state-dir", str(recorded_stack), "--timeout", "0"])
+        assert result.exit_code == 0, result.output
+        assert "Redis did not answer" in result.output
+        assert result.output.index("gateway signal_accepted") < result.output.index("orchestrator decision_published")
+        assert "decision=approve decided_at=20" in result.output  # ISO 8601, not an epoch
+
+
+def test_trace_json(recorded_stack: Path) -> None:
+    args = ["trace", CID, "--state-dir", str(recorded_stack), "--timeout", "0", "--format", "json"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0
     body = json.loads(result.stdout)
     assert [e["event"] for e in body["events"]] == ["signal_accepted", "decision_published"]
-    assert body["decision"]["decision"] == "approve"
+    assert body["decision"]["decision"] == "approve" and body["signal_id"] == "sig_9"
 
 
-def test_trace_without_decision_exits_1(state_with_logs: Path) -> None:
-    result = runner.invoke(app, ["trace", "unknown-id", "--state-dir", str(state_with_logs), "--timeout", "0"])
-    assert result.exit_code == 1
-    assert "No decision for unknown-id" in result.output
+def test_trace_of_an_unknown_id_exits_2_and_without_a_stack_too(recorded_stack: Path, tmp_path: Path) -> None:
+    unknown = runner.invoke(app, ["trace", "unknown-id", "--state-dir", str(recorded_stack), "--timeout", "5"])
+    assert unknown.exit_code == 2
+    assert "No signal with id 'unknown-id'" in unknown.output
+    assert runner.invoke(app, ["trace", CID, "--state-dir", str(tmp_path / "none")]).exit_code == 2
 
 
-def test_logs_interleave_services_with_a_prefix(state_with_logs: Path) -> None:
+def test_logs_interleave_services_pretty_by_default(state_with_logs: Path) -> None:
     result = runner.invoke(app, ["logs", "--state-dir", str(state_with_logs), "-n", "10"])
     assert result.exit_code == 0
     lines = result.output.splitlines()
     assert lines[0].startswith("gateway") and "uvicorn says hello" in lines[0]
-    assert lines[-1].startswith("orchestrator") and "decision_published" in lines[-1]
+    assert lines[-2].startswith("2026-01-01T10:00:00.300Z info    orchestrator decision_published")
+    assert lines[-1].strip().startswith("correlation_id=corr-cli") and "decision=approve" in lines[-1]
 
 
-def test_logs_of_one_service_are_raw(state_with_logs: Path) -> None:
-    result = runner.invoke(app, ["logs", "gateway", "--state-dir", str(state_with_logs), "-n", "1"])
+def test_logs_of_one_service_as_json(state_with_logs: Path) -> None:
+    result = runner.invoke(app, ["logs", "gateway", "--state-dir", str(state_with_logs), "-n", "1", "--format", "json"])
     assert result.exit_code == 0
     assert json.loads(result.output)["event"] == "signal_accepted"
 
 
+def test_logs_filter_by_level_service_and_since(state_with_logs: Path) -> None:
+    gateway = state_with_logs / "logs" / "gateway.log"
+    gateway.write_text(
+        gateway.read_text() + _record("2026-01-01T10:00:01Z", "gateway", "publish_failed").replace('"info"', '"error"') + "\n"
+    )
+    args = ["logs", "--state-dir", str(state_with_logs), "--format", "json"]
+    errors = runner.invoke(app, [*args, "--level", "warning"])
+    assert [json.loads(line)["event"] for line in errors.output.splitlines()] == ["publish_failed"]
+    orchestrator = runner.invoke(app, [*args, "--service", "orchestrator"])
+    assert [json.loads(line)["event"] for line in orchestrator.output.splitlines()] == ["decision_published"]
+    since = runner.invoke(app, [*args, "--since", "2026-01-01T10:00:00.2Z"])
+    assert [json.loads(line)["event"] for line in since.output.splitlines()] == ["decision_published", "publish_failed"]
+    bad = runner.invoke(app, [*args, "--since", "yesterday"])
+    assert bad.exit_code == 2 and "90s, 10m" in bad.output
+
+
 def test_logs_of_an_unknown_service_name_the_known_ones(state_with_logs: Path) -> None:
     result = runner.invoke(app, ["logs", "nope", "--state-dir", str(state_with_logs)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "gateway, orchestrator" in result.output
 
 
 @pytest.mark.parametrize(("seconds", "text"), [(None, "-"), (5, "5s"), (125, "2m05s"), (7260, "2h01m"), (90000, "1d01h")])
 def test_uptime_is_short(seconds: int | None, text: str) -> None:
     assert format_uptime(seconds) == text
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["up", "down", "status", "logs", "trace", "summary", "stop", "start", "restart", "kill", "pause", "resume"],
+)
+def test_help_has_an_example_and_fits_80_columns(command: str) -> None:
+    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"})
+    assert result.exit_code == 0
+    assert "Examples:" in result.output and f"atctl {command}" in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80

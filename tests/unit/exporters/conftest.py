@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,25 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from _support import free_port, poll_until, required_binary
+
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _poll_until(check: Callable[[], object], timeout_s: float = 10.0, interval_s: float = 0.05) -> object:
-    """The first truthy result of ``check``; fails the test when none comes within ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    last: object = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval_s)
-    pytest.fail(f"condition not met within {timeout_s} s (last result: {last!r})")
 
 
 def _answers(url: str) -> bool:
@@ -42,12 +23,6 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=0.5).status_code == 200
     except httpx.HTTPError:
         return False
-
-
-@pytest.fixture
-def poll_until() -> Callable[..., object]:
-    """Poll a check until it is truthy, with a deadline (never a blind sleep)."""
-    return _poll_until
 
 
 @pytest.fixture
@@ -67,10 +42,8 @@ class NatsServer:
 @pytest.fixture(scope="module")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
     """A real nats-server with JetStream and its monitoring endpoint."""
-    binary = shutil.which("nats-server")
-    if binary is None:
-        pytest.fail("nats-server is not installed: run scripts/bootstrap.sh (make test does)")
-    port, monitor_port = _free_port(), _free_port()
+    binary = required_binary("nats-server", package="nats-server")
+    port, monitor_port = free_port(), free_port()
     store = tmp_path_factory.mktemp("nats")
     proc = subprocess.Popen(
         [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-m", str(monitor_port), "-sd", str(store)],
@@ -79,7 +52,7 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
     )
     server = NatsServer(url=f"nats://127.0.0.1:{port}", monitor_url=f"http://127.0.0.1:{monitor_port}")
     try:
-        _poll_until(lambda: _answers(f"{server.monitor_url}/healthz"))
+        poll_until(lambda: _answers(f"{server.monitor_url}/healthz"), what="nats-server monitoring answering")
         yield server
     finally:
         proc.terminate()
@@ -137,7 +110,7 @@ startsecs=0
         stderr=subprocess.STDOUT,
     )
     try:
-        _poll_until(socket_path.exists)
+        poll_until(socket_path.exists, what="supervisord's socket")
         yield Supervisord(socket_path=socket_path, workdir=workdir)
     finally:
         proc.terminate()
@@ -157,14 +130,14 @@ def run_module(tmp_path: Path) -> Iterator[Callable[..., RunningService]]:
     started: list[subprocess.Popen[bytes]] = []
 
     def run(module: str, port_variable: str, *args: str) -> RunningService:
-        port = _free_port()
+        port = free_port()
         env = {**os.environ, "AT_PORT_OFFSET": "0", port_variable: str(port), "AT_STATE_DIR": str(tmp_path)}
         log_path = tmp_path / f"{module}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen([sys.executable, "-m", module, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
         started.append(proc)
         url = f"http://127.0.0.1:{port}"
-        _poll_until(lambda: proc.poll() is not None or _answers(f"{url}/healthz"))
+        poll_until(lambda: proc.poll() is not None or _answers(f"{url}/healthz"), what=f"{module} answering /healthz")
         assert proc.poll() is None, f"{module} exited with {proc.returncode}: {log_path.read_text()}"
         return RunningService(url=url, process=proc, log_path=log_path)
 

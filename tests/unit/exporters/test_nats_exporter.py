@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from _support import poll_until
 from agentic_trading.exporters.nats import NatsCollector, NatsMonitorPoller
 
 METRIC_NAMES = {
@@ -135,7 +136,7 @@ async def test_a_real_consumers_pending_count_shows_up(nats_server):
     assert got[("nats_stream_messages", (("stream", "EXPORTER_TEST"),))] == 3
 
 
-def test_the_service_serves_valid_metrics_from_a_real_server(nats_server, run_module, poll_until, promtool_check):
+def test_the_service_serves_valid_metrics_from_a_real_server(nats_server, run_module, promtool_check):
     service = run_module("agentic_trading.exporters.nats", "AT_NATS_EXPORTER_PORT", "--monitor-url", nats_server.monitor_url)
 
     exposition = poll_until(

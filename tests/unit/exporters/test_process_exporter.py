@@ -1,15 +1,14 @@
 """The process exporter: per-program CPU, memory, up and restarts, from synthetic polls and a real supervisord."""
 
-import asyncio
 import os
 import signal
-import time
 
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from _support import async_poll_until, poll_until
 from agentic_trading.exporters.cpu import ProcessKey, TreeSample
 from agentic_trading.exporters.processes import (
     ProcessCollector,
@@ -134,10 +133,12 @@ async def test_a_real_supervisord_busy_program_idle_program_and_restart(supervis
         await poller.poll_once()
         return values(scrape(poller), "container_cpu_usage_percent").get("spinner", 0.0)
 
-    deadline = time.monotonic() + 10
+    async def spinner_busy() -> float | None:
+        cpu = await cpu_of_spinner()
+        return cpu if cpu >= 2 else None
+
     # A spinning core is 50 % on two idle cores; a loaded machine gives it less, an idle program gets ~0.
-    while (cpu := await cpu_of_spinner()) < 2 and time.monotonic() < deadline:
-        await _sleep_a_poll()
+    cpu = await async_poll_until(spinner_busy, timeout_s=10, interval_s=0.2, what="the spinner at 2 % CPU or more")
     exposition = scrape(poller)
     assert 2 <= cpu <= 100, exposition.decode()
     assert values(exposition, "container_cpu_usage_percent")["sleeper"] < min(cpu, 1)
@@ -146,15 +147,17 @@ async def test_a_real_supervisord_busy_program_idle_program_and_restart(supervis
 
     sleeper_pid = next(p.pid for p in read_supervised_processes(supervisor_proxy(supervisord.socket_path)) if p.name == "sleeper")
     os.kill(sleeper_pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while values(scrape(poller), "supervised_process_restarts_total")["sleeper"] < 1 and time.monotonic() < deadline:
-        await _sleep_a_poll()
+
+    async def sleeper_restarted() -> bool:
         await poller.poll_once()
+        return values(scrape(poller), "supervised_process_restarts_total")["sleeper"] >= 1
+
+    await async_poll_until(sleeper_restarted, timeout_s=10, interval_s=0.2, what="the sleeper's restart counted")
     restarts = values(scrape(poller), "supervised_process_restarts_total")
     assert restarts == {"sleeper": 1, "spinner": 0, "worker": 0}
 
 
-def test_the_service_serves_valid_metrics_from_a_real_supervisord(supervisord, run_module, poll_until, promtool_check):
+def test_the_service_serves_valid_metrics_from_a_real_supervisord(supervisord, run_module, promtool_check):
     service = run_module(
         "agentic_trading.exporters.processes", "AT_PROCESS_EXPORTER_PORT", "--socket", str(supervisord.socket_path)
     )
@@ -171,8 +174,3 @@ def test_the_service_serves_valid_metrics_from_a_real_supervisord(supervisord, r
 
     service.process.terminate()
     assert service.process.wait(timeout=10) == 0, service.log_path.read_text()
-
-
-async def _sleep_a_poll() -> None:
-    """The pause between two polls inside a deadline loop."""
-    await asyncio.sleep(0.2)

@@ -12,6 +12,7 @@ import httpx
 import orjson
 import pytest
 
+from _support import async_poll_until
 from agentic_trading.gateway.app import Gateway
 from agentic_trading.gateway.auth import WebhookAuthenticator
 from agentic_trading.settings import Settings
@@ -243,6 +244,28 @@ async def test_with_the_replay_window_off_the_specification_example_is_accepted(
     assert response.status_code == 200
 
 
+async def test_one_422_lists_every_problem_a_bad_action_a_confidence_of_7_and_an_old_timestamp(make_gateway, client_for):
+    gateway, js = make_gateway()
+    body = _signal(action="moon", confidence=7, timestamp="2024-01-15T10:30:00Z")
+    response = await client_for(gateway).post("/webhook/tradingview", json=body)
+    assert response.status_code == 422, response.text
+    problems = {(e["field"], e["reason"]) for e in response.json()["errors"]}
+    assert problems == {("action", "out_of_range"), ("confidence", "out_of_range"), ("timestamp", "timestamp_out_of_window")}
+    assert js.published == []
+
+
+async def test_a_payload_without_timestamp_is_accepted_by_default_and_refused_when_required(make_gateway, client_for):
+    body = {"instrument": "EURUSD", "action": "buy"}
+    lenient, _ = make_gateway()
+    strict, js = make_gateway(require_timestamp=True)
+    assert (await client_for(lenient).post("/webhook/test", json=body)).status_code == 200
+    refused = await client_for(strict).post("/webhook/test", json=body)
+    assert refused.status_code == 422
+    [error] = refused.json()["errors"]
+    assert error["field"] == "timestamp" and error["reason"] == "missing_field" and "AT_REQUIRE_TIMESTAMP" in error["message"]
+    assert js.published == []
+
+
 async def test_a_body_that_does_not_arrive_in_time_is_408(make_gateway):
     gateway, js = make_gateway(request_deadline_s=0.05)
     never = asyncio.Event()
@@ -276,9 +299,7 @@ async def test_beyond_the_inflight_cap_the_gateway_answers_503_at_once(make_gate
     client = client_for(gateway)
 
     waiting = [asyncio.create_task(client.post("/webhook/tradingview", json=_signal(strategy=f"w{i}"))) for i in range(2)]
-    while gateway._inflight < 2:
-        await asyncio.sleep(0.001)
-    assert _sample(gateway, "gateway_inflight_publishes") == 2
+    await async_poll_until(lambda: _sample(gateway, "gateway_inflight_publishes") == 2, what="two publishes held in flight")
     started = time.monotonic()
     refused = await client.post("/webhook/tradingview", json=_signal(strategy="third"))
     assert time.monotonic() - started < 0.5

@@ -86,17 +86,21 @@ async def test_a_body_that_never_completes_times_out_and_the_task_stays_usable()
     with pytest.raises(BodyTimeout):
         await read_body_within(receive, limit=10, deadline_s=0.05)
     assert time.monotonic() - started < 1
-    # The cancellation was ours and is consumed: the task can await again.
-    await asyncio.sleep(0.01)
+    # The cancellation was ours and is consumed: no cancel request is left pending, and the
+    # task can suspend and resume again (a pending one would raise CancelledError here).
     assert asyncio.current_task().cancelling() == 0
+    await asyncio.sleep(0)
 
 
 async def test_a_cancel_from_elsewhere_is_not_mistaken_for_the_deadline():
+    reading = asyncio.Event()
+
     async def receive():
+        reading.set()
         await asyncio.Event().wait()  # a sender that never finishes its body
 
     task = asyncio.create_task(read_body_within(receive, limit=10, deadline_s=60))
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(reading.wait(), timeout=5)  # the task is inside its body read
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import typer
 from typer.testing import CliRunner
 
+from _support import free_port
 from agentic_trading.cli import load
+from agentic_trading.cli.main import app as main_app
 
 runner = CliRunner()
 
 
 def _atctl() -> typer.Typer:
-    app = typer.Typer()
-    load.register(app)
-
-    @app.command()
-    def status() -> None:  # a second command, so "load" is a subcommand as in atctl
-        """Stand-in."""
-
-    return app
+    return main_app  # atctl itself: its error reporting turns LoadError into one line and an exit code
 
 
 def test_json_report_is_one_object_and_thresholds_decide_the_exit_code(stub_server):
@@ -70,10 +64,7 @@ def test_path_option_and_closed_model_text_report(stub_server):
 
 
 def test_unreachable_target_exits_2_with_what_to_do():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}/webhook/tradingview"
+    url = f"http://127.0.0.1:{free_port()}/webhook/tradingview"
     result = runner.invoke(_atctl(), ["load", "--url", url, "--rate", "10", "--duration", "1"])
     assert result.exit_code == 2
     assert f"gateway at {url} is not answering" in result.stderr

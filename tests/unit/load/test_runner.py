@@ -8,10 +8,10 @@ it in a p99 of a few milliseconds, because its users simply stop sending while t
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 
+from _support import free_port
 from agentic_trading.load.runner import LoadError, Target, TargetUnreachableError, run_closed, run_open
 
 
@@ -96,14 +96,8 @@ def test_workers_split_the_schedule_and_merge_exactly(stub_server):
     assert result.generator_lag.dispatched == 300
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_a_target_nobody_listens_on_is_reported_as_unreachable():
-    url = f"http://127.0.0.1:{_closed_port()}/webhook/tradingview"
+    url = f"http://127.0.0.1:{free_port()}/webhook/tradingview"
     with pytest.raises(TargetUnreachableError) as caught:
         run_open(url, rate=10, duration=0.2)
     assert caught.value.exit_code == 2

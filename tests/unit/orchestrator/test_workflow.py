@@ -7,7 +7,13 @@ import redis.asyncio as aioredis
 
 from agentic_trading.opinions import Opinion
 from agentic_trading.orchestrator.decision import decide
-from agentic_trading.orchestrator.workflow import POSITIONS_KEY, WorkflowStore, parse_workflow
+from agentic_trading.orchestrator.workflow import (
+    DECISION_TTL_S,
+    POSITIONS_KEY,
+    WorkflowStore,
+    correlation_key,
+    parse_workflow,
+)
 from agentic_trading.signals import Signal
 
 
@@ -70,3 +76,9 @@ async def test_a_redelivered_signal_keeps_its_first_deadline_and_publishing_empt
     # Once decided, a redelivered part records nothing and says so.
     assert await store.record([_opinion("risk", "s2"), _signal("s2")], 2.0) == [None, None]
     assert (await store.decision("s2")).missing_agents == ["momentum", "risk", "sentiment", "correlation"]
+
+
+async def test_recording_a_signal_indexes_its_correlation_id_for_atctl_trace(store):
+    await store.record([_opinion("risk"), _signal()], deadline_s=2.0)
+    assert await store.redis.get(correlation_key("c")) == b"s1"
+    assert 0 < await store.redis.ttl(correlation_key("c")) <= DECISION_TTL_S

@@ -2,11 +2,8 @@
 
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -14,6 +11,7 @@ import orjson
 import pytest
 from structlog.testing import capture_logs
 
+from _support import free_port, poll_until, required_binary
 from agentic_trading.receiver.app import build_app
 from agentic_trading.receiver.store import NotificationStore
 from agentic_trading.telemetry.metrics import ReceiverMetrics
@@ -127,30 +125,13 @@ async def test_health_and_metrics_pass_promtool(client, webhook_body, promtool_c
     promtool_check(metrics.content)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _poll(check, timeout_s=10.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-        except httpx.TransportError:
-            result = None  # not listening yet: keep polling until the deadline
-        if result:
-            return result
-        time.sleep(0.05)
-    pytest.fail(f"condition not met within {timeout_s} s")
+def _poll(check, what):
+    return poll_until(check, what=what, not_yet=(httpx.TransportError,))
 
 
 def test_a_real_alertmanager_reaches_the_receiver_which_keeps_it_across_a_restart(tmp_path):
-    binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
-    if binary is None:
-        pytest.fail("Alertmanager is not installed (Debian package prometheus-alertmanager)")
-    receiver_port, am_port = _free_port(), _free_port()
+    binary = required_binary("prometheus-alertmanager", "alertmanager", package="prometheus-alertmanager")
+    receiver_port, am_port = free_port(), free_port()
     receiver_url, am_url = f"http://127.0.0.1:{receiver_port}", f"http://127.0.0.1:{am_port}"
     (tmp_path / "alertmanager.yml").write_text(
         json.dumps(
@@ -181,8 +162,8 @@ def test_a_real_alertmanager_reaches_the_receiver_which_keeps_it_across_a_restar
         stderr=subprocess.DEVNULL,
     )
     try:
-        _poll(lambda: httpx.get(f"{am_url}/-/ready", timeout=1).status_code == 200)
-        _poll(lambda: httpx.get(f"{receiver_url}/healthz", timeout=1).status_code == 200)
+        _poll(lambda: httpx.get(f"{am_url}/-/ready", timeout=1).status_code == 200, "Alertmanager ready")
+        _poll(lambda: httpx.get(f"{receiver_url}/healthz", timeout=1).status_code == 200, "the receiver healthy")
         now = datetime.now(UTC)
         alert = {
             "labels": {"alertname": "ReceiverE2E", "severity": "warning"},
@@ -193,13 +174,13 @@ def test_a_real_alertmanager_reaches_the_receiver_which_keeps_it_across_a_restar
             f"{am_url}/api/v2/alerts", content=orjson.dumps([alert]), headers={"content-type": "application/json"}
         ).is_success
 
-        kept = _poll(lambda: (found := notifications()) and len(found) == 2 and found)
+        kept = _poll(lambda: (found := notifications()) and len(found) == 2 and found, "firing and resolved notifications")
         assert [n["status"] for n in kept] == ["firing", "resolved"]
 
         receiver.terminate()
         assert receiver.wait(timeout=10) == 0
         receiver = start_receiver()
-        assert _poll(notifications) == kept
+        assert _poll(notifications, "the notifications after a restart") == kept
     finally:
         for proc in (receiver, alertmanager):
             proc.terminate()

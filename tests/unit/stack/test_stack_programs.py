@@ -9,6 +9,7 @@ from agentic_trading.stack.errors import MissingRequirementError, UnknownProgram
 from agentic_trading.stack.programs import (
     PROGRAM_NAMES,
     check_requirements,
+    get_program,
     module_is_runnable,
     select_programs,
 )
@@ -73,3 +74,9 @@ def test_module_is_runnable_needs_a_main_for_packages() -> None:
     assert module_is_runnable("agentic_trading.gateway")  # package with __main__
     assert not module_is_runnable("agentic_trading.telemetry")  # package without __main__
     assert not module_is_runnable("agentic_trading.does_not_exist")
+
+
+def test_a_misspelt_program_name_gets_a_suggestion() -> None:
+    with pytest.raises(UnknownProgramError, match="did you mean gateway\\?") as raised:
+        get_program("gatway")
+    assert raised.value.exit_code == 2

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from _support import free_port
 from agentic_trading.settings import Settings
 from agentic_trading.stack.errors import NoStackError
 from agentic_trading.stack.health import HttpProbe, RedisProbe
@@ -22,10 +23,7 @@ def test_missing_socket_means_no_stack(tmp_path: Path) -> None:
 
 
 def test_http_probe_reports_connection_refused(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    health = HttpProbe("gateway", "/healthz").check(Settings(state_dir=tmp_path, gateway_port=port))
+    health = HttpProbe("gateway", "/healthz").check(Settings(state_dir=tmp_path, gateway_port=free_port()))
     assert not health.ok
     assert health.detail == "connection refused"
 

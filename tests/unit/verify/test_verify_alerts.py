@@ -32,10 +32,7 @@ UNTESTED = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _promtool() -> None:
-    if shutil.which("promtool") is None:
-        pytest.fail("promtool is not installed: apt-get install prometheus")
+pytestmark = pytest.mark.usefixtures("promtool")  # tests/conftest.py: fails when it is not installed
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from _verify_fakes import PROMETHEUS, FakeDeployment, target, vector
 from typer.testing import CliRunner
 
+from _support import free_port
 from agentic_trading.cli import verify as verify_cli
 from agentic_trading.cli.common import GlobalOptions
 from agentic_trading.cli.main import app
@@ -19,12 +19,6 @@ from agentic_trading.verify import VerifyContext
 from agentic_trading.verify.health import INGESTION_QUERY
 
 runner = CliRunner()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -51,7 +45,7 @@ URLS = ["--prometheus-url", PROMETHEUS, "--alertmanager-url", "http://alertmanag
 
 
 def test_an_unreachable_prometheus_exits_2_with_what_to_do(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     result = runner.invoke(
         app, ["verify", "--prometheus-url", url, "--alertmanager-url", url, "--gateway-url", url, "--state-dir", str(tmp_path)]
     )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from _verify_fakes import FakeDeployment, FakePrometheus, target, vector
 
@@ -56,12 +54,6 @@ def test_plan_has_one_series_check_per_catalog_metric_and_one_exposition_check_p
     assert names[0] == "targets up"
     assert sum(name.startswith("series ") for name in names) == len(verify_ctx.catalog.metrics)
     assert [name for name in names if name.startswith("exposition ")] == ["exposition gateway gateway.test:8001"]
-
-
-@pytest.fixture
-def promtool() -> None:
-    if shutil.which("promtool") is None:
-        pytest.fail("promtool is not installed: apt-get install prometheus")
 
 
 @pytest.mark.usefixtures("promtool")

@@ -6,14 +6,17 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable
 
-from agentic_trading.telemetry.http import ASGIApp, make_server
+from agentic_trading.errors import AgenticTradingError
+from agentic_trading.service.http import ASGIApp, make_server
 from agentic_trading.telemetry.logging import get_logger
 
 log = get_logger(__name__)
 
 
-class PortUnavailable(RuntimeError):
+class PortUnavailable(AgenticTradingError, RuntimeError):
     """The service's HTTP port could not be bound."""
+
+    exit_code = 2
 
 
 async def run_service(

@@ -2,8 +2,8 @@
 
 import pytest
 
-from agentic_trading.gateway.posture import PostureFinding, is_loopback, security_posture
 from agentic_trading.settings import Settings
+from agentic_trading.verify.posture import PostureFinding, is_loopback, security_posture
 
 LOCAL = {"gateway": "127.0.0.1", "prometheus": "127.0.0.1", "orchestrator": "127.0.0.1"}
 STRONG = "x" * 32

@@ -1,7 +1,7 @@
 """The small HTTP surface every service has: ``/healthz``, ``/readyz``, ``/metrics``.
 
 Framework-free ASGI (the gateway's hot path is measured, and the rest shares the
-same helpers). :func:`serve_http` runs uvicorn inside the service's own event loop,
+same helpers). :func:`make_server` runs uvicorn inside the service's own event loop,
 beside its consumer, so one process has one loop.
 """
 
