@@ -115,7 +115,13 @@ def test_with_its_rule_deleted_the_experiment_fails_naming_the_alert_and_the_sta
 
 def test_ctrl_c_during_a_partition_runs_the_rollbacks(live: LiveStack):
     process = subprocess.Popen(
-        _atctl(live, "chaos", "run", "nats-partition"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        _atctl(live, "chaos", "run", "nats-partition"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # As at a terminal: a suite started in the background (nohup, CI) ignores SIGINT, and
+        # its children would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen = []
     assert process.stderr is not None
