@@ -23,9 +23,10 @@ status: ## Show every component: state, health, URL
 	@test -x $(ATCTL) || { echo "no $(VENV): run make up"; exit 2; }
 	$(ATCTL) status $(ATCTL_ARGS)
 
-lint: bootstrap ## Static checks: ruff check and ruff format --check (CI runs this before the tests)
+lint: bootstrap ## Static checks: ruff, and atctl lint on observability/ (CI runs this before the tests)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(ATCTL) lint
 
 test: bootstrap ## Run the test suite (unit and integration)
 	$(VENV)/bin/pytest -q

@@ -9,23 +9,42 @@ Streams (file storage, deduplication window from settings):
 Each agent type has its own durable pull consumer on ``SIGNALS`` (so every type sees
 every signal, and replicas of one type share the work); the orchestrator has one on
 ``SIGNALS`` and one on ``OPINIONS``.
+
+Bounded, with back-pressure instead of loss (``docs/architecture.md``, "Capacity"):
+``SIGNALS`` and ``OPINIONS`` keep a message only until every consumer has acknowledged it
+(interest retention) and refuse new messages when full (``discard: new``), so "full" means
+"the consumers are this far behind", and the publisher hears it: the gateway answers 503
+and stores nothing, an agent naks and retries. Every durable consumer is created with the
+streams, so no signal is ever published into a stream nobody is interested in (interest
+retention would drop it at once). ``DECISIONS`` is the record of what was decided: limits
+retention for 7 days, the oldest dropped first when full (every decision was first recorded
+in Redis, and nothing in the pipeline consumes this stream).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import nats
 import nats.errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
+from nats.js.errors import APIError, BadRequestError, NotFoundError
 
 from agentic_trading.errors import AgenticTradingError
-from agentic_trading.settings import Settings
+from agentic_trading.settings import AGENT_TYPES, Settings
 from agentic_trading.telemetry.logging import get_logger
 
 SIGNALS_STREAM = "SIGNALS"
@@ -42,8 +61,26 @@ CORRELATION_HEADER = "X-Correlation-ID"
 # A message not acknowledged within this is redelivered (a killed consumer's work).
 ACK_WAIT_S = 5.0
 MAX_ACK_PENDING = 2000
-STREAM_MAX_AGE_S = 24 * 3600
-STREAM_MAX_BYTES = 1024 * 1024 * 1024
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StreamLimits:
+    """How much a stream holds and what happens when it is full (sizes: docs/architecture.md)."""
+
+    max_bytes: int
+    max_age_s: float
+    retention: RetentionPolicy
+    discard: DiscardPolicy
+
+
+# SIGNALS: a signal is about 400 bytes on disk, so 256 MiB is a backlog of about 600,000
+# signals, ten minutes at 1,000/s with every consumer stopped; OPINIONS holds four per signal.
+STREAM_LIMITS = {
+    SIGNALS_STREAM: StreamLimits(256 * MiB, 24 * 3600, RetentionPolicy.INTEREST, DiscardPolicy.NEW),
+    OPINIONS_STREAM: StreamLimits(512 * MiB, 24 * 3600, RetentionPolicy.INTEREST, DiscardPolicy.NEW),
+    DECISIONS_STREAM: StreamLimits(1024 * MiB, 7 * 24 * 3600, RetentionPolicy.LIMITS, DiscardPolicy.OLD),
+}
 
 log = get_logger(__name__)
 
@@ -68,10 +105,39 @@ ORCHESTRATOR_SIGNALS_CONSUMER = "orchestrator-signals"
 ORCHESTRATOR_OPINIONS_CONSUMER = "orchestrator-opinions"
 
 
+def durable_consumers() -> list[tuple[str, str, str]]:
+    """(stream, durable, filter subject) of every consumer the pipeline reads with."""
+    return [
+        *((SIGNALS_STREAM, agent_consumer_name(agent_type), STREAM_SUBJECTS[SIGNALS_STREAM]) for agent_type in AGENT_TYPES),
+        (SIGNALS_STREAM, ORCHESTRATOR_SIGNALS_CONSUMER, STREAM_SUBJECTS[SIGNALS_STREAM]),
+        (OPINIONS_STREAM, ORCHESTRATOR_OPINIONS_CONSUMER, STREAM_SUBJECTS[OPINIONS_STREAM]),
+    ]
+
+
 class BusUnavailable(AgenticTradingError, RuntimeError):
     """NATS could not be reached; the message says where and what to do."""
 
     exit_code = 2
+
+
+class StreamConfigError(AgenticTradingError):
+    """A stream exists with a configuration this version cannot change in place."""
+
+    exit_code = 2
+
+
+# A publish that failed with one of these never reached the stream (nothing was stored).
+NOT_SENT_ERRORS: tuple[type[BaseException], ...] = (
+    APIError,  # JetStream answered, refusing it
+    nats.errors.NoRespondersError,  # no JetStream server received it
+    nats.errors.OutboundBufferLimitError,  # the client did not even buffer it
+)
+
+
+def is_stream_full(exc: BaseException) -> bool:
+    """True when JetStream refused a publish because the stream is at its limits (``discard: new``)."""
+    description = getattr(exc, "description", None) or ""
+    return isinstance(exc, APIError) and "maximum" in description and "exceeded" in description
 
 
 async def connect(
@@ -137,21 +203,31 @@ async def connect(
 
 
 async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
-    """Create or update the three streams (idempotent; every service may call it)."""
+    """Create or update the three streams and every durable consumer (idempotent; every service may call it)."""
     for name, subject in STREAM_SUBJECTS.items():
+        limits = STREAM_LIMITS[name]
         config = StreamConfig(
             name=name,
             subjects=[subject],
             storage=StorageType.FILE,
-            retention=RetentionPolicy.LIMITS,
+            retention=limits.retention,
+            discard=limits.discard,
             duplicate_window=settings.dedup_window_s,
-            max_age=STREAM_MAX_AGE_S,
-            max_bytes=STREAM_MAX_BYTES,
+            max_age=limits.max_age_s,
+            max_bytes=limits.max_bytes,
         )
         try:
             await js.add_stream(config)
         except BadRequestError:
-            await js.update_stream(config)
+            try:
+                await js.update_stream(config)
+            except BadRequestError as exc:
+                raise StreamConfigError(
+                    f"stream {name} on {settings.nats_url} cannot take this version's configuration ({exc.description}): "
+                    "it was created by an older version; drain it and start afresh with `atctl down --purge && atctl up`"
+                ) from exc
+    for stream, durable, subject in durable_consumers():
+        await ensure_consumer(js, stream, durable, subject)
 
 
 async def ensure_consumer(js: JetStreamContext, stream: str, durable: str, filter_subject: str) -> None:

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     gateway_workers: int = Field(1, ge=1, le=1)
     # Largest webhook body the gateway reads; larger: 413.
     max_body_bytes: int = 64 * 1024
+    # Request line plus headers of one request, and how many headers; beyond either: 431.
+    max_header_bytes: int = Field(16 * 1024, ge=1024)
+    max_header_count: int = Field(64, ge=8)
     # The gateway answers 503 when JetStream has not acknowledged within this.
     publish_timeout_s: float = Field(1.5, gt=0, le=10)
     # JetStream deduplication window: a retried webhook inside it is one signal.

@@ -34,6 +34,7 @@ REASON_INVALID_TYPE = "invalid_type"
 REASON_OUT_OF_RANGE = "out_of_range"
 REASON_INCONSISTENT = "inconsistent"
 REASON_BODY_TOO_LARGE = "body_too_large"
+REASON_UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 # The timestamp is older than the replay window or further ahead than the clock skew allows.
 REASON_TIMESTAMP_OUT_OF_WINDOW = "timestamp_out_of_window"
 VALIDATION_REASONS = (
@@ -45,7 +46,10 @@ VALIDATION_REASONS = (
     REASON_INCONSISTENT,
     REASON_BODY_TOO_LARGE,
     REASON_TIMESTAMP_OUT_OF_WINDOW,
+    REASON_UNSUPPORTED_MEDIA_TYPE,
 )
+# A signal is a flat object; the JSON parser accepts 1,024 levels, but nothing this deep is a signal.
+MAX_NESTING_DEPTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,27 @@ class Signal:
 def instrument_subject_token(instrument: str) -> str:
     """A NATS subject token for an instrument (``BINANCE:BTC.P`` -> ``BINANCE_BTC_P``)."""
     return _SUBJECT_UNSAFE.sub("_", instrument)
+
+
+def nests_deeper_than(value: Any, limit: int) -> bool:
+    """True when arrays/objects in ``value`` nest more than ``limit`` levels (a scalar is depth 0).
+
+    Iterative, so a hostile document cannot exhaust the stack; a flat signal costs one pass
+    over its values.
+    """
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth + 1 > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
 
 
 def _is_number(value: Any) -> bool:
@@ -245,24 +270,43 @@ def _check_levels(action: str | None, prices: dict[str, float | None], errors: l
             errors.append(FieldError("take_profit", f"for a sell must be below price {price}, got {target}", REASON_INCONSISTENT))
 
 
-def canonical_payload(payload: dict[str, Any]) -> bytes:
-    """The payload with private fields removed, keys sorted: the basis of a content id."""
-    public = {k: v for k, v in payload.items() if k not in _PRIVATE_FIELDS}
-    return orjson.dumps(public, option=orjson.OPT_SORT_KEYS)
+# The validated fields that make a signal what it is; their normalised values are its identity.
+IDENTITY_FIELDS = (
+    "instrument",
+    "action",
+    "timestamp",
+    "confidence",
+    "price",
+    "stop_loss",
+    "take_profit",
+    "strategy",
+    "timeframe",
+)
 
 
-def derive_signal_id(payload: dict[str, Any], *, idempotency_key: str | None, test: bool) -> str:
-    """A stable id for a retried webhook, so JetStream deduplicates it.
+def identity_bytes(fields: dict[str, Any]) -> bytes:
+    """The normalised signal, serialised the same way whatever form it was sent in.
 
-    The ``Idempotency-Key`` header wins; otherwise a payload carrying a ``timestamp``
-    is identified by its content. Only a payload with neither gets a fresh id, and a
-    sender's retry of such a payload cannot be recognised.
+    ``fields`` are :func:`validate_payload`'s: instrument upper-cased, action lower-cased, the
+    timestamp in UTC as ``...Z``, numbers as floats (``1.085`` == ``1.0850`` == ``1.085e0``).
+    Unknown fields and the secret are not part of it. Flat and bounded, so it always serialises.
+    """
+    return orjson.dumps([fields.get(name) for name in IDENTITY_FIELDS])
+
+
+def derive_signal_id(fields: dict[str, Any], *, idempotency_key: str | None, test: bool) -> str:
+    """A stable id for a retried webhook, so JetStream deduplicates it and the orchestrator decides it once.
+
+    The ``Idempotency-Key`` header wins; otherwise a signal carrying a ``timestamp`` is
+    identified by its normalised, validated content (:func:`identity_bytes`), so the same alert
+    sent as ``eurusd`` or ``EURUSD``, ``Z`` or ``+00:00``, ``1.085`` or ``1.0850`` is one signal.
+    Only a signal with neither gets a fresh id, and a sender's retry of it cannot be recognised.
     """
     prefix = b"test|" if test else b"live|"
     if idempotency_key:
         digest = hashlib.sha256(prefix + b"key|" + idempotency_key.encode()).hexdigest()
-    elif payload.get("timestamp") is not None:
-        digest = hashlib.sha256(prefix + b"body|" + canonical_payload(payload)).hexdigest()
+    elif fields.get("timestamp") is not None:
+        digest = hashlib.sha256(prefix + b"signal|" + identity_bytes(fields)).hexdigest()
     else:
         return "sig_" + uuid.uuid4().hex
     return "sig_" + digest[:32]
@@ -278,9 +322,10 @@ def build_signal(
 ) -> Signal:
     """Validate a parsed body and turn it into a :class:`Signal` (raises :class:`SignalValidationError`)."""
     fields = validate_payload(payload)
+    signal_id = derive_signal_id(fields, idempotency_key=idempotency_key, test=test)
     timestamp = fields.pop("timestamp", None) or datetime.fromtimestamp(received_at, UTC).isoformat().replace("+00:00", "Z")
     return Signal(
-        signal_id=derive_signal_id(payload, idempotency_key=idempotency_key, test=test),
+        signal_id=signal_id,
         correlation_id=correlation_id,
         timestamp=timestamp,
         received_at=received_at,

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.integration
 
 def test_a_short_open_model_run_reports_every_field_with_full_success(live: LiveStack):
     url = live.url("gateway") + "/webhook/tradingview"
-    stored_before = live.stream_messages("SIGNALS")
+    stored_before = live.stream_last_seq("SIGNALS")
 
     result = CliRunner().invoke(
         app,
@@ -32,4 +32,4 @@ def test_a_short_open_model_run_reports_every_field_with_full_success(live: Live
     assert len(report["timeline"]) >= 3 and sum(s["requests"] for s in report["timeline"]) == 600
     assert 0 < report["latency_ms"]["p50"] <= report["latency_ms"]["p99"] <= report["latency_ms"]["max"]
     # Each of them a distinct signal, stored.
-    assert live.stream_messages("SIGNALS") - stored_before >= 600
+    assert live.stream_last_seq("SIGNALS") - stored_before >= 600

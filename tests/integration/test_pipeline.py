@@ -64,7 +64,7 @@ def test_the_specification_signal_reaches_a_decision_through_every_service(live:
 
 def test_malformed_payloads_get_4xx_naming_fields_and_publish_nothing(live: LiveStack):
     before_errors = live.metric_sample("gateway", "gateway_validation_errors_total")
-    before_stream = live.stream_messages("SIGNALS")
+    before_stream = live.stream_last_seq("SIGNALS")
 
     for payload in MALFORMED_PAYLOADS:
         response = live.post_signal(payload)
@@ -76,7 +76,7 @@ def test_malformed_payloads_get_4xx_naming_fields_and_publish_nothing(live: Live
     assert not_json.json()["errors"][0]["field"] == "body"
 
     assert live.metric_sample("gateway", "gateway_validation_errors_total") == before_errors + len(MALFORMED_PAYLOADS) + 1
-    assert live.stream_messages("SIGNALS") == before_stream
+    assert live.stream_last_seq("SIGNALS") == before_stream
 
 
 def test_a_test_signal_flows_through_but_never_moves_paper_positions(live: LiveStack):
@@ -102,6 +102,46 @@ def test_a_retried_webhook_is_one_signal(live: LiveStack):
     assert again.json()["duplicate"] is True
 
 
+def test_the_same_alert_in_other_forms_is_one_signal_one_decision_and_traced_from_either_id(live: LiveStack):
+    """Z / +00:00, eurusd / EURUSD, 1.085 / 1.0850: one signal, one decision; a retry's answer and trace lead to the original."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    zulu, offset = now.isoformat().replace("+00:00", "Z"), now.isoformat()
+    canonical = (
+        f'{{"timestamp": "{zulu}", "instrument": "EURUSD", "action": "buy", "confidence": 0.85, '
+        '"price": 1.085, "stop_loss": 1.08, "take_profit": 1.095}'
+    )
+    variant = (
+        '{"instrument": "eurusd", "action": "BUY", "price": 1.0850, "stop_loss": 1.0800, '
+        f'"take_profit": 1.0950, "confidence": 0.850, "timestamp": "{offset}"}}'
+    )
+    first_id, retry_id = f"form-{uuid.uuid4().hex[:8]}", f"form-retry-{uuid.uuid4().hex[:8]}"
+    url = live.url("gateway") + "/webhook/tradingview"
+    first = live.http.post(url, content=canonical, headers={"Content-Type": "application/json", "X-Correlation-ID": first_id})
+    again = live.http.post(url, content=variant, headers={"Content-Type": "text/plain", "X-Correlation-ID": retry_id})
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    assert again.json()["signal_id"] == first.json()["signal_id"] and again.json()["duplicate"] is True
+    assert again.json()["correlation_id"] == first_id and again.json()["retry_correlation_id"] == retry_id
+
+    trace = wait_for_trace(live.settings.log_dir, first_id, timeout=15.0, interval=0.1)
+    assert trace.decision is not None
+    followed = wait_for_trace(live.settings.log_dir, retry_id, timeout=15.0, interval=0.1)
+    assert followed.decision is not None and followed.decision.record["signal_id"] == first.json()["signal_id"]
+    eventually(
+        lambda: (
+            not any(
+                c.get("num_pending") or c.get("num_ack_pending")
+                for a in live.jsz().get("account_details", [])
+                for st in a.get("stream_detail", [])
+                for c in st.get("consumer_detail", []) or []
+            )
+        ),
+        timeout_s=30,
+        interval_s=0.2,
+        what="every consumer idle",
+    )
+    assert len(_decisions_logged(live, {first.json()["signal_id"]})[first.json()["signal_id"]]) == 1
+
+
 async def _stream_signals(url: str, count: int, rate: float, on_progress) -> list[str]:
     """Send ``count`` fresh signals at ``rate``/s; return the ids the gateway accepted."""
     factory = SignalFactory(seed=11)
@@ -120,7 +160,9 @@ async def _stream_signals(url: str, count: int, rate: float, on_progress) -> lis
                 accepted.append(response.json()["signal_id"])
             else:
                 failures[str(response.status_code)] += 1
-            on_progress(i)
+            # In a thread: a kill blocks on supervisord, and a client loop stalled for longer than
+            # the gateway's keep-alive timeout would send its next requests on closed connections.
+            await asyncio.to_thread(on_progress, i)
 
         await asyncio.gather(*(send(i) for i in range(count)))
     assert not failures, f"the gateway refused signals: {dict(failures)}"

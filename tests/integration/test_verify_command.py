@@ -158,12 +158,15 @@ def test_a_panel_on_a_metric_that_does_not_exist_fails_dashboards(live: LiveStac
     code, body, _ = run_verify(live, "--category", "dashboards", "--dashboards-dir", str(dashboards))
     failures = failed(body)
     assert code == 1
-    assert set(failures) == {"query gateway-001 / Ghost requests / A", "catalog gateway-001"}
+    assert set(failures) == {"query gateway-001 / Ghost requests / A", "lint dashboards"}
     assert failures["query gateway-001 / Ghost requests / A"]["message"] == (
         f"no data: {GHOST_METRIC} has no series and is not in the catalog"
     )
     assert failures["query gateway-001 / Ghost requests / A"]["query"] == f"sum(rate({GHOST_METRIC}[1m]))"
-    assert failures["catalog gateway-001"]["message"] == f"not in metrics.yaml: panel 'Ghost requests' names {GHOST_METRIC}"
+    [finding] = failures["lint dashboards"]["details"]
+    assert finding.startswith(f"{path}:") and (
+        f": panel-unknown-metric: panel 'Ghost requests' (A) selects {GHOST_METRIC}, which is not in metrics.yaml" in finding
+    )
 
 
 def test_a_gauge_outside_its_catalog_range_fails_accuracy(live: LiveStack, tmp_path: Path) -> None:
@@ -199,9 +202,15 @@ def test_an_alert_without_a_unit_test_fails_alerts(live: LiveStack, tmp_path: Pa
     code, body, _ = run_verify(live, "--category", "alerts", "--rules-dir", str(rules))
     failures = failed(body)
     assert code == 1
-    # Missing its unit test, and (true as well) its runbook and its place in the running Prometheus.
-    assert set(failures) == {"unit tests", "runbooks", "loaded on Prometheus"}
-    assert failures["unit tests"]["message"].startswith(f"1 alert without a unit test: {UNTESTED_ALERT} (gateway.yml)")
+    # Missing its unit test, and (true as well) its runbook, its description, its runbook_url,
+    # and its place in the running Prometheus.
+    assert set(failures) == {"lint alerts", "loaded on Prometheus"}
+    codes = {line.split(": ")[1] for line in failures["lint alerts"]["details"]}
+    assert {"alert-untested", "alert-no-runbook"} <= codes
+    assert any(
+        line.startswith(f"{path}:") and f"alert-untested: {UNTESTED_ALERT} has no alert_rule_test" in line
+        for line in failures["lint alerts"]["details"]
+    )
     passed = {c["name"] for c in body["checks"] if c["status"] == "passed"}
     assert {"promtool check rules", "promtool test rules", f"expression {UNTESTED_ALERT}"} <= passed
 

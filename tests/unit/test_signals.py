@@ -74,19 +74,68 @@ def test_booleans_are_not_numbers_and_confidence_is_bounded():
     assert "confidence" in _errors({**SPEC_SIGNAL, "confidence": 1.5})
 
 
+def _id(payload, *, test=False, key=None):
+    return build_signal(payload, correlation_id="c", received_at=0.0, test=test, idempotency_key=key).signal_id
+
+
 def test_a_retried_payload_gets_the_same_id_and_the_secret_does_not_count():
-    first = derive_signal_id({**SPEC_SIGNAL, "secret": "a"}, idempotency_key=None, test=False)
-    again = derive_signal_id({**SPEC_SIGNAL, "secret": "b"}, idempotency_key=None, test=False)
-    assert first == again
-    assert derive_signal_id(SPEC_SIGNAL, idempotency_key=None, test=True) != first
+    first = _id({**SPEC_SIGNAL, "secret": "a"})
+    assert first == _id({**SPEC_SIGNAL, "secret": "b"})
+    assert _id(SPEC_SIGNAL, test=True) != first
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {"timestamp": "2024-01-15T10:30:00+00:00"},
+        {"timestamp": "2024-01-15T11:30:00+01:00"},
+        {"timestamp": "2024-01-15T10:30:00.000Z"},
+        {"instrument": "eurusd"},
+        {"instrument": " EURUSD "},
+        {"action": "BUY"},
+        {"price": 1.08500, "stop_loss": 1.080, "take_profit": 1.095},
+        {"confidence": 0.850},
+        {"unknown_field": "ignored"},
+    ],
+)
+def test_equivalent_alerts_are_one_signal(variant):
+    """The id is derived from the validated, normalised signal, not from the bytes sent."""
+    assert _id({**SPEC_SIGNAL, **variant}) == _id(SPEC_SIGNAL)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        {"price": 1.0851},
+        {"action": "sell", "stop_loss": 1.09, "take_profit": 1.08},
+        {"strategy": "other"},
+        {"timestamp": "2024-01-15T10:30:01Z"},
+    ],
+)
+def test_a_different_signal_gets_a_different_id(variant):
+    assert _id({**SPEC_SIGNAL, **variant}) != _id(SPEC_SIGNAL)
 
 
 def test_an_idempotency_key_wins_and_no_timestamp_means_a_fresh_id():
-    keyed = derive_signal_id({"instrument": "X"}, idempotency_key="k1", test=False)
-    assert keyed == derive_signal_id({"instrument": "Y"}, idempotency_key="k1", test=False)
+    keyed = _id({"instrument": "X", "action": "buy"}, key="k1")
+    assert keyed == _id({"instrument": "Y", "action": "sell"}, key="k1")
     no_ts = {"instrument": "EURUSD", "action": "buy"}
     assert derive_signal_id(no_ts, idempotency_key=None, test=False) != derive_signal_id(no_ts, idempotency_key=None, test=False)
 
 
 def test_subject_tokens_are_safe_for_nats():
     assert instrument_subject_token("BINANCE:BTC.P") == "BINANCE_BTC_P"
+
+
+def test_nesting_depth_counts_arrays_and_objects_not_scalars():
+    from agentic_trading.signals import nests_deeper_than
+
+    assert not nests_deeper_than({"instrument": "EURUSD", "price": 1.0}, 1)
+    assert not nests_deeper_than("text", 0)
+    assert nests_deeper_than({"a": [1]}, 1)
+    assert not nests_deeper_than({"a": [1]}, 2)
+    deep: object = 1
+    for _ in range(5000):  # far beyond the recursion limit: the walk is iterative
+        deep = [deep]
+    assert nests_deeper_than(deep, 32)
+    assert not nests_deeper_than(deep, 5000)

@@ -29,10 +29,10 @@ from agentic_trading.cli.common import (
     merge_options,
     settings_from,
 )
+from agentic_trading.observability.catalog import load_catalog
 from agentic_trading.settings import Settings
 from agentic_trading.stack.errors import NoStackError
 from agentic_trading.verify import CATEGORIES, Endpoints, Report, Result, Sources, Status, VerifyContext, run_checks
-from agentic_trading.verify.catalog import load_catalog
 from agentic_trading.verify.context import DEFAULT_REQUEST_TIMEOUT_S
 from agentic_trading.verify.grafana import GrafanaAuth
 from agentic_trading.verify.html import render_html
@@ -243,13 +243,17 @@ def verify(
     alertmanager_url: AlertmanagerUrlOption = None,
     gateway_url: GatewayUrlOption = None,
     grafana_url: GrafanaUrlOption = None,
+    source: Annotated[
+        Path | None,
+        typer.Option("--source", help="The observability tree the files below come from.", show_default="observability/"),
+    ] = None,
     catalog: Annotated[
-        Path | None, typer.Option("--catalog", help="The metric catalog.", show_default="observability/metrics.yaml")
+        Path | None, typer.Option("--catalog", help="The metric catalog.", show_default="SOURCE/metrics.yaml")
     ] = None,
     dashboards_dir: DashboardsDirOption = None,
     rules_dir: Annotated[
         Path | None,
-        typer.Option("--rules-dir", help="Rules tree: alerts/, rules/, tests/.", show_default="observability/prometheus"),
+        typer.Option("--rules-dir", help="Rules tree: alerts/, rules/, tests/.", show_default="SOURCE/prometheus"),
     ] = None,
     runbooks_dir: Annotated[
         Path | None, typer.Option("--runbooks-dir", help="One <AlertName>.md per alert.", show_default="docs/runbooks")
@@ -277,7 +281,9 @@ def verify(
     does not answer.
     """
     options = merge_options(ctx, state_dir, port_offset, debug)
-    sources = Sources.defaults(catalog=catalog, dashboards_dir=dashboards_dir, rules_dir=rules_dir, runbooks_dir=runbooks_dir)
+    sources = Sources.defaults(
+        source, catalog=catalog, dashboards_dir=dashboards_dir, rules_dir=rules_dir, runbooks_dir=runbooks_dir
+    )
     if write_metric_docs_:
         path = write_metric_docs(load_catalog(sources.catalog))
         console.print(f"Wrote {escape(str(path))}")

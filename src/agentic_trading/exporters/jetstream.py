@@ -40,6 +40,7 @@ class StreamFigures:
     messages: int
     bytes: int
     consumers: tuple[ConsumerFigures, ...]
+    max_bytes: int = 0  # config.max_bytes (``&config=true``); 0 when unlimited or not reported
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,19 @@ def _parse_stream(detail: Any, where: str) -> StreamFigures:
         messages=_count(state, "messages", f"{where}.state"),
         bytes=_count(state, "bytes", f"{where}.state"),
         consumers=tuple(consumers),
+        max_bytes=_max_bytes(detail.get("config"), f"{where}.config"),
     )
+
+
+def _max_bytes(config: Any, where: str) -> int:
+    """The stream's byte limit; nats-server reports -1 for none."""
+    if config is None:
+        return 0
+    _require_mapping(config, where)
+    value = config.get("max_bytes", -1)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MonitorFormatError(f"{where}.max_bytes: expected an integer, got {value!r}")
+    return max(value, 0)
 
 
 def _require_mapping(value: Any, where: str) -> None:

@@ -9,7 +9,8 @@ figures older than a few seconds:
 * ``nats_consumer_pending_messages{stream,consumer}``      num_pending
 * ``nats_consumer_ack_pending_messages{stream,consumer}``  num_ack_pending
 * ``nats_consumer_redelivered_messages_total{stream,consumer}``  see :class:`RedeliveryCounter`
-* ``nats_stream_messages{stream}``, ``nats_stream_bytes{stream}``
+* ``nats_stream_messages{stream}``, ``nats_stream_bytes{stream}``, ``nats_stream_max_bytes{stream}``
+  (the limit at which a ``discard: new`` stream refuses publishes; absent when unlimited)
 * ``nats_server_up``  1 while the latest poll succeeded (and is fresh), else 0
 * ``nats_server_connections``  client connections (``/varz``)
 * ``nats_exporter_scrape_errors_total``  polls of the monitoring endpoint that failed
@@ -39,7 +40,7 @@ from agentic_trading.telemetry.logging import configure_logging, get_logger
 
 SERVICE = "nats-exporter"
 POLL_TIMEOUT_S = 1.0
-JSZ_PATH = "/jsz?streams=true&consumers=true"
+JSZ_PATH = "/jsz?streams=true&consumers=true&config=true"
 VARZ_PATH = "/varz"
 
 log = get_logger(__name__)
@@ -135,15 +136,19 @@ def _figure_families(poll: NatsPoll | None) -> Iterator[Metric]:
     )
     messages = GaugeMetricFamily("nats_stream_messages", "Messages stored in the stream", labels=["stream"])
     size = GaugeMetricFamily("nats_stream_bytes", "Bytes stored in the stream", labels=["stream"])
+    limit = GaugeMetricFamily(
+        "nats_stream_max_bytes", "The stream's max_bytes: a discard-new stream refuses publishes there", labels=["stream"]
+    )
     connections = GaugeMetricFamily("nats_server_connections", "Client connections to the NATS server")
     if poll is not None:
         # Summed by labels: two accounts may hold streams of the same name.
         per_consumer: dict[tuple[str, str], list[int]] = {}
         per_stream: dict[str, list[int]] = {}
         for stream in poll.snapshot.streams:
-            figures = per_stream.setdefault(stream.name, [0, 0])
+            figures = per_stream.setdefault(stream.name, [0, 0, 0])
             figures[0] += stream.messages
             figures[1] += stream.bytes
+            figures[2] += stream.max_bytes
             for consumer in stream.consumers:
                 key = (consumer.stream, consumer.name)
                 cfig = per_consumer.setdefault(key, [0, 0, 0])
@@ -155,11 +160,13 @@ def _figure_families(poll: NatsPoll | None) -> Iterator[Metric]:
             pending.add_metric(labels, n_pending)
             ack_pending.add_metric(labels, n_ack_pending)
             redelivered.add_metric(labels, n_redelivered)
-        for stream_name, (n_messages, n_bytes) in sorted(per_stream.items()):
+        for stream_name, (n_messages, n_bytes, n_max_bytes) in sorted(per_stream.items()):
             messages.add_metric([stream_name], n_messages)
             size.add_metric([stream_name], n_bytes)
+            if n_max_bytes:
+                limit.add_metric([stream_name], n_max_bytes)
         connections.add_metric([], poll.snapshot.connections)
-    yield from (pending, ack_pending, redelivered, messages, size, connections)
+    yield from (pending, ack_pending, redelivered, messages, size, limit, connections)
 
 
 async def serve(settings: Settings, monitor_url: str) -> None:

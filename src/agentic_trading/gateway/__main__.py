@@ -1,9 +1,10 @@
-"""``python -m agentic_trading.gateway``: the gateway under uvicorn (uvloop, httptools)."""
+"""``python -m agentic_trading.gateway``: the gateway under uvicorn (uvloop, httptools with header limits)."""
 
 from __future__ import annotations
 
 import uvicorn
 
+from agentic_trading.gateway.protocol import bounded_protocol
 from agentic_trading.settings import load_settings
 
 
@@ -16,7 +17,8 @@ def main() -> None:
         port=settings.port("gateway"),
         workers=settings.gateway_workers,
         loop="uvloop",
-        http="httptools",
+        # httptools with header limits (431) and a lingering close after an early refusal (protocol.py).
+        http=bounded_protocol(settings.max_header_bytes, settings.max_header_count),
         access_log=False,
         log_level="warning",
         # The gateway alone decides whom to believe about the client address (AT_TRUST_PROXY):

@@ -5,20 +5,19 @@ pydantic model about 43 % of a raw ASGI handler's durable throughput on this
 machine, so the webhook path is framework-free; the OpenAPI document is served as
 a static JSON object built once (``openapi.py``).
 
-A webhook passes, in this order and each step only when configured: the source
-allow-list (403), the per-source rate limit (429), the body size and deadline (413,
-408), JSON (400), authentication (401, ``auth.py``), validation and the replay window
-(422, ``replay.py``), the in-flight cap (503 at once) and finally JetStream: 200 only
-after it acknowledged the signal, 503 with ``Retry-After`` when it could not be stored
-within ``publish_timeout_s``. Nothing refused is published. ``docs/security.md``.
+A webhook passes, in this order and each step only when configured: header limits (431,
+``protocol.py``), the source allow-list (403), the per-source rate limit (429), the
+Content-Type (415, ``requests.py``), the body size and deadline (413, 408), JSON (400),
+authentication (401, ``auth.py``), validation and the replay window (422, ``replay.py``),
+and finally JetStream (``publish.py``): 200 only after it acknowledged the signal, 503 with
+``Retry-After`` saying whether the signal was not stored or its outcome is unknown. Nothing
+refused is published; the answers are built in ``answers.py``. ``docs/security.md``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
@@ -26,6 +25,14 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from agentic_trading import bus
+from agentic_trading.capacity import redis_headroom, stream_headroom
+from agentic_trading.gateway.answers import (
+    ACCEPT_POST,
+    CONNECTION_CLOSE,
+    Answer,
+    Answers,
+    refusal,
+)
 from agentic_trading.gateway.auth import (
     AUTH_FAILURE_REASONS,
     MISSING,
@@ -44,16 +51,29 @@ from agentic_trading.gateway.limits import (
     retry_after_header,
 )
 from agentic_trading.gateway.openapi import openapi_document
+from agentic_trading.gateway.publish import SignalPublisher
 from agentic_trading.gateway.replay import FreshnessWindow, timestamp_problems, window_fits_dedup
+from agentic_trading.gateway.requests import (
+    CONTENT_LENGTH,
+    CONTENT_TYPE,
+    CORRELATION_ID,
+    IDEMPOTENCY_KEY,
+    correlation_id_from,
+    media_type_accepted,
+    wanted_headers,
+)
 from agentic_trading.redis_client import connect_redis
 from agentic_trading.service.http import Receive, Scope, Send, run_readiness, send_json, send_metrics
 from agentic_trading.settings import Settings
 from agentic_trading.signals import (
+    MAX_NESTING_DEPTH,
     REASON_BODY_TOO_LARGE,
     REASON_INVALID_JSON,
+    REASON_UNSUPPORTED_MEDIA_TYPE,
     FieldError,
     SignalValidationError,
     build_signal,
+    nests_deeper_than,
 )
 from agentic_trading.telemetry.logging import bind_signal, get_logger
 from agentic_trading.telemetry.metrics import WEBHOOK_STATUSES, GatewayMetrics
@@ -62,27 +82,8 @@ log = get_logger("gateway")
 
 WEBHOOK_ENDPOINTS = {"/webhook/tradingview": "tradingview", "/webhook/test": "test"}
 GET_ROUTES = ("/healthz", "/readyz", "/metrics", "/openapi.json")
-MAX_CORRELATION_ID_LEN = 128
-RETRY_AFTER = [(b"retry-after", b"1")]
 ALLOW_POST = [(b"allow", b"POST")]
 ALLOW_GET = [(b"allow", b"GET, HEAD")]
-WWW_AUTHENTICATE = [(b"www-authenticate", b'Signature realm="webhook", headers="X-Signature", algorithm="hmac-sha256"')]
-# The request headers the webhook path reads, collected in one pass.
-_CORRELATION_ID = b"x-correlation-id"
-_CONTENT_LENGTH = b"content-length"
-_IDEMPOTENCY_KEY = b"idempotency-key"
-_WANTED_HEADERS = frozenset({_CORRELATION_ID, _CONTENT_LENGTH, _IDEMPOTENCY_KEY, SIGNATURE_HEADER})
-
-Answer = tuple[int, dict[str, Any], list[tuple[bytes, bytes]]]
-
-
-def _correlation_id(value: bytes | None) -> str:
-    """The caller's X-Correlation-ID when it is sane, otherwise a new one."""
-    if value is not None:
-        text = value.decode("latin-1").strip()
-        if 0 < len(text) <= MAX_CORRELATION_ID_LEN and text.isprintable():
-            return text
-    return uuid.uuid4().hex
 
 
 class Gateway:
@@ -91,6 +92,7 @@ class Gateway:
     def __init__(self, settings: Settings, metrics: GatewayMetrics | None = None):
         self.settings = settings
         self.metrics = metrics or GatewayMetrics()
+        self.answers = Answers(self.metrics)
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self.redis: aioredis.Redis | None = None
@@ -106,8 +108,7 @@ class Gateway:
         )
         self.freshness = FreshnessWindow.from_settings(settings)
         self._checks_source = bool(self.allowed_sources) or self.rate_limits is not None
-        self._inflight = 0
-        self.metrics.inflight_publishes.set_function(lambda: self._inflight)
+        self.publisher = SignalPublisher(settings, self.metrics)
         # Label children resolved once: .labels() on every request costs more than the increment.
         self._webhooks = {
             (e, s): self.metrics.webhooks.labels(e, s) for e in WEBHOOK_ENDPOINTS.values() for s in WEBHOOK_STATUSES
@@ -218,18 +219,40 @@ class Gateway:
             await self.redis.ping()
             return None
 
-        results = await run_readiness({"nats": nats_ready, "redis": redis_ready})
+        async def signals_stream() -> str | None:
+            if self.js is None:
+                return "not connected to JetStream yet"
+            return await stream_headroom(self.js, bus.SIGNALS_STREAM)
+
+        async def redis_memory() -> str | None:
+            assert self.redis is not None
+            return await redis_headroom(self.redis)
+
+        # Not ready before either store refuses writes (capacity.py): 90 % of its limit.
+        checks = {"nats": nats_ready, "redis": redis_ready, "signals_stream": signals_stream, "redis_memory": redis_memory}
+        results = await run_readiness(checks)
         ready = all(v == "ok" for v in results.values())
         await send_json(send, 200 if ready else 503, {"ready": ready, "service": "gateway", "checks": results})
+
+    def record_refused_headers(self, path: str | None, why: str) -> None:
+        """Called by the HTTP protocol when it answered 431 before the request reached the app."""
+        endpoint = WEBHOOK_ENDPOINTS.get(path or "")
+        if endpoint is not None:
+            self._webhooks[(endpoint, "431")].inc()
+        log.info("request_headers_refused", status=431, path=(path or "?")[:200], reason=why)
 
     # -- the hot path ------------------------------------------------------------------
     async def handle_webhook(self, scope: Scope, receive: Receive, send: Send, endpoint: str) -> None:
         started = time.perf_counter()
         received_at = time.time()
-        headers = {name: value for name, value in scope["headers"] if name in _WANTED_HEADERS}
-        correlation_id = _correlation_id(headers.get(_CORRELATION_ID))
+        headers = wanted_headers(scope["headers"])
+        correlation_id = correlation_id_from(headers.get(CORRELATION_ID))
         cid_header = [(b"x-correlation-id", correlation_id.encode())]
-        status, body, extra_headers = await self._accept(scope, receive, headers, endpoint, correlation_id, received_at)
+        try:
+            status, body, extra_headers = await self._accept(scope, receive, headers, endpoint, correlation_id, received_at)
+        except Exception:  # noqa: BLE001 - no input may crash the handler: a counted, logged JSON 500
+            log.exception("webhook_failed", correlation_id=correlation_id, endpoint=endpoint)
+            status, body, extra_headers = self.answers.internal_error(correlation_id)
         await send_json(send, status, body, cid_header + extra_headers)
         counter = self._webhooks.get((endpoint, str(status)))
         (counter or self.metrics.webhooks.labels(endpoint, str(status))).inc()
@@ -245,12 +268,22 @@ class Gateway:
         received_at: float,
     ) -> Answer:
         if self._checks_source:
-            refusal = self._check_source(scope, correlation_id)
-            if refusal is not None:
-                return refusal
+            refused = self._check_source(scope, correlation_id)
+            if refused is not None:
+                return refused
+        if not media_type_accepted(headers.get(CONTENT_TYPE)):
+            media_type = headers[CONTENT_TYPE].decode("latin-1")[:100]
+            return self.answers.refuse(
+                415,
+                REASON_UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type",
+                f"{media_type!r} is not accepted: send the JSON body as application/json or text/plain",
+                correlation_id,
+                ACCEPT_POST + CONNECTION_CLOSE,
+            )
 
         limit = self.settings.max_body_bytes
-        declared = headers.get(_CONTENT_LENGTH)
+        declared = headers.get(CONTENT_LENGTH)
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raw = None
         else:
@@ -258,15 +291,19 @@ class Gateway:
                 raw = await read_body_within(receive, limit, self.settings.request_deadline_s)
             except BodyTimeout:
                 deadline = self.settings.request_deadline_s
-                return self._deny(
+                return refusal(
                     408,
                     "request_timeout",
                     "body",
                     f"did not arrive within {deadline:g} s (AT_REQUEST_DEADLINE_S)",
                     correlation_id,
+                    CONNECTION_CLOSE,
                 )
         if raw is None:
-            return self._refuse(413, REASON_BODY_TOO_LARGE, "body", f"is larger than {limit} bytes", correlation_id)
+            # Connection: close, so the server reads and discards the rest (protocol.py) instead of resetting.
+            return self.answers.refuse(
+                413, REASON_BODY_TOO_LARGE, "body", f"is larger than {limit} bytes", correlation_id, CONNECTION_CLOSE
+            )
 
         auth = self.auth
         signature = headers.get(SIGNATURE_HEADER)
@@ -279,13 +316,21 @@ class Gateway:
         except orjson.JSONDecodeError as exc:
             if auth is not None and signature is None:
                 return self._unauthorized(MISSING, scope, correlation_id)
-            return self._refuse(400, REASON_INVALID_JSON, "body", f"is not valid JSON ({exc.msg})", correlation_id)
+            return self.answers.refuse(400, REASON_INVALID_JSON, "body", f"is not valid JSON ({exc.msg})", correlation_id)
+        if nests_deeper_than(payload, MAX_NESTING_DEPTH):
+            return self.answers.refuse(
+                400,
+                REASON_INVALID_JSON,
+                "body",
+                f"nests arrays or objects deeper than {MAX_NESTING_DEPTH} levels; a signal is one flat object",
+                correlation_id,
+            )
         if auth is not None and signature is None:
             failure = auth.check_secret_field(payload)
             if failure is not None:
                 return self._unauthorized(failure, scope, correlation_id)
 
-        idempotency_key = headers.get(_IDEMPOTENCY_KEY)
+        idempotency_key = headers.get(IDEMPOTENCY_KEY)
         problems: list[FieldError] = []
         try:
             signal = build_signal(
@@ -299,10 +344,10 @@ class Gateway:
             problems = list(exc.errors)
         problems += timestamp_problems(payload, received_at, self.freshness, require=self.settings.require_timestamp)
         if problems:  # every problem in one answer, so a sender fixes them in one go
-            return self._invalid(SignalValidationError(problems), correlation_id)
+            return self.answers.invalid(SignalValidationError(problems), correlation_id)
 
         with bind_signal(signal.signal_id, correlation_id):
-            return await self._publish(signal)
+            return await self.publisher.publish(self.nc, self.js, self.redis, signal)
 
     def _check_source(self, scope: Scope, correlation_id: str) -> Answer | None:
         """403 for a source outside AT_ALLOWED_SOURCES, 429 for one over its rate; else None."""
@@ -310,7 +355,7 @@ class Gateway:
         if self.allowed_sources and source not in self.allowed_sources:
             self._auth_failures[REASON_SOURCE_NOT_ALLOWED].inc()
             log.info("webhook_forbidden", correlation_id=correlation_id, status=403, source=source)
-            return self._deny(
+            return refusal(
                 403,
                 "forbidden",
                 "source",
@@ -322,7 +367,7 @@ class Gateway:
             if wait > 0:
                 log.debug("webhook_rate_limited", correlation_id=correlation_id, status=429, source=source)
                 rate, burst = self.settings.rate_limit_per_s, self.settings.rate_limit_burst
-                return self._deny(
+                return refusal(
                     429,
                     "rate_limited",
                     "source",
@@ -332,107 +377,8 @@ class Gateway:
                 )
         return None
 
-    async def _publish(self, signal: Any) -> Answer:
-        nc, js = self.nc, self.js
-        if nc is None or js is None or not nc.is_connected:
-            return self._unavailable(signal, "not connected to NATS")
-        if self._inflight >= self.settings.max_inflight_publishes:
-            return self._overloaded(signal)
-        self._inflight += 1
-        try:
-            ack = await js.publish(
-                bus.signal_subject(signal.subject_token),
-                signal.to_json(),
-                timeout=self.settings.publish_timeout_s,
-                headers={bus.MSG_ID_HEADER: signal.signal_id, bus.CORRELATION_HEADER: signal.correlation_id},
-            )
-        except Exception as exc:  # noqa: BLE001 - every failure to store is a 503, counted and logged
-            return self._unavailable(signal, f"{type(exc).__name__}: {exc}")
-        finally:
-            self._inflight -= 1
-        if ack.duplicate:
-            self.metrics.duplicates.inc()
-        log.info(
-            "signal_accepted",
-            instrument=signal.instrument,
-            action=signal.action,
-            test=signal.test,
-            stream_seq=ack.seq,
-            duplicate=bool(ack.duplicate),
-        )
-        return (
-            200,
-            {
-                "status": "accepted",
-                "signal_id": signal.signal_id,
-                "correlation_id": signal.correlation_id,
-                "test": signal.test,
-                "duplicate": bool(ack.duplicate),
-            },
-            [],
-        )
-
-    def _unavailable(self, signal: Any, why: str) -> Answer:
-        self.metrics.publish_failures.inc()
-        log.warning("signal_publish_failed", error=why)
-        return (
-            503,
-            {
-                "error": "bus_unavailable",
-                "message": "the signal was not stored; retry with the same payload or Idempotency-Key",
-                "correlation_id": signal.correlation_id,
-                "signal_id": signal.signal_id,
-            },
-            RETRY_AFTER,
-        )
-
-    def _overloaded(self, signal: Any) -> Answer:
-        self.metrics.backpressure_rejections.inc()
-        log.warning("signal_refused_overloaded", inflight=self._inflight)
-        return (
-            503,
-            {
-                "error": "overloaded",
-                "message": f"{self._inflight} signals are already waiting for JetStream (AT_MAX_INFLIGHT_PUBLISHES); "
-                "the signal was not stored: retry after Retry-After with the same payload",
-                "correlation_id": signal.correlation_id,
-                "signal_id": signal.signal_id,
-            },
-            RETRY_AFTER,
-        )
-
-    def _invalid(self, exc: SignalValidationError, correlation_id: str) -> Answer:
-        errors = [e.as_dict() for e in exc.errors]
-        self.metrics.validation_errors.labels(exc.errors[0].reason).inc()
-        log.info("webhook_rejected", correlation_id=correlation_id, status=422, errors=errors)
-        return 422, {"error": "validation_failed", "correlation_id": correlation_id, "errors": errors}, []
-
     def _unauthorized(self, failure: AuthFailure, scope: Scope, correlation_id: str) -> Answer:
-        self._auth_failures[failure.reason].inc()
-        source = client_address(scope, self.settings.trust_proxy)
-        # What failed and from where; never what was sent.
-        log.info("webhook_unauthorized", correlation_id=correlation_id, status=401, reason=failure.reason, source=source)
-        return 401, {"error": "unauthorized", "correlation_id": correlation_id, "errors": [failure.as_dict()]}, WWW_AUTHENTICATE
-
-    def _refuse(self, status: int, reason: str, field: str, message: str, correlation_id: str) -> Answer:
-        """A refusal counted as a validation error (400, 413)."""
-        self.metrics.validation_errors.labels(reason).inc()
-        errors = [{"field": field, "message": message, "reason": reason}]
-        log.info("webhook_rejected", correlation_id=correlation_id, status=status, errors=errors)
-        return status, {"error": reason, "correlation_id": correlation_id, "errors": errors}, []
-
-    @staticmethod
-    def _deny(
-        status: int,
-        error: str,
-        field: str,
-        message: str,
-        correlation_id: str,
-        headers: list[tuple[bytes, bytes]] | None = None,
-    ) -> Answer:
-        """A refusal that is not about the payload (403, 408, 429): counted by status only."""
-        errors = [{"field": field, "message": message, "reason": error}]
-        return status, {"error": error, "correlation_id": correlation_id, "errors": errors}, headers or []
+        return self.answers.unauthorized(failure, client_address(scope, self.settings.trust_proxy), correlation_id)
 
 
 async def _send_raw_json(send: Send, payload: bytes) -> None:

@@ -5,7 +5,7 @@ either with the JSON field ``secret`` or, when it can set headers, with
 ``X-Signature: sha256=<hex HMAC-SHA256 of the raw body>`` (the secret itself then never
 travels). Every comparison is constant-time. A failure names what is wrong without ever
 echoing what was sent; the secret is never logged, never published (``Signal`` carries
-only validated fields) and never part of a signal id (``signals.canonical_payload``).
+only validated fields) and never part of a signal id (``signals.identity_bytes``).
 """
 
 from __future__ import annotations

@@ -116,6 +116,13 @@ def _webhook_operation(summary: str, settings: Settings) -> dict[str, Any]:
         "400": _error("body is not JSON"),
         "408": _error(f"body not received within {settings.request_deadline_s:g} s"),
         "413": _error(f"body over {settings.max_body_bytes} bytes"),
+        "415": _error("Content-Type is neither application/json nor text/plain (a missing one is read as JSON)"),
+        "431": _error(
+            f"request line and headers over {settings.max_header_bytes} bytes or more than "
+            f"{settings.max_header_count} headers; the connection is closed",
+            {},
+        ),
+        "500": _error("the gateway failed (logged under the correlation id); outcome unknown: retry with the same body"),
         "422": _error("a field is invalid (every invalid field is named), or the timestamp is outside the replay window"),
         "503": _error(
             "not stored: JetStream unreachable or slow, or too many publishes in flight; retry after Retry-After",

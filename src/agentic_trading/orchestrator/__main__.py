@@ -5,6 +5,7 @@ from __future__ import annotations
 import uvloop
 
 from agentic_trading import bus
+from agentic_trading.capacity import redis_headroom, stream_headroom
 from agentic_trading.orchestrator.service import Orchestrator
 from agentic_trading.redis_client import connect_redis
 from agentic_trading.service.http import ServiceApp
@@ -28,7 +29,15 @@ async def main() -> None:
         await redis.ping()
         return None
 
-    app = ServiceApp("orchestrator", metrics.registry, readiness={"nats": nats_ready, "redis": redis_ready})
+    js = nc.jetstream(timeout=1.0)
+    readiness = {
+        "nats": nats_ready,
+        "redis": redis_ready,
+        # Not ready before either store refuses writes (capacity.py).
+        "redis_memory": lambda: redis_headroom(redis),
+        "opinions_stream": lambda: stream_headroom(js, bus.OPINIONS_STREAM),
+    }
+    app = ServiceApp("orchestrator", metrics.registry, readiness=readiness)
     orchestrator = Orchestrator(settings, nc, redis, metrics)
     try:
         await run_service("orchestrator", app, settings.host, settings.port("orchestrator"), orchestrator.run)

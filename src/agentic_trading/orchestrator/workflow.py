@@ -4,7 +4,8 @@ Keys:
 
 * ``at:wf:<signal_id>``       hash: ``signal`` and ``op:<agent_type>`` (JSON), expires after a day
 * ``at:wf:deadlines``         sorted set: signal_id -> time the orchestrator decides without the rest
-* ``at:decision:<signal_id>`` the decision (JSON); written once, by :data:`_CLAIM_SCRIPT`
+* ``at:decision:<signal_id>`` the decision (JSON); written once, by :data:`_CLAIM_SCRIPT`;
+  once published, shrunk to a marker ``{"correlation_id", "decision"}`` (:data:`_SHRINK_SCRIPT`)
 * ``at:decisions:outbox``     decisions recorded but not yet acknowledged by JetStream
 * ``at:positions``            hash: instrument -> signed paper units (what the risk agent reads)
 * ``at:correlation:<id>``     the signal id of a correlation id, written with the signal's part
@@ -15,6 +16,12 @@ deadline, queues the decision for publishing and moves the paper ledger, atomica
 So a redelivered signal or opinion, two racing tasks or a restart can never produce a
 second decision, and a crash between the claim and the publish is repaired by
 re-publishing the outbox (JetStream deduplicates on the signal id).
+
+Retention (``docs/architecture.md``, "Capacity"): Redis holds what deciding needs, not the
+record. The 7-day record of decisions is the DECISIONS stream (on disk). The marker lives
+:data:`DECISION_TTL_S`, as long as a message of the signal can still arrive (SIGNALS keeps an
+unacknowledged signal 24 h), so a late redelivery or a retry after the dedup window is never
+decided twice; at about 120 bytes a signal, 256 MB holds two million signals a day.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from agentic_trading.orchestrator.decision import Decision
 from agentic_trading.signals import Signal
 
 WORKFLOW_TTL_S = 24 * 3600
-DECISION_TTL_S = 7 * 24 * 3600
+DECISION_TTL_S = 24 * 3600
 DEADLINES_KEY = "at:wf:deadlines"
 OUTBOX_KEY = "at:decisions:outbox"
 POSITIONS_KEY = "at:positions"
@@ -67,6 +74,21 @@ return redis.call('HGETALL', KEYS[2])
 """
 
 
+# KEYS: decision. Replace a published decision by its marker, keeping the TTL. The marker keeps
+# what `atctl trace` needs to find the signal's log lines (ids, outcome, when).
+_SHRINK_SCRIPT = """
+local raw = redis.call('GET', KEYS[1])
+if raw and string.sub(raw, 1, 1) == '{' then
+  local d = cjson.decode(raw)
+  if d['signal_id'] then
+    redis.call('SET', KEYS[1], cjson.encode({correlation_id = d['correlation_id'], decision = d['decision'],
+      status = d['status'], decided_at = d['decided_at'], latency_s = d['latency_s']}), 'KEEPTTL')
+  end
+end
+return 0
+"""
+
+
 def workflow_key(signal_id: str) -> str:
     return f"at:wf:{signal_id}"
 
@@ -86,6 +108,7 @@ class WorkflowStore:
         self.redis = redis
         self._claim = redis.register_script(_CLAIM_SCRIPT)
         self._record = redis.register_script(_RECORD_SCRIPT)
+        self._shrink = redis.register_script(_SHRINK_SCRIPT)
 
     async def is_decided(self, signal_id: str) -> bool:
         return bool(await self.redis.exists(decision_key(signal_id)))
@@ -153,13 +176,18 @@ class WorkflowStore:
         return [i.decode() for i in await self.redis.lrange(OUTBOX_KEY, 0, limit - 1)]
 
     async def decision(self, signal_id: str) -> Decision | None:
+        """The decision while it waits to be published; None once only its marker is left."""
         raw = await self.redis.get(decision_key(signal_id))
-        return Decision.from_json(raw) if raw else None
+        if not raw or b'"signal_id"' not in raw:
+            return None
+        return Decision.from_json(raw)
 
     async def mark_published(self, *signal_ids: str) -> None:
+        """Off the outbox, and the decision shrunk to its marker (what Redis keeps for a day)."""
         async with self.redis.pipeline(transaction=False) as pipe:
             for signal_id in signal_ids:
                 pipe.lrem(OUTBOX_KEY, 1, signal_id)
+                await self._shrink(keys=[decision_key(signal_id)], client=pipe)
             await pipe.execute()
 
 

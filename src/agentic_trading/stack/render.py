@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentic_trading.bus import STREAM_MAX_BYTES, STREAM_SUBJECTS
+from agentic_trading.bus import STREAM_LIMITS
 from agentic_trading.settings import Settings
 from agentic_trading.stack.errors import StackError
 from agentic_trading.stack.paths import StackPaths
@@ -34,7 +34,7 @@ def stack_identity(settings: Settings, paths: StackPaths) -> str:
 
 def nats_max_file_store_gb() -> int:
     """JetStream refuses a stream whose max_bytes does not fit the store: every stream, plus 1 GB."""
-    reserved = len(STREAM_SUBJECTS) * STREAM_MAX_BYTES
+    reserved = sum(limits.max_bytes for limits in STREAM_LIMITS.values())
     return max(2, -(-reserved // 2**30) + 1)  # nats-server's GB is 2**30 bytes
 
 

@@ -94,13 +94,17 @@ class Trace:
         }
 
 
-def matching_events(lines: Iterable[LogLine], correlation_id: str) -> list[TraceEvent]:
-    """Events of JSON lines whose ``correlation_id`` is this one (plain-text lines are skipped)."""
+def matching_events(lines: Iterable[LogLine], correlation_id: str | frozenset[str]) -> list[TraceEvent]:
+    """Events of JSON lines whose ``correlation_id`` is this one (or one of these; plain-text lines are skipped)."""
+    wanted = frozenset([correlation_id]) if isinstance(correlation_id, str) else correlation_id
     return [
-        TraceEvent.from_line(line)
-        for line in lines
-        if line.record is not None and line.record.get("correlation_id") == correlation_id
+        TraceEvent.from_line(line) for line in lines if line.record is not None and line.record.get("correlation_id") in wanted
     ]
+
+
+def linked_correlation_ids(events: Iterable[TraceEvent]) -> set[str]:
+    """The originals a retry's events point to: the gateway answers a duplicate with the original's id."""
+    return {value for e in events if isinstance(value := e.record.get("original_correlation_id"), str) and value}
 
 
 def sort_events(events: Iterable[TraceEvent]) -> list[TraceEvent]:
@@ -109,19 +113,35 @@ def sort_events(events: Iterable[TraceEvent]) -> list[TraceEvent]:
 
 
 def build_trace(lines: Iterable[LogLine], correlation_id: str) -> Trace:
-    return Trace(correlation_id, sort_events(matching_events(lines, correlation_id)))
+    """This id's events, and a retry's original's (``linked_correlation_ids``) when it was a duplicate."""
+    lines = list(lines)
+    events = matching_events(lines, correlation_id)
+    linked = linked_correlation_ids(events) - {correlation_id}
+    if linked:
+        events = matching_events(lines, frozenset({correlation_id, *linked}))
+    return Trace(correlation_id, sort_events(events))
 
 
 class TraceCollector:
-    """Reads the log directory incrementally, keeping this correlation id's events."""
+    """Reads the log directory incrementally, keeping this correlation id's events (and its original's)."""
 
     def __init__(self, log_dir: Path, correlation_id: str):
         self.correlation_id = correlation_id
-        self._follower = LogFollower(lambda: log_files(log_dir, include_rotated=True), from_start=True)
+        self._log_dir = log_dir
+        self._ids = frozenset([correlation_id])
+        self._follower = self._new_follower()
         self._events: list[TraceEvent] = []
 
+    def _new_follower(self) -> LogFollower:
+        return LogFollower(lambda: log_files(self._log_dir, include_rotated=True), from_start=True)
+
     def poll(self) -> Trace:
-        self._events += matching_events(self._follower.read_new(), self.correlation_id)
+        self._events += matching_events(self._follower.read_new(), self._ids)
+        linked = linked_correlation_ids(self._events) - self._ids
+        if linked:  # a retry: read everything again for the original's lines, written before
+            self._ids = self._ids | linked
+            self._follower = self._new_follower()
+            self._events = matching_events(self._follower.read_new(), self._ids)
         return Trace(self.correlation_id, sort_events(self._events))
 
 

@@ -20,7 +20,7 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 WORKFLOW_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0)
 
 WEBHOOK_ENDPOINTS = ("tradingview", "test")
-WEBHOOK_STATUSES = ("200", "400", "401", "403", "408", "413", "422", "429", "503")
+WEBHOOK_STATUSES = ("200", "400", "401", "403", "408", "413", "415", "422", "429", "431", "500", "503")
 AGENT_OUTCOMES = ("ok", "error")
 WORKFLOW_STATUSES = ("completed", "degraded", "rejected", "failed")
 DECISIONS = ("execute", "reject", "hold")

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from agentic_trading.stack.observability import format_duration
-from agentic_trading.verify.catalog import MetricSpec
+from agentic_trading.observability.catalog import MetricSpec
+from agentic_trading.observability.durations import format_duration
 from agentic_trading.verify.context import VerifyContext
 from agentic_trading.verify.invariants import histogram_problems, out_of_range, unexplained_resets
 from agentic_trading.verify.model import Check, Outcome, summarise

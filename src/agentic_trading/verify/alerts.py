@@ -1,42 +1,43 @@
-"""Alerts: valid rules, passing unit tests, expressions that evaluate live, quiet on a healthy stack.
+"""Alerts: valid rules, passing unit tests, the lint, expressions that evaluate live, quiet when healthy.
 
 The specification's ``test_alert_rules.sh`` (``promtool check rules``, each alert's
-expression through Prometheus) plus what makes an alert worth having: a promtool unit
-test and a runbook (``docs/runbooks/<AlertName>.md``) for every alert, and no alert
-but the Watchdog firing while everything is healthy.
+expression through Prometheus) plus what makes an alert worth having, checked by the
+observability lint (a firing and a quiet promtool case, a runbook, a severity, its
+``runbook_url``; ``atctl lint --area alerts``), and no alert but the always-firing
+ones (the Watchdog) firing while everything is healthy.
 """
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Iterable
 from functools import partial
+from pathlib import Path
 
+from agentic_trading.observability.rules import AlertRule
 from agentic_trading.verify.context import VerifyContext
+from agentic_trading.verify.lint import lint_check
 from agentic_trading.verify.model import Check, Outcome, counted, summarise
 from agentic_trading.verify.promtool import run_promtool
-from agentic_trading.verify.rule_files import AlertRule
 
 CATEGORY = "alerts"
-# Built to fire always: it proves the alert path, it is not a problem.
-ALWAYS_FIRING = frozenset({"Watchdog"})
-FIRING_QUERY = 'ALERTS{alertstate="firing", alertname!~"' + "|".join(sorted(ALWAYS_FIRING)) + '"}'
+
+
+def firing_query(always_firing: Iterable[str]) -> str:
+    """Firing alerts, those built to fire always (config.yaml's always_firing) left out."""
+    return 'ALERTS{alertstate="firing", alertname!~"' + "|".join(sorted(always_firing)) + '"}'
 
 
 def plan(ctx: VerifyContext) -> list[Check]:
-    rules = ctx.rule_files
-    root = rules.root
+    tree = ctx.tree
+    root = tree.paths.rules_dir
+    always = ", ".join(sorted(tree.config.always_firing)) or "none"
     checks = [
         Check(
             CATEGORY, "promtool check rules", f"{root}/rules and alerts pass `promtool check rules`", partial(rules_valid, ctx)
         ),
         Check(CATEGORY, "promtool test rules", f"{root}/tests pass `promtool test rules`", partial(unit_tests_pass, ctx)),
-        Check(CATEGORY, "unit tests", "every alert has an alert_rule_test in tests/*.yml", partial(every_alert_tested, ctx)),
-        Check(
-            CATEGORY,
-            "runbooks",
-            f"every alert has {ctx.sources.runbooks_dir}/<AlertName>.md",
-            partial(every_alert_has_runbook, ctx),
-        ),
+        lint_check(ctx, CATEGORY, "alerts"),
         Check(
             CATEGORY,
             "loaded on Prometheus",
@@ -44,7 +45,7 @@ def plan(ctx: VerifyContext) -> list[Check]:
             partial(alerts_loaded, ctx),
         ),
     ]
-    for alert in rules.alerts():
+    for alert in tree.alerts:
         checks.append(
             Check(
                 CATEGORY,
@@ -54,25 +55,21 @@ def plan(ctx: VerifyContext) -> list[Check]:
             )
         )
     checks.append(
-        Check(
-            CATEGORY,
-            "only the watchdog fires",
-            f"no alert but {', '.join(sorted(ALWAYS_FIRING))} is firing",
-            partial(only_watchdog_firing, ctx),
-        )
+        Check(CATEGORY, "only the watchdog fires", f"no alert but {always} is firing", partial(only_watchdog_firing, ctx))
     )
     return checks
 
 
-def _relative(paths: list, root) -> list[str]:
+def _relative(paths: Iterable[Path], root: Path) -> list[str]:
     return [str(path.relative_to(root)) for path in paths]
 
 
 def rules_valid(ctx: VerifyContext) -> Outcome:
-    rules = ctx.rule_files
-    files = rules.recording_files + rules.alert_files
-    run = run_promtool(["check", "rules", *_relative(files, rules.root)], cwd=rules.root)
-    reproduce = f"cd {shlex.quote(str(rules.root))} && {run.command_line}"
+    tree = ctx.tree
+    root = tree.paths.rules_dir
+    files = [rule_file.path for rule_file in tree.recording_files + tree.alert_files]
+    run = run_promtool(["check", "rules", *_relative(files, root)], cwd=root)
+    reproduce = f"cd {shlex.quote(str(root))} && {run.command_line}"
     if run.returncode != 0:
         problems = [line.strip() for line in run.output.splitlines() if line.strip() and "SUCCESS" not in line]
         return Outcome.failed(f"promtool refuses the rules: {summarise(problems, 2)}", reproduce, problems)
@@ -80,40 +77,17 @@ def rules_valid(ctx: VerifyContext) -> Outcome:
 
 
 def unit_tests_pass(ctx: VerifyContext) -> Outcome:
-    rules = ctx.rule_files
-    files = rules.test_files
+    tree = ctx.tree
+    root = tree.paths.rules_dir
+    files = [test_file.path for test_file in tree.unit_tests]
     if not files:
-        return Outcome.failed(f"no unit tests in {rules.root}/tests (promtool test rules files)")
-    run = run_promtool(["test", "rules", *_relative(files, rules.root)], cwd=rules.root)
-    reproduce = f"cd {shlex.quote(str(rules.root))} && {run.command_line}"
+        return Outcome.failed(f"no unit tests in {root}/tests (promtool test rules files)")
+    run = run_promtool(["test", "rules", *_relative(files, root)], cwd=root)
+    reproduce = f"cd {shlex.quote(str(root))} && {run.command_line}"
     if run.returncode != 0:
         failing = [line.strip() for line in run.output.splitlines() if line.strip()]
         return Outcome.failed(f"promtool unit tests fail: {summarise(failing[:6], 3)}", reproduce, failing)
     return Outcome.passed(f"{len(files)} test files pass", reproduce)
-
-
-def every_alert_tested(ctx: VerifyContext) -> Outcome:
-    rules = ctx.rule_files
-    tested = rules.tested_alerts()
-    alerts = rules.alerts()
-    untested = [f"{alert.name} ({alert.file.name})" for alert in alerts if alert.name not in tested]
-    if untested:
-        return Outcome.failed(
-            f"{counted(len(untested), 'alert')} without a unit test: {summarise(untested)}; add an alert_rule_test "
-            f"to {rules.root.name}/tests/<file>.yml",
-            details=untested,
-        )
-    return Outcome.passed(f"all {len(alerts)} alerts have an alert_rule_test")
-
-
-def every_alert_has_runbook(ctx: VerifyContext) -> Outcome:
-    runbooks = ctx.sources.runbooks_dir
-    alerts = ctx.rule_files.alerts()
-    missing = [alert.name for alert in alerts if not (runbooks / f"{alert.name}.md").is_file()]
-    if missing:
-        lines = [f"{runbooks / name}.md" for name in missing]
-        return Outcome.failed(f"{counted(len(missing), 'alert')} without a runbook: {summarise(missing)}", details=lines)
-    return Outcome.passed(f"all {len(alerts)} alerts have a runbook in {runbooks}")
 
 
 def alerts_loaded(ctx: VerifyContext) -> Outcome:
@@ -125,7 +99,7 @@ def alerts_loaded(ctx: VerifyContext) -> Outcome:
         for rule in group["rules"]
         if rule.get("health") == "err"
     ]
-    missing = sorted({alert.name for alert in ctx.rule_files.alerts()} - loaded)
+    missing = sorted({alert.name for alert in ctx.tree.alerts} - loaded)
     reproduce = f"curl -s {ctx.endpoints.prometheus}/api/v1/rules"
     problems = [f"{name} is not loaded" for name in missing] + failing
     if problems:
@@ -145,9 +119,10 @@ def expression_evaluates(ctx: VerifyContext, alert: AlertRule) -> Outcome:
 
 
 def only_watchdog_firing(ctx: VerifyContext) -> Outcome:
-    firing = ctx.prometheus.query(FIRING_QUERY)
+    query = firing_query(ctx.tree.config.always_firing)
+    firing = ctx.prometheus.query(query)
     if firing:
         lines = [sample.describe().replace("ALERTS", sample.labels.get("alertname", "ALERTS"), 1) for sample in firing]
         names = sorted({sample.labels.get("alertname", "?") for sample in firing})
-        return Outcome.failed(f"{counted(len(firing), 'alert')} firing: {summarise(names)}", FIRING_QUERY, lines)
-    return Outcome.passed("nothing but the watchdog fires", FIRING_QUERY)
+        return Outcome.failed(f"{counted(len(firing), 'alert')} firing: {summarise(names)}", query, lines)
+    return Outcome.passed("nothing but the watchdog fires", query)

@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 
-from agentic_trading.verify.catalog import MetricSpec
+from agentic_trading.observability.catalog import MetricSpec
 from agentic_trading.verify.context import VerifyContext
+from agentic_trading.verify.lint import lint_check
 from agentic_trading.verify.model import Check, Outcome, counted, summarise
 from agentic_trading.verify.prometheus import describe_transport
 from agentic_trading.verify.promtool import EXIT_LINT_PROBLEMS, lint_findings, run_promtool
@@ -22,7 +23,8 @@ CATEGORY = "collection"
 
 def plan(ctx: VerifyContext) -> list[Check]:
     checks = [
-        Check(CATEGORY, "targets up", "every scrape target Prometheus knows answered its last scrape", partial(targets_up, ctx))
+        Check(CATEGORY, "targets up", "every scrape target Prometheus knows answered its last scrape", partial(targets_up, ctx)),
+        lint_check(ctx, CATEGORY, "catalog"),
     ]
     for spec in ctx.catalog:
         what = f"{spec.name} has series in Prometheus"

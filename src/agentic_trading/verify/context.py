@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from agentic_trading.observability import ObservabilityTree, TreePaths, load_tree
+from agentic_trading.observability.catalog import Catalog
+from agentic_trading.observability.durations import parse_duration
 from agentic_trading.settings import Settings
-from agentic_trading.stack.observability import default_source_dir, parse_duration
-from agentic_trading.verify.catalog import Catalog, load_catalog
 from agentic_trading.verify.grafana import GrafanaAuth, GrafanaClient
 from agentic_trading.verify.prometheus import PrometheusClient
-from agentic_trading.verify.rule_files import RuleFiles
 
 DEFAULT_REQUEST_TIMEOUT_S = 5.0
 # When Prometheus does not say (it always does since 2.x), assume the production interval.
@@ -66,24 +66,36 @@ def _is_loopback(url: str) -> bool:
 
 @dataclass(frozen=True)
 class Sources:
-    """The files that describe what the deployment should be."""
+    """The files that describe what the deployment should be: an observability tree, parts replaceable."""
 
     catalog: Path
     dashboards_dir: Path
     rules_dir: Path
     runbooks_dir: Path
+    root: Path | None = None  # the observability/ tree the other parts come from
 
     @classmethod
-    def defaults(cls, **overrides: Path | None) -> Sources:
-        observability = default_source_dir()
+    def defaults(cls, root: Path | None = None, **overrides: Path | None) -> Sources:
+        paths = TreePaths.of(root)
         values = {
-            "catalog": observability / "metrics.yaml",
-            "dashboards_dir": observability / "grafana_dashboards",
-            "rules_dir": observability / "prometheus",
-            "runbooks_dir": observability.parent / "docs" / "runbooks",
+            "catalog": paths.catalog,
+            "dashboards_dir": paths.dashboards_dir,
+            "rules_dir": paths.rules_dir,
+            "runbooks_dir": paths.runbooks_dir,
+            "root": paths.root,
         }
         values.update({key: Path(value) for key, value in overrides.items() if value is not None})
         return cls(**values)
+
+    def load_tree(self) -> ObservabilityTree:
+        """The observability tree with these files in place of the tree's own."""
+        return load_tree(
+            self.root,
+            catalog=self.catalog,
+            dashboards_dir=self.dashboards_dir,
+            rules_dir=self.rules_dir,
+            runbooks_dir=self.runbooks_dir,
+        )
 
 
 class VerifyContext:
@@ -134,14 +146,13 @@ class VerifyContext:
         self.close()
 
     @cached_property
-    def catalog(self) -> Catalog:
-        return load_catalog(self.sources.catalog)
+    def tree(self) -> ObservabilityTree:
+        """What the deployment should be: the observability tree, read once per run."""
+        return self.sources.load_tree()
 
-    @cached_property
-    def rule_files(self) -> RuleFiles:
-        rules = RuleFiles(self.sources.rules_dir)
-        rules.check_layout()
-        return rules
+    @property
+    def catalog(self) -> Catalog:
+        return self.tree.catalog
 
     @cached_property
     def targets(self) -> list[dict[str, Any]]:

@@ -3,63 +3,38 @@
 The specification's ``test_dashboard_queries.py`` with what it leaves out: template
 variables are resolved against Prometheus and expanded as Grafana's "All" does
 (``(v1|v2|…)``), so ``$agent_type`` panels are really checked; a query that returns
-nothing fails; every metric a query names must be in the catalog. With a Grafana URL
-the dashboards are also imported through its API.
+nothing fails. What needs no server (unique uids, complete panels, parseable queries,
+catalogued metrics and labels) is the observability lint (``atctl lint --area
+dashboards``). With a Grafana URL the dashboards are also imported through its API.
 """
 
 from __future__ import annotations
 
 from functools import partial
 
-from agentic_trading.verify.context import VerifyContext
-from agentic_trading.verify.dashboard_files import (
-    Dashboard,
-    PanelQuery,
-    Variable,
-    dashboard_paths,
-    duplicate_uids,
-    lint_dashboard,
-    load_dashboard,
-)
-from agentic_trading.verify.errors import VerifyInputError
-from agentic_trading.verify.grafana import GrafanaError
-from agentic_trading.verify.model import Check, Outcome, counted, summarise
-from agentic_trading.verify.promql import (
-    PromQLSyntaxError,
+from agentic_trading.observability.dashboards import Dashboard, PanelQuery, Variable
+from agentic_trading.observability.promql import PromQLSyntaxError, metric_names
+from agentic_trading.observability.templating import (
+    MATCH_ALL,
     builtin_variables,
     expand_variables,
     format_values,
     label_values_query,
-    metric_names,
     variable_references,
 )
+from agentic_trading.verify.context import VerifyContext
+from agentic_trading.verify.grafana import GrafanaError
+from agentic_trading.verify.lint import lint_check
+from agentic_trading.verify.model import Check, Outcome, summarise
 
 CATEGORY = "dashboards"
-# What an unresolvable multi-value variable becomes when no allValue is set.
-MATCH_ALL = ".*"
 
 
 def plan(ctx: VerifyContext) -> list[Check]:
-    checks: list[Check] = []
-    dashboards: list[Dashboard] = []
-    for path in dashboard_paths(ctx.sources.dashboards_dir):
-        try:
-            dashboards.append(load_dashboard(path))
-        except VerifyInputError as exc:
-            checks.append(
-                Check(CATEGORY, f"json {path.name}", f"{path.name} is dashboard JSON", partial(Outcome.failed, str(exc)))
-            )
-    checks.append(Check(CATEGORY, "unique uids", "no two dashboards share a uid", partial(uids_unique, dashboards)))
+    checks: list[Check] = [lint_check(ctx, CATEGORY, "dashboards")]
+    dashboards = ctx.tree.dashboards
     for dashboard in dashboards:
         resolver = VariableResolver(ctx, dashboard)
-        checks.append(
-            Check(
-                CATEGORY,
-                f"lint {dashboard.uid}",
-                f"{dashboard.path.name}: every panel has a datasource and a query",
-                partial(dashboard_lints_clean, dashboard),
-            )
-        )
         for variable in dashboard.variables():
             checks.append(
                 Check(
@@ -78,14 +53,6 @@ def plan(ctx: VerifyContext) -> list[Check]:
                     partial(query_returns_data, ctx, resolver, query),
                 )
             )
-        checks.append(
-            Check(
-                CATEGORY,
-                f"catalog {dashboard.uid}",
-                f"every metric a query of {dashboard.uid} names is in {ctx.sources.catalog.name} or is a recording rule",
-                partial(metrics_catalogued, ctx, dashboard),
-            )
-        )
     if ctx.grafana is None:
         checks.append(
             Check(
@@ -106,24 +73,6 @@ def plan(ctx: VerifyContext) -> list[Check]:
                 )
             )
     return checks
-
-
-# --- lint -----------------------------------------------------------------------------------
-
-
-def uids_unique(dashboards: list[Dashboard]) -> Outcome:
-    duplicates = duplicate_uids(dashboards)
-    if duplicates:
-        lines = [f"uid {uid!r} in {', '.join(files)}" for uid, files in duplicates.items()]
-        return Outcome.failed(f"{counted(len(duplicates), 'uid')} used twice: {summarise(lines, 3)}", details=lines)
-    return Outcome.passed(f"{len(dashboards)} dashboards, {len(dashboards)} distinct uids")
-
-
-def dashboard_lints_clean(dashboard: Dashboard) -> Outcome:
-    problems = lint_dashboard(dashboard)
-    if problems:
-        return Outcome.failed(f"{dashboard.path.name}: {summarise(problems, 3)}", details=problems)
-    return Outcome.passed(f"{len(dashboard.panels())} panels, each with a datasource and a query")
 
 
 # --- variables --------------------------------------------------------------------------------
@@ -195,12 +144,6 @@ def variable_resolves(resolver: VariableResolver, variable: Variable) -> Outcome
 # --- queries ------------------------------------------------------------------------------------
 
 
-def offline_expansion(expr: str, scrape_interval_s: float = 15.0) -> str:
-    """The query with every variable replaced by something that parses (``.*``, builtin intervals)."""
-    expanded = expand_variables(expr, builtin_variables(scrape_interval_s))
-    return expand_variables(expanded, {name: MATCH_ALL for name in variable_references(expanded)})
-
-
 def query_returns_data(ctx: VerifyContext, resolver: VariableResolver, query: PanelQuery) -> Outcome:
     resolver.resolve()
     expr = expand_variables(query.expr, resolver.substitutions())
@@ -216,7 +159,7 @@ def query_returns_data(ctx: VerifyContext, resolver: VariableResolver, query: Pa
     samples = ctx.prometheus.query(expr)
     if samples:
         return Outcome.passed(f"{len(samples)} series", expr)
-    known = ctx.catalog.known_series(ctx.rule_files.recorded_names())
+    known = ctx.catalog.known_series(rule.name for rule in ctx.tree.recording_rules)
     missing = [name for name in sorted(names) if not ctx.prometheus.query(f"count({name})")]
     unknown = [name for name in missing if name not in known]
     if unknown:
@@ -227,26 +170,6 @@ def query_returns_data(ctx: VerifyContext, resolver: VariableResolver, query: Pa
         return Outcome.skipped(f"no data yet, as expected: {reasons}", expr)
     why = f": no series of {', '.join(missing)}" if missing else " (every metric has series: check the label matchers)"
     return Outcome.failed(f"returned no data{why}", expr)
-
-
-def metrics_catalogued(ctx: VerifyContext, dashboard: Dashboard) -> Outcome:
-    known = ctx.catalog.known_series(ctx.rule_files.recorded_names())
-    unknown: list[str] = []
-    broken: list[str] = []
-    named: set[str] = set()
-    for query in dashboard.queries():
-        try:
-            names = metric_names(offline_expansion(query.expr))
-        except PromQLSyntaxError as exc:
-            broken.append(f"panel {query.panel!r} {query.ref_id}: {exc.reason}")
-            continue
-        named |= names
-        unknown.extend(f"panel {query.panel!r} names {name}" for name in sorted(names - known))
-    if unknown or broken:
-        lines = unknown + broken
-        what = f"not in {ctx.sources.catalog.name}" if unknown else "queries that do not parse"
-        return Outcome.failed(f"{what}: {summarise(lines, 3)}", details=lines)
-    return Outcome.passed(f"{len(named)} metrics named, all catalogued")
 
 
 # --- Grafana ------------------------------------------------------------------------------------

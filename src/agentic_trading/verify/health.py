@@ -12,10 +12,10 @@ from functools import partial
 
 import httpx
 
+from agentic_trading.observability import ObservabilityError
+from agentic_trading.observability.dashboards import dashboard_paths, datasource_uids, load_dashboard
 from agentic_trading.verify.collection import targets_up
 from agentic_trading.verify.context import VerifyContext
-from agentic_trading.verify.dashboard_files import dashboard_paths, datasource_uids, load_dashboard
-from agentic_trading.verify.errors import VerifyInputError
 from agentic_trading.verify.grafana import GrafanaError
 from agentic_trading.verify.model import Check, Outcome
 from agentic_trading.verify.prometheus import describe_transport
@@ -80,7 +80,7 @@ def alertmanager_ready(ctx: VerifyContext) -> Outcome:
 def _dashboard_datasources(ctx: VerifyContext) -> list[str]:
     try:
         dashboards = [load_dashboard(path) for path in dashboard_paths(ctx.sources.dashboards_dir)]
-    except VerifyInputError:
+    except ObservabilityError:
         return [DEFAULT_DATASOURCE_UID]
     return datasource_uids(dashboards) or [DEFAULT_DATASOURCE_UID]
 

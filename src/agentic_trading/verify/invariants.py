@@ -11,7 +11,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 
-from agentic_trading.verify.catalog import MetricSpec
+from agentic_trading.observability.catalog import MetricSpec
 from agentic_trading.verify.prometheus import Sample
 
 SeriesKey = tuple[tuple[str, str], ...]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentic_trading.stack.observability import default_source_dir
-from agentic_trading.verify.catalog import Catalog, MetricSpec
+from agentic_trading.observability import default_root
+from agentic_trading.observability.catalog import Catalog, MetricSpec
 
-DEFAULT_DOCS_PATH = default_source_dir().parent / "docs" / "metrics.md"
+DEFAULT_DOCS_PATH = default_root().parent / "docs" / "metrics.md"
 
 
 def _cell(text: str) -> str:

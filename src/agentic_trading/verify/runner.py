@@ -14,9 +14,9 @@ from typing import Protocol
 
 import httpx
 
+from agentic_trading.observability import ObservabilityError
 from agentic_trading.verify import accuracy, alerts, collection, dashboards, health, security
 from agentic_trading.verify.context import VerifyContext
-from agentic_trading.verify.dashboard_files import dashboard_paths
 from agentic_trading.verify.errors import HttpCheckError, PromQLError, VerifyInputError
 from agentic_trading.verify.grafana import GrafanaError
 from agentic_trading.verify.model import CATEGORIES, Check, Outcome, Report, Result
@@ -34,7 +34,7 @@ PLANNERS: dict[str, Callable[[VerifyContext], list[Check]]] = {
 assert tuple(PLANNERS) == CATEGORIES
 
 # Errors a check may meet that say enough by themselves.
-_KNOWN_ERRORS = (PromtoolMissingError, VerifyInputError, GrafanaError, HttpCheckError)
+_KNOWN_ERRORS = (PromtoolMissingError, VerifyInputError, ObservabilityError, GrafanaError, HttpCheckError)
 
 
 class ProgressListener(Protocol):
@@ -69,14 +69,13 @@ def run_checks(
 
 
 def check_inputs(ctx: VerifyContext, categories: Sequence[str]) -> None:
-    """Read the files the chosen categories need; a missing or broken one stops the run (exit 2)."""
-    wanted = set(categories)
-    if wanted & {"collection", "accuracy", "dashboards"}:
-        ctx.catalog  # noqa: B018 - loads and validates the catalog
-    if wanted & {"dashboards", "alerts"}:
-        ctx.rule_files  # noqa: B018 - checks the rules directory's layout
-    if "dashboards" in wanted:
-        dashboard_paths(ctx.sources.dashboards_dir)
+    """Read the files the chosen categories need; a missing or broken one stops the run (exit 2).
+
+    Every category but health and security compares the deployment with the
+    observability tree: it is read (and refused with file:line when broken) before any check.
+    """
+    if set(categories) & {"collection", "accuracy", "dashboards", "alerts"}:
+        ctx.tree  # noqa: B018 - loads and validates the whole tree once
 
 
 def plan_category(ctx: VerifyContext, category: str) -> list[Check]:

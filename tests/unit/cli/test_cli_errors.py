@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 from typer.testing import CliRunner
 
 from agentic_trading.cli import common
+from agentic_trading.cli import lint as lint_command
 from agentic_trading.cli import load as load_command
 from agentic_trading.cli.main import app
 from agentic_trading.errors import AgenticTradingError
@@ -37,6 +38,7 @@ INVOCATIONS = {
     "logs": ["logs"],
     "trace": ["trace", "corr-1"],
     "summary": ["summary"],
+    "lint": ["lint"],
     "load": ["load"],
     "verify": ["verify"],
     "health": ["health"],
@@ -66,10 +68,12 @@ def _leaf_commands(group: TyperGroup, prefix: str = "") -> set[str]:
 
 @pytest.fixture
 def settings_fail(monkeypatch: pytest.MonkeyPatch) -> None:
-    def fail(**_: object) -> None:
+    def fail(*_: object, **__: object) -> None:
         raise DeliberateError("the settings are broken on purpose: fix them")
 
     monkeypatch.setattr(common, "load_settings", fail)
+    # `atctl lint` reads no settings, only the observability tree.
+    monkeypatch.setattr(lint_command, "load_tree", fail)
 
 
 def test_every_command_is_covered() -> None:

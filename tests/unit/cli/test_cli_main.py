@@ -187,7 +187,7 @@ def test_uptime_is_short(seconds: int | None, text: str) -> None:
 
 @pytest.mark.parametrize(
     "command",
-    ["up", "down", "status", "logs", "trace", "summary", "stop", "start", "restart", "kill", "pause", "resume"],
+    ["up", "down", "status", "logs", "trace", "summary", "stop", "start", "restart", "kill", "pause", "resume", "lint"],
 )
 def test_help_has_an_example_and_fits_80_columns(command: str) -> None:
     result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"})

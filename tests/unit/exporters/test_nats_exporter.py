@@ -18,6 +18,7 @@ METRIC_NAMES = {
     "nats_consumer_redelivered_messages",  # the parser drops _total from counter family names
     "nats_stream_messages",
     "nats_stream_bytes",
+    "nats_stream_max_bytes",
     "nats_server_up",
     "nats_server_connections",
     "nats_exporter_scrape_errors",
@@ -79,6 +80,17 @@ async def test_every_contract_metric_is_exposed_with_the_servers_figures(poller,
     assert got[("nats_server_up", ())] == 1
     assert got[("nats_exporter_scrape_errors_total", ())] == 0
     promtool_check(exposition)
+
+
+async def test_a_streams_max_bytes_is_exposed_for_the_fullness_alert_and_absent_when_unlimited(poller, monitor):
+    details = monitor.jsz["account_details"][0]["stream_detail"]
+    details[0].setdefault("config", {})["max_bytes"] = 268435456
+    for detail in details[1:]:
+        detail.setdefault("config", {})["max_bytes"] = -1
+    await poller.poll_once()
+    got = samples(scrape(poller))
+    limits = {key[1]: value for key, value in got.items() if key[0] == "nats_stream_max_bytes"}
+    assert limits == {(("stream", details[0]["name"]),): 268435456}
 
 
 async def test_while_nats_is_down_it_says_so_and_serves_no_old_figures(poller, monitor, promtool_check):

@@ -318,3 +318,62 @@ async def test_other_methods_get_405_with_allow(client):
     health = await client.post("/healthz")
     assert webhook.status_code == 405 and webhook.headers["allow"] == "POST"
     assert health.status_code == 405 and health.headers["allow"] == "GET, HEAD"
+
+
+# -- input edges: no input makes a 5xx ----------------------------------------------------------
+
+
+async def test_nesting_deeper_than_a_signal_can_be_is_400_naming_the_body(make_gateway, client_for):
+    gateway, js = make_gateway()
+    deep = b'{"instrument": "EURUSD", "action": "buy", "timestamp": "' + _now_iso().encode() + b'", "x": '
+    deep += b"[" * 300 + b"]" * 300 + b"}"
+    response = await client_for(gateway).post("/webhook/tradingview", content=deep, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    error = response.json()["errors"][0]
+    assert error["field"] == "body" and "deeper than 32" in error["message"]
+    assert js.published == []
+
+
+async def test_an_unexpected_failure_is_a_counted_json_500_logged_with_its_traceback(make_gateway, client_for, monkeypatch):
+    from structlog.processors import format_exc_info
+    from structlog.testing import capture_logs
+
+    gateway, js = make_gateway()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in validation")
+
+    monkeypatch.setattr("agentic_trading.gateway.app.build_signal", broken)
+    with capture_logs(processors=[format_exc_info]) as logs:
+        response = await client_for(gateway).post("/webhook/tradingview", json=_signal(), headers={"X-Correlation-ID": "cid-500"})
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error" and response.json()["correlation_id"] == "cid-500"
+    assert _sample(gateway, "gateway_webhooks_total", endpoint="tradingview", status="500") == 1
+    [failed] = [line for line in logs if line["event"] == "webhook_failed"]
+    assert failed["correlation_id"] == "cid-500" and "RuntimeError: a bug in validation" in failed["exception"]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "text/plain; charset=utf-8", "APPLICATION/JSON; charset=UTF-8", None]
+)
+async def test_json_and_text_plain_and_no_content_type_are_read_as_json(make_gateway, client_for, content_type):
+    gateway, js = make_gateway()
+    headers = {"content-type": content_type} if content_type else {}
+    response = await client_for(gateway).post("/webhook/test", content=orjson.dumps(_signal()), headers=headers)
+    assert response.status_code == 200, response.text
+    assert len(js.published) == 1
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/xml"]
+)
+async def test_other_content_types_are_415_naming_the_header_and_not_read(make_gateway, client_for, content_type):
+    gateway, js = make_gateway()
+    response = await client_for(gateway).post(
+        "/webhook/tradingview", content=orjson.dumps(_signal()), headers={"content-type": content_type}
+    )
+    assert response.status_code == 415
+    assert response.json()["errors"][0]["field"] == "Content-Type"
+    assert "application/json" in response.headers["accept-post"]
+    assert js.published == []
+    assert _sample(gateway, "gateway_validation_errors_total", reason="unsupported_media_type") == 1

@@ -26,7 +26,7 @@ def test_the_document_is_a_valid_openapi_schema_with_every_route():
 
 def test_auth_source_and_rate_answers_appear_only_when_configured():
     plain = _webhook(openapi_document(Settings(rate_limit_per_s=0)))
-    assert set(plain["responses"]) == {"200", "400", "408", "413", "422", "503"}
+    assert set(plain["responses"]) == {"200", "400", "408", "413", "415", "422", "431", "500", "503"}
     assert "secret" not in openapi_document(Settings())["components"]["schemas"]["Signal"]["properties"]
     assert "X-Signature" not in {p["name"] for p in plain["parameters"]}
 

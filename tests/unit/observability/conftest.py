@@ -1,10 +1,12 @@
-"""Fixtures for the observability checks: the real Prometheus tools, or a clear failure."""
+"""Fixtures for the observability tests: the real Prometheus tools, and doctored copies of the tree."""
 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
+from _tree_copy import TreeCopy, copy_tree
 
 
 def _require(binary: str, package: str) -> str:
@@ -22,3 +24,8 @@ def promtool() -> str:
 @pytest.fixture(scope="session")
 def amtool() -> str:
     return _require("amtool", "prometheus-alertmanager")
+
+
+@pytest.fixture
+def tree_copy(tmp_path: Path) -> TreeCopy:
+    return copy_tree(tmp_path)

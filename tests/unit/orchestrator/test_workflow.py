@@ -2,6 +2,7 @@
 
 import asyncio
 
+import orjson
 import pytest
 import redis.asyncio as aioredis
 
@@ -71,14 +72,35 @@ async def test_a_redelivered_signal_keeps_its_first_deadline_and_publishing_empt
     assert decision.status == "degraded"
     assert await store.claim(decision)
     assert await store.is_decided("s2")
+    assert (await store.decision("s2")).missing_agents == ["momentum", "risk", "sentiment", "correlation"]
     await store.mark_published("s2")
     assert await store.outbox() == []
     # Once decided, a redelivered part records nothing and says so.
     assert await store.record([_opinion("risk", "s2"), _signal("s2")], 2.0) == [None, None]
-    assert (await store.decision("s2")).missing_agents == ["momentum", "risk", "sentiment", "correlation"]
 
 
 async def test_recording_a_signal_indexes_its_correlation_id_for_atctl_trace(store):
     await store.record([_opinion("risk"), _signal()], deadline_s=2.0)
     assert await store.redis.get(correlation_key("c")) == b"s1"
     assert 0 < await store.redis.ttl(correlation_key("c")) <= DECISION_TTL_S
+
+
+async def test_a_published_decision_shrinks_to_a_marker_that_still_blocks_a_second_decision(store):
+    """Redis keeps a day of small markers, not a week of decisions: it cannot fill in normal operation."""
+    await store.record([_signal("s3")], deadline_s=2.0)
+    decision = decide(*parse_workflow(await store.load("s3")), decided_at=102.1)
+    assert await store.claim(decision)
+    full = await store.redis.get("at:decision:s3")
+    await store.mark_published("s3")
+    marker = await store.redis.get("at:decision:s3")
+    assert len(marker) < len(full) / 4
+    assert orjson.loads(marker) == {
+        "correlation_id": decision.correlation_id,
+        "decision": decision.decision,
+        "status": decision.status,
+        "decided_at": decision.decided_at,
+        "latency_s": decision.latency_s,
+    }
+    assert 23 * 3600 < await store.redis.ttl("at:decision:s3") <= 24 * 3600
+    assert await store.decision("s3") is None
+    assert not await store.claim(decision)  # a late redelivery or a retry is never decided twice

@@ -1,4 +1,4 @@
-"""Alert checks: promtool on the real rules, coverage on a doctored copy, live state from a fake Prometheus."""
+"""Alert checks: promtool on the real rules, the lint on a doctored copy, live state from a fake Prometheus."""
 
 from __future__ import annotations
 
@@ -9,20 +9,22 @@ import pytest
 import yaml
 from _verify_fakes import FakePrometheus, vector
 
+from agentic_trading.observability import ObservabilityError
 from agentic_trading.verify import Status, VerifyContext
 from agentic_trading.verify.alerts import (
-    FIRING_QUERY,
     alerts_loaded,
-    every_alert_has_runbook,
-    every_alert_tested,
     expression_evaluates,
+    firing_query,
     only_watchdog_firing,
     plan,
     rules_valid,
     unit_tests_pass,
 )
 from agentic_trading.verify.context import Sources
+from agentic_trading.verify.lint import lint_passes
 from agentic_trading.verify.runner import run_check
+
+FIRING_QUERY = 'ALERTS{alertstate="firing", alertname!~"Watchdog"}'
 
 UNTESTED = {
     "alert": "GatewayQueueStuck",
@@ -54,32 +56,30 @@ def _add_alert(rules_dir: Path, rule: dict) -> None:
     path.write_text(yaml.safe_dump(document, sort_keys=False))
 
 
-def test_the_projects_rules_pass_promtool_and_every_alert_is_covered(verify_ctx: VerifyContext) -> None:
-    for check in (rules_valid, unit_tests_pass, every_alert_tested, every_alert_has_runbook):
-        outcome = check(verify_ctx)
-        assert outcome.status is Status.passed, f"{check.__name__}: {outcome.message}"
+def test_the_projects_rules_pass_promtool_and_the_lint(verify_ctx: VerifyContext) -> None:
+    for outcome in (rules_valid(verify_ctx), unit_tests_pass(verify_ctx), lint_passes(verify_ctx, "alerts")):
+        assert outcome.status is Status.passed, outcome.message
     assert "promtool test rules" in unit_tests_pass(verify_ctx).query
+    assert lint_passes(verify_ctx, "alerts").query == "atctl lint --area alerts"
 
 
-def test_an_alert_without_a_unit_test_is_named(verify_ctx: VerifyContext, rules_copy: Path) -> None:
+def test_an_alert_without_a_unit_test_or_runbook_is_named_by_the_lint(verify_ctx: VerifyContext, rules_copy: Path) -> None:
     _add_alert(rules_copy, UNTESTED)
     ctx = _with_rules(verify_ctx, rules_copy)
-    outcome = every_alert_tested(ctx)
+    outcome = lint_passes(ctx, "alerts")
     assert outcome.status is Status.failed
-    assert outcome.message.startswith("1 alert without a unit test: GatewayQueueStuck (gateway.yml)")
+    codes = [line.split(": ")[1] for line in outcome.details]
+    assert {"alert-untested", "alert-no-runbook", "alert-runbook-url"} <= set(codes)
+    assert all(line.startswith(f"{rules_copy / 'alerts' / 'gateway.yml'}:") for line in outcome.details if "alert-" in line)
     assert rules_valid(ctx).status is Status.passed, "the rule itself is valid: only the test is missing"
 
 
-def test_an_alert_without_a_runbook_is_named(verify_ctx: VerifyContext, rules_copy: Path, tmp_path: Path) -> None:
-    _add_alert(rules_copy, UNTESTED)
-    outcome = every_alert_has_runbook(_with_rules(verify_ctx, rules_copy))
-    assert outcome.status is Status.failed and outcome.message == "1 alert without a runbook: GatewayQueueStuck"
-
-
-def test_an_invalid_rule_fails_promtool_check_rules(verify_ctx: VerifyContext, rules_copy: Path) -> None:
+def test_an_invalid_rule_is_refused_with_its_file_and_line(verify_ctx: VerifyContext, rules_copy: Path) -> None:
     _add_alert(rules_copy, {**UNTESTED, "expr": "sum(rate(up[5m])"})
-    outcome = rules_valid(_with_rules(verify_ctx, rules_copy))
-    assert outcome.status is Status.failed and "promtool refuses the rules" in outcome.message
+    path = rules_copy / "alerts" / "gateway.yml"
+    line = path.read_text().splitlines().index("  - alert: GatewayQueueStuck") + 2  # the expr: line after it
+    with pytest.raises(ObservabilityError, match=rf"gateway\.yml:{line}: the expr of GatewayQueueStuck is not valid PromQL"):
+        rules_valid(_with_rules(verify_ctx, rules_copy))
 
 
 def test_a_failing_unit_test_fails_promtool_test_rules(verify_ctx: VerifyContext, rules_copy: Path) -> None:
@@ -92,7 +92,7 @@ def test_a_failing_unit_test_fails_promtool_test_rules(verify_ctx: VerifyContext
 def test_alerts_missing_on_prometheus_or_failing_there_are_named(
     verify_ctx: VerifyContext, fake_prometheus: FakePrometheus
 ) -> None:
-    names = [alert.name for alert in verify_ctx.rule_files.alerts()]
+    names = [alert.name for alert in verify_ctx.tree.alerts]
     rules = [{"name": name, "type": "alerting", "health": "ok"} for name in names if name != "HighCPU"]
     rules.append({"name": "gateway:broken", "type": "recording", "health": "err", "lastError": "many-to-many matching"})
     fake_prometheus.rules = [{"name": "all", "rules": rules}]
@@ -102,7 +102,7 @@ def test_alerts_missing_on_prometheus_or_failing_there_are_named(
 
 
 def test_expressions_are_evaluated_and_refusals_reported(verify_ctx: VerifyContext, fake_prometheus: FakePrometheus) -> None:
-    alert = next(a for a in verify_ctx.rule_files.alerts() if a.name == "GatewayDown")
+    alert = verify_ctx.tree.alert("GatewayDown")
     assert expression_evaluates(verify_ctx, alert).message == "evaluates (false now)"
     fake_prometheus.errors[alert.expr] = "unknown function"
     checks = {check.name: check for check in plan(verify_ctx)}
@@ -112,7 +112,7 @@ def test_expressions_are_evaluated_and_refusals_reported(verify_ctx: VerifyConte
 
 def test_only_the_watchdog_may_fire(verify_ctx: VerifyContext, fake_prometheus: FakePrometheus) -> None:
     assert only_watchdog_firing(verify_ctx).status is Status.passed
-    assert FIRING_QUERY == 'ALERTS{alertstate="firing", alertname!~"Watchdog"}'
+    assert firing_query(verify_ctx.tree.config.always_firing) == FIRING_QUERY
     fake_prometheus.results[FIRING_QUERY] = vector(
         ({"__name__": "ALERTS", "alertname": "TargetDown", "alertstate": "firing", "job": "nats"}, 1)
     )

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from agentic_trading.verify.catalog import load_catalog, parse_entry, parse_range
+from agentic_trading.observability import ObservabilityError
+from agentic_trading.observability.catalog import load_catalog, parse_entry, parse_range
 from agentic_trading.verify.context import Sources
-from agentic_trading.verify.errors import VerifyInputError
 from agentic_trading.verify.metric_docs import DEFAULT_DOCS_PATH, render_metric_docs
 
 CATALOG = load_catalog(Sources.defaults().catalog)
@@ -62,7 +62,7 @@ def test_ranges_are_closed_intervals_and_nan_is_never_inside() -> None:
     ],
 )
 def test_malformed_ranges_are_refused_with_the_fix(value, problem: str) -> None:
-    with pytest.raises(VerifyInputError, match=problem.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(ObservabilityError, match=problem.replace("[", r"\[").replace("]", r"\]")):
         parse_range(value, "metrics.yaml: x")
 
 
@@ -72,24 +72,24 @@ def test_unbounded_sides_are_null() -> None:
 
 
 def test_entries_without_a_known_type_or_with_an_empty_condition_are_refused() -> None:
-    with pytest.raises(VerifyInputError, match="type 'summary'"):
+    with pytest.raises(ObservabilityError, match="type 'summary'"):
         parse_entry("x", {"type": "summary", "labels": []})
-    with pytest.raises(VerifyInputError, match="conditional must say when"):
+    with pytest.raises(ObservabilityError, match="conditional must say when"):
         parse_entry("x", {"type": "counter", "labels": [], "conditional": ""})
 
 
 def test_an_unquoted_comma_in_a_help_text_is_caught() -> None:
     # YAML reads `{help: Webhooks received, valid or not}` as two keys: help and "valid or not".
-    with pytest.raises(VerifyInputError, match="unknown keys \\['valid or not'\\].*quote the text"):
+    with pytest.raises(ObservabilityError, match="unknown keys \\['valid or not'\\].*quote the text"):
         parse_entry("x", {"type": "counter", "labels": [], "help": "Webhooks received", "valid or not": None})
 
 
 def test_a_missing_or_broken_catalog_names_the_file(tmp_path: Path) -> None:
-    with pytest.raises(VerifyInputError, match="cannot read the metric catalog"):
+    with pytest.raises(ObservabilityError, match="cannot read the metric catalog"):
         load_catalog(tmp_path / "nope.yaml")
     broken = tmp_path / "metrics.yaml"
     broken.write_text("metrics: [a, b]\n")
-    with pytest.raises(VerifyInputError, match="top-level `metrics:` mapping"):
+    with pytest.raises(ObservabilityError, match="top-level `metrics:` mapping"):
         load_catalog(broken)
 
 

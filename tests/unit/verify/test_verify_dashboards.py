@@ -1,4 +1,4 @@
-"""Dashboard JSON lint and the dashboard checks, with a fake Prometheus."""
+"""The live dashboard checks (variables, panel queries, the plan), with a fake Prometheus."""
 
 from __future__ import annotations
 
@@ -10,26 +10,12 @@ from pathlib import Path
 import pytest
 from _verify_fakes import FakePrometheus, vector
 
+from agentic_trading.observability import ObservabilityError
+from agentic_trading.observability.dashboards import Dashboard, dashboard_paths, datasource_uids, load_dashboard
+from agentic_trading.observability.templating import offline_expansion
 from agentic_trading.verify import Status, VerifyContext
 from agentic_trading.verify.context import Sources
-from agentic_trading.verify.dashboard_files import (
-    Dashboard,
-    dashboard_paths,
-    datasource_uids,
-    duplicate_uids,
-    lint_dashboard,
-    load_dashboard,
-)
-from agentic_trading.verify.dashboards import (
-    VariableResolver,
-    metrics_catalogued,
-    offline_expansion,
-    plan,
-    query_returns_data,
-    uids_unique,
-    variable_resolves,
-)
-from agentic_trading.verify.errors import VerifyInputError
+from agentic_trading.verify.dashboards import VariableResolver, plan, query_returns_data, variable_resolves
 from agentic_trading.verify.model import Check
 from agentic_trading.verify.runner import run_check
 
@@ -50,42 +36,6 @@ def _panel(title: str, expr: str | None = "up", datasource: dict | None = DATASO
     return panel
 
 
-# --- lint -----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("dashboard", DASHBOARDS, ids=lambda d: d.uid)
-def test_the_projects_dashboards_lint_clean(dashboard: Dashboard) -> None:
-    assert lint_dashboard(dashboard) == []
-
-
-def test_panels_without_datasource_or_query_are_named() -> None:
-    dashboard = _dashboard(
-        [_panel("no source", datasource=None), _panel("no query", expr=None), _panel("notes", None, None, "text")]
-    )
-    assert lint_dashboard(dashboard) == ["panel 'no source' has no datasource", "panel 'no query' has no query"]
-
-
-def test_panels_inside_rows_are_linted_and_queried() -> None:
-    row = {"type": "row", "title": "Row", "panels": [_panel("inside", expr="rate(x_total[1m])", datasource=None)]}
-    dashboard = _dashboard([row])
-    assert [q.panel for q in dashboard.queries()] == ["inside"]
-    assert lint_dashboard(dashboard) == ["panel 'inside' has no datasource"]
-
-
-def test_a_datasource_on_every_target_is_enough() -> None:
-    panel = _panel("per target", datasource=None)
-    panel["targets"][0]["datasource"] = DATASOURCE
-    assert lint_dashboard(_dashboard([panel])) == []
-
-
-def test_duplicate_uids_are_found_with_their_files() -> None:
-    first, second = _dashboard([], uid="same"), _dashboard([], uid="same")
-    second = Dashboard(Path("other.json"), second.document)
-    assert duplicate_uids([first, second, _dashboard([], uid="x")]) == {"same": ["same.json", "other.json"]}
-    outcome = uids_unique([first, second])
-    assert outcome.status is Status.failed and "uid 'same' in same.json, other.json" in outcome.message
-
-
 def test_the_dashboards_name_one_datasource() -> None:
     assert datasource_uids(DASHBOARDS) == ["prometheus"]
 
@@ -93,7 +43,7 @@ def test_the_dashboards_name_one_datasource() -> None:
 def test_invalid_json_is_refused_with_the_file_name(tmp_path: Path) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    with pytest.raises(VerifyInputError, match="broken.json is not valid JSON"):
+    with pytest.raises(ObservabilityError, match="broken.json:1: not valid JSON"):
         load_dashboard(broken)
 
 
@@ -130,9 +80,6 @@ def test_a_query_on_a_metric_that_does_not_exist_fails_naming_it(verify_ctx: Ver
     outcome = query_returns_data(verify_ctx, VariableResolver(verify_ctx, dashboard), dashboard.queries()[0])
     assert outcome.status is Status.failed
     assert outcome.message == "no data: gateway_ghost_total has no series and is not in the catalog"
-    catalogued = metrics_catalogued(verify_ctx, dashboard)
-    assert catalogued.status is Status.failed
-    assert catalogued.message == "not in metrics.yaml: panel 'Ghost' names gateway_ghost_total"
 
 
 def test_a_query_on_a_conditional_metric_without_data_is_skipped(verify_ctx: VerifyContext) -> None:
@@ -163,30 +110,23 @@ def test_prometheus_refusing_a_query_is_a_failure_with_its_error(
     assert (result.message, result.query) == ("Prometheus refused the query: bad_data: query timed out", "up")
 
 
-@pytest.mark.parametrize("dashboard", DASHBOARDS, ids=lambda d: d.uid)
-def test_the_projects_dashboards_name_only_catalogued_metrics(verify_ctx: VerifyContext, dashboard: Dashboard) -> None:
-    outcome = metrics_catalogued(verify_ctx, dashboard)
-    assert outcome.status is Status.passed, outcome.message
-
-
 def test_offline_expansion_parses_variables_and_intervals() -> None:
     assert offline_expansion('rate(x{a=~"$v"}[$__rate_interval])') == 'rate(x{a=~".*"}[1m])'
 
 
 def test_plan_covers_every_dashboard_and_skips_grafana_without_a_url(verify_ctx: VerifyContext, tmp_path: Path) -> None:
     names = [check.name for check in plan(verify_ctx)]
-    for dashboard in DASHBOARDS:
-        assert f"lint {dashboard.uid}" in names and f"catalog {dashboard.uid}" in names
+    assert names[0] == "lint dashboards"
     assert sum(name.startswith("query ") for name in names) == sum(len(d.queries()) for d in DASHBOARDS)
     assert "variable agents-001 $agent_type" in names
     assert names[-1] == "grafana import"
 
 
-def test_a_dashboard_file_that_is_not_json_becomes_a_failed_check(verify_ctx: VerifyContext, tmp_path: Path) -> None:
+def test_a_dashboard_file_that_is_not_json_stops_the_run_naming_file_and_line(verify_ctx: VerifyContext, tmp_path: Path) -> None:
     directory = tmp_path / "dashboards"
     directory.mkdir()
     (directory / "good.json").write_text(json.dumps(copy.deepcopy(AGENTS.document)))
-    (directory / "bad.json").write_text("{")
+    (directory / "bad.json").write_text('{\n  "uid": "x",\n  oops\n}')
     ctx = VerifyContext(verify_ctx.endpoints, Sources.defaults(dashboards_dir=directory), verify_ctx.http)
-    checks = {check.name: check for check in plan(ctx)}
-    assert checks["json bad.json"].run().status is Status.failed
+    with pytest.raises(ObservabilityError, match=r"bad\.json:3: not valid JSON"):
+        plan(ctx)

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
+from agentic_trading.observability.dashboards import dashboard_paths, load_dashboard
 from agentic_trading.verify import Endpoints, Sources, Status, VerifyContext
-from agentic_trading.verify.dashboard_files import dashboard_paths, load_dashboard
 from agentic_trading.verify.dashboards import imports_into_grafana, plan
 from agentic_trading.verify.grafana import GrafanaAuth, GrafanaClient, GrafanaError
 from agentic_trading.verify.health import datasource_healthy

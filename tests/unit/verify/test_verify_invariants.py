@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from agentic_trading.verify.catalog import parse_entry
+from agentic_trading.observability.catalog import parse_entry
 from agentic_trading.verify.invariants import histogram_problems, out_of_range, unexplained_resets
 from agentic_trading.verify.prometheus import Sample
 

@@ -85,15 +85,16 @@ def test_unknown_categories_are_refused(verify_ctx: VerifyContext) -> None:
 
 
 def test_unreadable_inputs_stop_the_run_before_any_check(verify_ctx: VerifyContext, tmp_path) -> None:
+    from agentic_trading.observability import ObservabilityError
     from agentic_trading.verify.context import Sources
 
     missing = VerifyContext(verify_ctx.endpoints, Sources.defaults(catalog=tmp_path / "nope.yaml"), verify_ctx.http)
-    with pytest.raises(VerifyInputError, match="cannot read the metric catalog .*nope.yaml"):
+    with pytest.raises(ObservabilityError, match="cannot read the metric catalog .*nope.yaml"):
         run_checks(missing, ["collection"])
     no_rules = VerifyContext(verify_ctx.endpoints, Sources.defaults(rules_dir=tmp_path), verify_ctx.http)
-    with pytest.raises(VerifyInputError, match="has no alerts/ directory: pass --rules-dir"):
+    with pytest.raises(ObservabilityError, match="has no alerts/ directory: pass --rules-dir"):
         run_checks(no_rules, ["alerts"])
     no_dashboards = VerifyContext(verify_ctx.endpoints, Sources.defaults(dashboards_dir=tmp_path / "d"), verify_ctx.http)
-    with pytest.raises(VerifyInputError, match="no dashboards directory"):
+    with pytest.raises(ObservabilityError, match="no dashboards directory"):
         run_checks(no_dashboards, ["dashboards"])
     assert run_checks(no_dashboards, ["health"]).results, "health needs none of them"

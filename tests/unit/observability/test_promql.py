@@ -5,13 +5,12 @@ from __future__ import annotations
 import promql_parser
 import pytest
 
-from agentic_trading.verify.promql import (
-    PromQLSyntaxError,
+from agentic_trading.observability.promql import PromQLSyntaxError, metric_names, range_windows, selectors, threshold
+from agentic_trading.observability.templating import (
     builtin_variables,
     expand_variables,
     format_values,
     label_values_query,
-    metric_names,
     regex_escape,
     variable_references,
 )
@@ -97,3 +96,26 @@ def test_builtin_intervals_follow_grafanas_rate_interval_rule() -> None:
 )
 def test_label_values_queries_are_understood(query: str, parsed: tuple[str | None, str] | None) -> None:
     assert label_values_query(query) == parsed
+
+
+@pytest.mark.parametrize(
+    ("expr", "found"),
+    [
+        ("x > 0.5", ">  0.5"),
+        ("(up == 0)", "== 0"),
+        ("(a == 0) and on () (b > 0)", "== 0"),
+        ("redis_up == 0 or up == 0", "== 0"),
+        ("a == 0 or b > 1", None),
+        ("vector(1)", None),
+        ("a > b", None),
+    ],
+)
+def test_the_threshold_of_an_alert_is_its_top_comparison(expr: str, found: str | None) -> None:
+    result = threshold(expr)
+    assert (str(result) if result else None) == (" ".join(found.split()) if found else None)
+
+
+def test_selectors_carry_the_labels_their_matchers_test() -> None:
+    found = selectors('sum by (job) (rate(x_total{a="1", b=~"2"}[5m])) / y')
+    assert [(s.metric, s.labels) for s in found] == [("x_total", ("a", "b")), ("y", ())]
+    assert range_windows("rate(x[5m]) + rate(y[1h])") == (300.0, 3600.0)

@@ -1,11 +1,12 @@
-"""observability/metrics.yaml as typed data: the single list of metrics every check reads.
+"""observability/metrics.yaml as typed data: the single list of metrics every check and lint reads.
 
 Besides type, labels and source, an entry may say
 
 * ``range: [min, max]``: every sample must lie in it (``null`` = unbounded on that side),
   e.g. ``[0, 1]`` for a confidence, ``[0, null]`` for a counter;
 * ``conditional: <when>``: the metric has series only after some event (the first
-  refused secret, the first deadline decision); collection does not expect series.
+  refused secret, the first deadline decision); collection does not expect series;
+* ``unused: <why>``: no alert, recording rule or panel selects it, and why that is fine.
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from agentic_trading.verify.errors import VerifyInputError
+from agentic_trading.observability.errors import ObservabilityError
+from agentic_trading.observability.source import Location, line_of, read_yaml
 
 METRIC_TYPES = ("counter", "gauge", "histogram", "info")
-ENTRY_KEYS = frozenset({"type", "labels", "source", "help", "contract", "range", "conditional"})
+ENTRY_KEYS = frozenset({"type", "labels", "source", "help", "contract", "range", "conditional", "unused"})
 HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
 
 
@@ -35,6 +35,8 @@ class MetricSpec:
     contract: bool = False
     range: tuple[float, float] | None = None
     conditional: str | None = None
+    location: Location | None = None
+    unused: str | None = None  # why no rule or panel selects it (the lint accepts it then)
 
     @property
     def series_names(self) -> tuple[str, ...]:
@@ -103,41 +105,40 @@ class Catalog:
 
 
 def load_catalog(path: Path) -> Catalog:
-    """Read and validate a catalog; every problem names the entry and the fix."""
-    try:
-        document = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise VerifyInputError(f"cannot read the metric catalog {path}: {exc.strerror or exc} (pass --catalog)") from exc
-    except yaml.YAMLError as exc:
-        raise VerifyInputError(f"the metric catalog {path} is not valid YAML: {exc}") from exc
-    entries = document.get("metrics") if isinstance(document, dict) else None
+    """Read and validate a catalog; every problem names the file, the line, the entry and the fix."""
+    document = read_yaml(Path(path), what="metric catalog")
+    entries = document.get("metrics")
     if not isinstance(entries, dict) or not entries:
-        raise VerifyInputError(f"{path}: expected a top-level `metrics:` mapping of metric name to entry")
-    metrics = {str(name): parse_entry(str(name), entry, path) for name, entry in entries.items()}
+        raise ObservabilityError(f"{path}: expected a top-level `metrics:` mapping of metric name to entry")
+    metrics = {}
+    for name, entry in entries.items():
+        where = Location(Path(path), entries.key_line(str(name)))
+        metrics[str(name)] = parse_entry(str(name), entry, where)
     return Catalog(path=Path(path), metrics=metrics)
 
 
-def parse_entry(name: str, entry: Any, path: Path | str = "metrics.yaml") -> MetricSpec:
-    where = f"{path}: {name}"
+def parse_entry(name: str, entry: Any, path: Location | Path | str = "metrics.yaml") -> MetricSpec:
+    location = path if isinstance(path, Location) else Location(Path(path), line_of(entry))
+    where = f"{location}: {name}"
     if not isinstance(entry, dict):
-        raise VerifyInputError(f"{where}: expected a mapping with type, labels, source, help")
+        raise ObservabilityError(f"{where}: expected a mapping with type, labels, source, help")
     unknown = sorted(str(key) for key in set(entry) - ENTRY_KEYS)
     if unknown:
-        raise VerifyInputError(
+        raise ObservabilityError(
             f"{where}: unknown keys {unknown} (a comma in an unquoted help text splits it: quote the text); "
             f"known: {', '.join(sorted(ENTRY_KEYS))}"
         )
     kind = entry.get("type")
     if kind not in METRIC_TYPES:
-        raise VerifyInputError(f"{where}: type {kind!r} is not one of {', '.join(METRIC_TYPES)}")
+        raise ObservabilityError(f"{where}: type {kind!r} is not one of {', '.join(METRIC_TYPES)}")
     labels = entry.get("labels") or []
     if not isinstance(labels, list):
-        raise VerifyInputError(f"{where}: labels must be a list")
+        raise ObservabilityError(f"{where}: labels must be a list")
     source = entry.get("source") or []
     sources = tuple(source) if isinstance(source, list) else (str(source),)
     conditional = entry.get("conditional")
     if conditional is not None and (not isinstance(conditional, str) or not conditional.strip()):
-        raise VerifyInputError(f"{where}: conditional must say when the series appear, e.g. 'after the first refusal'")
+        raise ObservabilityError(f"{where}: conditional must say when the series appear, e.g. 'after the first refusal'")
     return MetricSpec(
         name=name,
         type=kind,
@@ -147,6 +148,8 @@ def parse_entry(name: str, entry: Any, path: Path | str = "metrics.yaml") -> Met
         contract=bool(entry.get("contract", False)),
         range=parse_range(entry.get("range"), where),
         conditional=conditional,
+        location=location,
+        unused=str(entry["unused"]) if entry.get("unused") else None,
     )
 
 
@@ -155,7 +158,7 @@ def parse_range(value: Any, where: str = "range") -> tuple[float, float] | None:
     if value is None:
         return None
     if not isinstance(value, list) or len(value) != 2:
-        raise VerifyInputError(f"{where}: range must be [min, max] (null for no bound), got {value!r}")
+        raise ObservabilityError(f"{where}: range must be [min, max] (null for no bound), got {value!r}")
     bounds = []
     for bound, infinite in zip(value, (-math.inf, math.inf), strict=True):
         if bound is None:
@@ -163,8 +166,8 @@ def parse_range(value: Any, where: str = "range") -> tuple[float, float] | None:
         elif isinstance(bound, int | float) and not isinstance(bound, bool):
             bounds.append(float(bound))
         else:
-            raise VerifyInputError(f"{where}: range bounds must be numbers or null, got {bound!r}")
+            raise ObservabilityError(f"{where}: range bounds must be numbers or null, got {bound!r}")
     low, high = bounds
     if low > high:
-        raise VerifyInputError(f"{where}: range [{low:g}, {high:g}] has min above max")
+        raise ObservabilityError(f"{where}: range [{low:g}, {high:g}] has min above max")
     return low, high

@@ -1,12 +1,9 @@
-"""PromQL analysis without a server: metric names a query selects, Grafana variables.
+"""Grafana's template syntax in queries: variables found, expanded, and the built-in intervals.
 
-Parsing is done by ``promql-parser`` (Python bindings of the Rust ``promql-parser``
-crate, the grammar of Prometheus itself), so functions, keywords, label names,
-strings, durations and subqueries are told apart by a real parser, not by regexes.
-
-Grafana's template syntax (``$var``, ``${var}``, ``${var:fmt}``, ``[[var]]``) is not
-PromQL: :func:`expand_variables` replaces it the way Grafana does before a query
-reaches Prometheus; a multi-value or "All" selection becomes ``(v1|v2|…)``.
+``$var``, ``${var}``, ``${var:fmt}`` and ``[[var]]`` are not PromQL: :func:`expand_variables`
+replaces them the way Grafana does before a query reaches Prometheus; a multi-value or
+"All" selection becomes ``(v1|v2|…)``. :func:`offline_expansion` makes any panel query
+parseable without a server (every variable ``.*``), which the lint uses.
 """
 
 from __future__ import annotations
@@ -14,52 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-import promql_parser
-
-from agentic_trading.errors import AgenticTradingError
-from agentic_trading.stack.observability import format_duration
+from agentic_trading.observability.durations import format_duration
 
 # Grafana's own variable regex (public/app/features/variables/utils.ts).
 _VARIABLE = re.compile(r"\$(\w+)|\[\[(\w+?)(?::(\w+))?\]\]|\$\{(\w+)(?:\.([^:^}]+))?(?::([^}]+))?\}")
 _REGEX_META = set("\\.+*?()|[]{}^$")
-
-
-class PromQLSyntaxError(AgenticTradingError, ValueError):
-    """The text is not valid PromQL; the message is the parser's, with the query."""
-
-    exit_code = 2
-
-    def __init__(self, query: str, reason: str):
-        self.query = query
-        self.reason = reason
-        super().__init__(f"{reason}: {query}")
-
-
-def parse(expr: str) -> promql_parser.Expr:
-    try:
-        return promql_parser.parse(expr)
-    except ValueError as exc:
-        raise PromQLSyntaxError(expr.strip(), str(exc)) from exc
-
-
-def metric_names(expr: str) -> set[str]:
-    """Every metric name the expression selects (``foo`` and ``{__name__="foo"}``).
-
-    Raises :class:`PromQLSyntaxError` when the expression does not parse.
-    """
-    names: set[str] = set()
-
-    def visit(node: object) -> bool:
-        if isinstance(node, promql_parser.VectorSelector):
-            if node.name:
-                names.add(node.name)
-            for matcher in node.matchers.matchers:
-                if matcher.name == "__name__" and matcher.op == promql_parser.MatchOp.Equal:
-                    names.add(matcher.value)
-        return True
-
-    promql_parser.walk(parse(expr), visit)
-    return names
+# What an unresolvable multi-value variable becomes when no allValue is set.
+MATCH_ALL = ".*"
 
 
 def variable_references(expr: str) -> list[str]:
@@ -131,3 +89,9 @@ def label_values_query(query: str) -> tuple[str | None, str] | None:
     if not re.fullmatch(r"\w+", label):
         return None
     return head.strip(), label
+
+
+def offline_expansion(expr: str, scrape_interval_s: float = 15.0) -> str:
+    """The query with every variable replaced by something that parses (``.*``, builtin intervals)."""
+    expanded = expand_variables(expr, builtin_variables(scrape_interval_s))
+    return expand_variables(expanded, {name: MATCH_ALL for name in variable_references(expanded)})

@@ -1,0 +1,122 @@
+"""The gateway's HTTP protocol over a real socket: header limits answer 431, early refusals reach the client.
+
+A real uvicorn server (the protocol class the gateway runs with) serves a gateway whose
+JetStream is the in-memory stand-in; the client is a raw socket, so what the client really
+receives (an answer, or a reset) is what is asserted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+
+import orjson
+import pytest
+import uvicorn
+
+from agentic_trading.gateway.protocol import bounded_protocol
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+SIGNAL = b'{"instrument": "EURUSD", "action": "buy"}'
+
+
+@pytest.fixture
+async def served(make_gateway) -> AsyncIterator[tuple[object, int]]:
+    """(gateway, port): the gateway behind uvicorn with 4 KiB / 16-header limits."""
+    gateway, _ = make_gateway(max_header_bytes=4096, max_header_count=16)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(
+        gateway, http=bounded_protocol(4096, 16), lifespan="off", loop="none", log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield gateway, sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
+
+
+async def _exchange(port: int, request: bytes, *, then_send: bytes = b"", chunks: int = 0) -> bytes:
+    """Send ``request`` (and ``chunks`` more copies of ``then_send``), then read until the server closes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(request)
+    try:
+        for _ in range(chunks):
+            writer.write(then_send)
+            await writer.drain()
+    except ConnectionError as exc:
+        raise AssertionError(f"the server reset the connection while the client was still sending: {exc}") from exc
+    received = await asyncio.wait_for(reader.read(-1), timeout=10)
+    writer.close()
+    return received
+
+
+def _status_and_body(raw: bytes) -> tuple[int, dict]:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    return int(head.split(b" ", 2)[1]), orjson.loads(body)
+
+
+def _post(path: str, body: bytes, extra_headers: bytes = b"") -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n".encode()
+        + extra_headers
+        + b"\r\n"
+        + body
+    )
+
+
+def _sample(gateway, status: str) -> float:
+    value = gateway.metrics.registry.get_sample_value("gateway_webhooks_total", {"endpoint": "tradingview", "status": status})
+    return value or 0.0
+
+
+async def test_a_request_within_the_limits_is_answered(served):
+    gateway, port = served
+    raw = await _exchange(port, _post("/webhook/tradingview", SIGNAL, b"Connection: close\r\n"))
+    status, body = _status_and_body(raw)
+    assert status == 200 and body["status"] == "accepted"
+
+
+async def test_too_many_headers_get_431_naming_headers_and_are_counted(served):
+    gateway, port = served
+    many = b"".join(b"X-H%d: v\r\n" % i for i in range(17))
+    status, body = _status_and_body(await _exchange(port, _post("/webhook/tradingview", SIGNAL, many)))
+    assert status == 431
+    assert body["errors"][0]["field"] == "headers" and "AT_MAX_HEADER_COUNT" in body["errors"][0]["message"]
+    assert _sample(gateway, "431") == 1
+
+
+async def test_a_huge_header_still_arriving_gets_431_not_a_reset(served):
+    """8 MB of one header value, sent after the server has already refused: the client reads the 431."""
+    gateway, port = served
+    start = b"POST /webhook/tradingview HTTP/1.1\r\nHost: gw\r\nX-Big: "
+    status, body = _status_and_body(await _exchange(port, start, then_send=b"a" * 65536, chunks=128))
+    assert status == 431
+    assert "AT_MAX_HEADER_BYTES" in body["errors"][0]["message"]
+    assert _sample(gateway, "431") == 1
+
+
+async def test_a_body_over_the_limit_gets_413_that_the_client_receives(served):
+    """Content-Length says 8 MB: 413 at once, and the client can send it all and still read the answer."""
+    gateway, port = served
+    size = 128 * 65536
+    head = (
+        f"POST /webhook/tradingview HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+    ).encode()
+    status, body = _status_and_body(await _exchange(port, head, then_send=b" " * 65536, chunks=128))
+    assert status == 413 and body["errors"][0]["reason"] == "body_too_large"
+    assert _sample(gateway, "413") == 1
+
+
+async def test_keep_alive_requests_after_a_large_body_are_not_counted_as_headers(served):
+    """Two requests on one connection, the first with a 60 KB body: neither is mistaken for oversized headers."""
+    gateway, port = served
+    padded = SIGNAL[:-1] + b', "strategy": "s"' + b" " * 60000 + b"}"
+    raw = await _exchange(port, _post("/webhook/test", padded) + _post("/webhook/test", SIGNAL, b"Connection: close\r\n"))
+    assert raw.count(b"HTTP/1.1 200 OK") == 2, raw[:300]
