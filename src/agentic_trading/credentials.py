@@ -30,9 +30,13 @@ NATS_USERS: tuple[str, ...] = ("gateway", "orchestrator", *AGENT_USERS, ADMIN)
 
 WEBHOOK_SECRET = "webhook_secret"
 WEBHOOK_SECRET_VARIABLE = "AT_WEBHOOK_SECRET"
+DASHBOARDS_PASSWORD_VARIABLE = "AT_DASHBOARDS_PASSWORD"
 # Environment variable -> the supervised programs that may hold it (supervisord holds it
 # too, to hand it on: docs/security.md). Redis and NATS passwords never travel by environment.
-SECRET_VARIABLE_HOLDERS: dict[str, frozenset[str]] = {WEBHOOK_SECRET_VARIABLE: frozenset({"gateway"})}
+SECRET_VARIABLE_HOLDERS: dict[str, frozenset[str]] = {
+    WEBHOOK_SECRET_VARIABLE: frozenset({"gateway"}),
+    DASHBOARDS_PASSWORD_VARIABLE: frozenset({"dashboards"}),
+}
 
 
 def redis_secret_name(user: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 
-from agentic_trading.credentials import SECRET_VARIABLE_HOLDERS, WEBHOOK_SECRET_VARIABLE
+from agentic_trading.credentials import DASHBOARDS_PASSWORD_VARIABLE, SECRET_VARIABLE_HOLDERS, WEBHOOK_SECRET_VARIABLE
 from agentic_trading.settings import Settings
 
 ENV_BINARY = "/usr/bin/env"
@@ -24,7 +24,7 @@ SETTINGS_VARIABLES = frozenset((field.alias or f"AT_{name}").upper() for name, f
 
 
 def supervisord_environment(settings: Settings, inherited: Mapping[str, str] | None = None) -> dict[str, str]:
-    """supervisord's environment: the caller's, without its settings variables, plus the webhook secret.
+    """supervisord's environment: the caller's, without its settings variables, plus the secrets.
 
     The programs' settings come from supervisord.conf; the caller's own values of those
     variables must not leak in (other AT_* variables, such as AT_DEMO_SPEED, pass through).
@@ -33,6 +33,8 @@ def supervisord_environment(settings: Settings, inherited: Mapping[str, str] | N
     env = {key: value for key, value in source.items() if key not in SETTINGS_VARIABLES}
     if settings.webhook_secret is not None:
         env[WEBHOOK_SECRET_VARIABLE] = settings.webhook_secret.get_secret_value()
+    if settings.dashboards_password is not None:
+        env[DASHBOARDS_PASSWORD_VARIABLE] = settings.dashboards_password.get_secret_value()
     return env
 
 

@@ -41,9 +41,18 @@ def test_configs_hold_hashes_never_passwords(tmp_path: Path) -> None:
     assert "user default off" in text
 
 
-def test_only_the_gateway_keeps_the_webhook_secret() -> None:
-    assert without_foreign_secrets("gateway", ["/x"]) == ["/x"]
-    assert without_foreign_secrets("prometheus", ["/x"]) == ["/usr/bin/env", "-u", "AT_WEBHOOK_SECRET", "--", "/x"]
+def test_only_the_gateway_keeps_the_webhook_secret_and_only_the_viewer_its_password() -> None:
+    assert without_foreign_secrets("gateway", ["/x"]) == ["/usr/bin/env", "-u", "AT_DASHBOARDS_PASSWORD", "--", "/x"]
+    assert without_foreign_secrets("dashboards", ["/x"]) == ["/usr/bin/env", "-u", "AT_WEBHOOK_SECRET", "--", "/x"]
+    assert without_foreign_secrets("prometheus", ["/x"]) == [
+        "/usr/bin/env",
+        "-u",
+        "AT_DASHBOARDS_PASSWORD",
+        "-u",
+        "AT_WEBHOOK_SECRET",
+        "--",
+        "/x",
+    ]
     env = supervisord_environment(Settings(webhook_secret="s3cret-value"), {"AT_HOST": "0.0.0.0", "HOME": "/h"})
     assert env == {"HOME": "/h", "AT_WEBHOOK_SECRET": "s3cret-value"}
 

@@ -35,11 +35,12 @@ def test_supervisord_conf_has_every_program(settings: Settings, stub_observabili
     programs = {s.split(":", 1)[1] for s in parser.sections() if s.startswith("program:")}
     assert programs == set(PROGRAM_NAMES)
     gateway = parser["program:gateway"]
-    assert gateway["command"] == "/venv/bin/python -m agentic_trading.gateway"
+    # The gateway keeps the webhook secret and loses the viewer's password (stack/environment.py).
+    assert gateway["command"] == "/usr/bin/env -u AT_DASHBOARDS_PASSWORD -- /venv/bin/python -m agentic_trading.gateway"
     # Every program but the gateway starts without the webhook secret (stack/environment.py).
     assert (
         parser["program:agent-risk"]["command"]
-        == "/usr/bin/env -u AT_WEBHOOK_SECRET -- /venv/bin/python -m agentic_trading.agents risk"
+        == "/usr/bin/env -u AT_DASHBOARDS_PASSWORD -u AT_WEBHOOK_SECRET -- /venv/bin/python -m agentic_trading.agents risk"
     )
     assert gateway["autorestart"] == "true"
     assert gateway["stopasgroup"] == gateway["killasgroup"] == "true"
