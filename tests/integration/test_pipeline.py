@@ -80,7 +80,7 @@ def test_malformed_payloads_get_4xx_naming_fields_and_publish_nothing(live: Live
 
 
 def test_a_test_signal_flows_through_but_never_moves_paper_positions(live: LiveStack):
-    client = redis.Redis.from_url(live.settings.redis_url)
+    client = redis.Redis.from_url(live.redis_admin_url)
     positions_before = client.hgetall("at:positions")
     correlation_id = f"test_{uuid.uuid4().hex[:12]}"
 
