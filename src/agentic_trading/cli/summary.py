@@ -22,6 +22,7 @@ from agentic_trading.cli.common import (
     merge_options,
 )
 from agentic_trading.cli.layout import terminal_width
+from agentic_trading.credentials import ADMIN, redis_url
 from agentic_trading.stack.errors import StackError
 from agentic_trading.stack.summary import PipelineSummary, collect_summary
 from agentic_trading.stack.trace_lookup import quick_redis
@@ -76,7 +77,7 @@ def summary(
     if not _WINDOW_RE.match(window):
         raise _BadWindow(window)
     stack = attach_stack(options)
-    client = quick_redis(stack.settings.redis_url)
+    client = quick_redis(redis_url(stack.settings, ADMIN))
     try:
         result = collect_summary(stack.settings.url("prometheus"), client, window)
     finally:
