@@ -209,7 +209,9 @@ def test_help_has_an_example_and_fits_80_columns(command: str) -> None:
     assert max(len(line) for line in result.output.splitlines()) <= 80
 
 
-@pytest.mark.parametrize("command", ["status", "summary", "trace", "logs", "load", "generate normal", "lint", "verify", "chaos run", "scenario"])
+@pytest.mark.parametrize(
+    "command", ["status", "summary", "trace", "logs", "load", "generate normal", "lint", "verify", "chaos run", "scenario"]
+)
 def test_every_format_option_offers_text_and_json(command: str) -> None:
     result = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
