@@ -15,6 +15,7 @@ import os
 import tomllib
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -95,10 +96,15 @@ class Settings(BaseSettings):
     decision_deadline_s: float = Field(2.0, gt=0)
     # Redis memory ceiling (redis.conf maxmemory) for the local stack.
     redis_maxmemory: str = "256mb"
+    # Alert timings of the stack's Prometheus and Alertmanager (`atctl up --profile`): "fast" runs the
+    # repository's rules with 1 s evaluation, short `for:` holds and scaled windows (alerts within
+    # seconds; what the tests run); "production" runs observability/ exactly as written (minutes).
+    profile: Literal["fast", "production"] = "fast"
     # Lowest level the services log: debug, info, warning, error.
     log_level: str = "info"
     # Shared secret of the webhooks (payload field `secret` or an HMAC header); unset: none needed.
-    # Never written to a file: give it in the environment of `atctl up`.
+    # Give it in the environment of `atctl up`; never in a config it renders or stack.json. atctl up
+    # keeps a copy in <state_dir>/secrets/webhook_secret (0600) so atctl load and generate can sign.
     webhook_secret: SecretStr | None = None
     # Directory of Grafana JSON the dashboards viewer serves; unset: the repository's observability/grafana_dashboards.
     dashboards_dir: Path | None = None

@@ -30,6 +30,7 @@ from agentic_trading.cli.common import (
 app = typer.Typer(
     help="Chaos experiments: inject each alert's real fault into the local stack and time the alert path.",
     no_args_is_help=True,
+    epilog="Examples:\n\n  atctl chaos list\n\n  atctl chaos run gateway-down\n",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 

@@ -25,6 +25,7 @@ dashboards_app = typer.Typer(
     name="dashboards",
     help="The stack's dashboards viewer (Grafana JSON on port 3000 + offset): screenshots from a running stack.",
     no_args_is_help=True,
+    epilog="Example:\n\n  atctl dashboards screenshot --uid gateway-001 --output /tmp/shots\n",
 )
 
 

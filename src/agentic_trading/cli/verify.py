@@ -358,6 +358,23 @@ def health(
     )
 
 
+VERIFY_EXAMPLES = """
+Examples:
+
+  atctl verify                                 # every category, local stack
+  atctl verify -c alerts -c security           # two categories
+  atctl verify --format junit > verify.xml     # for CI
+  atctl verify --output report/                # also report.html, .json, .xml
+  atctl verify --prometheus-url http://prom:9090 -c health
+"""
+HEALTH_EXAMPLES = """
+Examples:
+
+  atctl health
+  atctl health --state-dir /tmp/stack2 --format json
+"""
+
+
 def register(app: typer.Typer) -> None:
-    app.command()(verify)
-    app.command()(health)
+    app.command(epilog=VERIFY_EXAMPLES)(verify)
+    app.command(epilog=HEALTH_EXAMPLES)(health)

@@ -46,6 +46,7 @@ from agentic_trading.stack.ports import (
     port_offset_problems,
     safe_port_offset_near,
 )
+from agentic_trading.stack.process_state import describe_state, is_paused
 from agentic_trading.stack.programs import (
     PROGRAMS,
     Program,
@@ -62,15 +63,11 @@ from agentic_trading.stack.scrapes import wait_until_scraped
 from agentic_trading.stack.state import StackRecord, load_record, replace_settings, save_record
 from agentic_trading.stack.supervisor import (
     ALIVE_STATES,
-    BACKOFF,
-    EXITED,
     FATAL,
     RUNNING,
-    STARTING,
-    STOPPED,
-    ProcessInfo,
     SupervisorClient,
 )
+from agentic_trading.stack.webhook_secret import record_webhook_secret
 
 PAUSED = "PAUSED"  # supervisord says RUNNING, but the process is stopped by SIGSTOP
 POLL_INTERVAL_S = 0.25
@@ -175,6 +172,7 @@ class Stack:
             for name in rendered.changed & held:
                 self.supervisor.stop(name, wait=True)  # started again below, with the new config
         else:
+            record_webhook_secret(self.paths, self.settings)  # what supervisord's environment gets
             self._start_supervisord()
         deadline = time.monotonic() + timeout
         statuses = self._start_programs(selected, timeout, on_progress)
@@ -252,7 +250,7 @@ class Stack:
         order = {p.name: index for index, p in enumerate(PROGRAMS)}
         infos.sort(key=lambda info: (order.get(info.name, len(order)), info.name))
         running = [info for info in infos if info.state == RUNNING]
-        paused = {info.name for info in running if _is_paused(info.pid)}
+        paused = {info.name for info in running if is_paused(info.pid)}
         programs = {info.name: _program_or_none(info.name) for info in infos}
         probed = {
             info.name: program.probe
@@ -270,7 +268,7 @@ class Stack:
             elif info.state == RUNNING:
                 state, healthy, detail = info.state, True, "running"
             else:
-                state, healthy, detail = info.state, False, _describe_state(info)
+                state, healthy, detail = info.state, False, describe_state(info)
             statuses.append(
                 ComponentStatus(
                     name=info.name,
@@ -358,7 +356,7 @@ class Stack:
 
     def _resume_if_paused(self, name: str) -> None:
         info = self.supervisor.info(name)[0]
-        if info.state == RUNNING and _is_paused(info.pid):
+        if info.state == RUNNING and is_paused(info.pid):
             self.supervisor.signal(name, "CONT")
 
     @staticmethod
@@ -385,7 +383,7 @@ class Stack:
     def _stop_all(self, deadline: float) -> None:
         infos = self.supervisor.info()
         for info in infos:
-            if info.state == RUNNING and _is_paused(info.pid):
+            if info.state == RUNNING and is_paused(info.pid):
                 self.supervisor.signal(info.name, "CONT")
         tiers: dict[int, list[str]] = {}
         for info in infos:
@@ -440,30 +438,6 @@ def _program_or_none(name: str) -> Program | None:
         return get_program(name)
     except StackError:
         return None
-
-
-def _is_paused(pid: int) -> bool:
-    if not pid:
-        return False
-    try:
-        return psutil.Process(pid).status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP)
-    except psutil.Error:
-        return False
-
-
-def _describe_state(info: ProcessInfo) -> str:
-    why = (info.spawnerr or info.description).replace(" (process log may have details)", "")
-    if info.state == STOPPED:
-        return f"stopped: `atctl start {info.name}`"
-    if info.state == STARTING:
-        return "starting"
-    if info.state == BACKOFF:
-        return f"crashed, restarting ({why})" if why else "crashed, restarting"
-    if info.state == FATAL:
-        return f"gave up starting ({why})" if why else "gave up starting"
-    if info.state == EXITED:
-        return f"exited ({why})" if why else "exited"
-    return info.state.lower()
 
 
 def _wait_for_exit(pid: int, timeout: float, what: str) -> None:

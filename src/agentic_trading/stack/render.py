@@ -192,7 +192,9 @@ def render_stack(ctx: ProgramContext, programs: Sequence[Program]) -> RenderedSt
         changed.add("redis")
     if any(p.module == OBSERVABILITY_MODULE for p in programs):
         observability = importlib.import_module(OBSERVABILITY_MODULE)
-        ctx.observability = observability.render_observability(ctx.settings, paths.config_dir / "observability", profile="fast")
+        ctx.observability = observability.render_observability(
+            ctx.settings, paths.config_dir / "observability", profile=ctx.settings.profile
+        )
     address = redis_exporter_address(ctx.settings)
     if any(p.name == "redis-exporter" for p in programs) and not urlsplit(address).username:
         # (AT_REDIS_URL may carry its own credentials.)

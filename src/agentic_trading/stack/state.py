@@ -1,7 +1,8 @@
 """stack.json: the settings and programs a stack was started with.
 
 Later commands (status, logs, trace, down, kill, …) read it, so ``--state-dir`` alone
-finds ports and paths. Secrets (the webhook secret, the dashboards password) are never written.
+finds ports and paths. Secrets (the webhook secret, the dashboards password) are never written
+here (``atctl up`` keeps the webhook secret apart, in ``secrets/webhook_secret``: :mod:`.webhook_secret`).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from agentic_trading.stack.errors import StackError
 from agentic_trading.stack.paths import StackPaths
 from agentic_trading.stack.programs import PROGRAM_NAMES, PROGRAMS, ProgramContext, select_programs
 from agentic_trading.stack.render import render_environment, render_nats_conf, render_redis_conf, render_stack
+from agentic_trading.stack.state import replace_settings
 
 
 def _render_all(settings: Settings, programs=PROGRAMS):  # type: ignore[no-untyped-def]
@@ -144,3 +145,16 @@ def test_render_with_the_real_observability_module(settings: Settings) -> None:
     assert any("52090" in arg for arg in rendered.commands["prometheus"])
     assert any("52093" in arg for arg in rendered.commands["alertmanager"])
     assert any("52121" in arg for arg in rendered.commands["redis-exporter"])
+
+
+@pytest.mark.parametrize(("profile", "evaluation", "resend_flag"), [("fast", "1s", True), ("production", "15s", False)])
+def test_the_settings_profile_chooses_the_alert_timings(
+    settings: Settings, profile: str, evaluation: str, resend_flag: bool
+) -> None:
+    """`atctl up --profile` (Settings.profile) reaches the rendered Prometheus config and command line."""
+    pytest.importorskip("agentic_trading.stack.observability")
+    paths, rendered = _render_all(replace_settings(settings, profile=profile))
+    prometheus_yml = (paths.config_dir / "observability" / "prometheus.yml").read_text()
+    assert f"(profile {profile})" in prometheus_yml
+    assert f"evaluation_interval: {evaluation}" in prometheus_yml
+    assert ("--rules.alert.resend-delay=1s" in rendered.commands["prometheus"]) is resend_flag
