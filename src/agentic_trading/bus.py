@@ -37,6 +37,7 @@ from nats.js.api import (
     ConsumerConfig,
     DeliverPolicy,
     DiscardPolicy,
+    PubAck,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -279,3 +280,47 @@ async def fetch_batch(psub: JetStreamContext.PullSubscription, batch: int, timeo
     except Exception as exc:  # noqa: BLE001 - keep what was fetched; the next fetch meets the error
         log.warning("fetch_top_up_failed", error=f"{type(exc).__name__}: {exc}")
         return messages
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One JetStream publish of a batch: subject, payload and its message id (deduplication)."""
+
+    subject: str
+    payload: bytes
+    msg_id: str
+    correlation_id: str
+
+
+async def publish_all(js: JetStreamContext, outgoing: list[Outgoing], timeout: float) -> list[PubAck | BaseException]:
+    """Publish a batch to JetStream, every publish sent before any acknowledgement is awaited.
+
+    ``js.publish`` is a request with its own timer, awaited on its own; here the whole batch
+    goes out at once (``publish_async``: one reply subscription, one future each) and the
+    acknowledgements are awaited together under one deadline. The result, in order, is each
+    publish's ``PubAck`` or its error: ``nats.errors.TimeoutError`` when no acknowledgement
+    came in time (the message may still be stored: a retry is deduplicated by its id).
+    """
+    futures: list[asyncio.Future[PubAck] | BaseException] = []
+    for item in outgoing:
+        headers = {MSG_ID_HEADER: item.msg_id, CORRELATION_HEADER: item.correlation_id}
+        try:
+            futures.append(await js.publish_async(item.subject, item.payload, wait_stall=timeout, headers=headers))
+        except Exception as exc:  # noqa: BLE001 - not sent (stalled, disconnected): that publish failed
+            futures.append(exc)
+    pending = [f for f in futures if isinstance(f, asyncio.Future)]
+    if pending:
+        _, late = await asyncio.wait(pending, timeout=timeout)
+        for future in late:
+            future.cancel()  # frees its slot in nats-py's pending-publish window
+    results: list[PubAck | BaseException] = []
+    for f in futures:
+        if not isinstance(f, asyncio.Future):
+            results.append(f)
+        elif f.cancelled():
+            results.append(nats.errors.TimeoutError())
+        elif (exc := f.exception()) is not None:
+            results.append(exc)
+        else:
+            results.append(f.result())
+    return results
