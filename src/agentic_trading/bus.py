@@ -262,14 +262,22 @@ async def pull_subscription(
 _TOP_UP_TIMEOUT_S = 0.005
 
 
-async def fetch_batch(psub: JetStreamContext.PullSubscription, batch: int, timeout: float) -> list[Msg]:
+async def fetch_batch(psub: JetStreamContext.PullSubscription, batch: int, timeout: float, *, busy: bool = False) -> list[Msg]:
     """Up to ``batch`` messages, returned as soon as at least one is there.
 
     nats-py's ``fetch(batch, timeout)`` with nothing pending sends a lingering pull and, once
     the first message arrives, keeps waiting for the rest of the batch until ``timeout``: at a
     trickle of signals every hop would then cost the whole timeout. So: block for one, then
-    take whatever else is ready. Raises ``nats.errors.TimeoutError`` when nothing came.
+    take whatever else is ready. ``busy`` (the caller's last batch had more than one message)
+    skips the first step: under load the messages are already waiting, and one pull instead
+    of two per batch saves a round trip and NATS's work. Raises ``nats.errors.TimeoutError``
+    when nothing came.
     """
+    if busy and batch > 1:
+        try:
+            return await psub.fetch(batch, timeout=_TOP_UP_TIMEOUT_S)
+        except nats.errors.TimeoutError:
+            pass  # the backlog is gone: wait for the next message the ordinary way
     messages = await psub.fetch(1, timeout=timeout)
     if batch <= 1:
         return messages

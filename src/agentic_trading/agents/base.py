@@ -150,16 +150,19 @@ class AgentRunner:
         """Fetch and process batches until ``stop`` is set; the batch in hand is finished first."""
         psub = psub if psub is not None else await self.subscribe()
         log.info("agent_consuming", agent_type=self.agent_type, consumer=bus.agent_consumer_name(self.agent_type))
+        busy = False
         try:
             while not stop.is_set():
                 try:
-                    messages = await bus.fetch_batch(psub, FETCH_BATCH, FETCH_TIMEOUT_S)
+                    messages = await bus.fetch_batch(psub, FETCH_BATCH, FETCH_TIMEOUT_S, busy=busy)
                 except (nats.errors.TimeoutError, TimeoutError):
+                    busy = False
                     continue  # no messages
                 except Exception as exc:  # noqa: BLE001 - the bus may be reconnecting; keep consuming
                     log.warning("fetch_failed", error=f"{type(exc).__name__}: {exc}", retry_in_s=FETCH_RETRY_S)
                     await _wait(stop, FETCH_RETRY_S)
                     continue
+                busy = len(messages) > 1
                 await self.process_batch(messages)
         finally:
             # A pull subscription left open makes the connection's drain wait its full

@@ -193,19 +193,22 @@ class Orchestrator:
             in_flight.discard(task)
             slots.release()
 
+        busy = False
         try:
             while not stop.is_set():
                 await slots.acquire()
                 try:
-                    messages = await bus.fetch_batch(psub, FETCH_BATCH, FETCH_TIMEOUT_S)
+                    messages = await bus.fetch_batch(psub, FETCH_BATCH, FETCH_TIMEOUT_S, busy=busy)
                 except nats.errors.TimeoutError:
                     slots.release()
+                    busy = False
                     continue
                 except Exception as exc:  # noqa: BLE001 - the bus may be reconnecting; keep consuming
                     slots.release()
                     log.warning("fetch_failed", stream=stream, error=f"{type(exc).__name__}: {exc}")
                     await asyncio.sleep(0.2)
                     continue
+                busy = len(messages) > 1
                 task = asyncio.create_task(self.handle_batch(messages))
                 in_flight.add(task)
                 task.add_done_callback(finished)
