@@ -16,7 +16,7 @@ import tomllib
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentic_trading.errors import AgenticTradingError
@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     # Shared secret of the webhooks (payload field `secret` or an HMAC header); unset: none needed.
     # Never written to a file: give it in the environment of `atctl up`.
     webhook_secret: SecretStr | None = None
+    # Directory of Grafana JSON the dashboards viewer serves; unset: the repository's observability/grafana_dashboards.
+    dashboards_dir: Path | None = None
+    # Password of the dashboards viewer's user "admin"; required when AT_HOST is not loopback, asked on loopback too when set.
+    # Never written to a file: give it in the environment of `atctl up`.
+    dashboards_password: SecretStr | None = None
 
     # Gateway security (docs/security.md). Comma-separated CIDRs allowed to send webhooks; unset: any.
     allowed_sources: str | None = None
@@ -123,11 +128,12 @@ class Settings(BaseSettings):
     # Refuse a payload without a timestamp (422): it cannot be recognised as a replay. Off by default.
     require_timestamp: bool = False
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", "dashboards_password")
     @classmethod
-    def _secret_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+    def _secret_not_blank(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
-            raise ValueError("AT_WEBHOOK_SECRET is set but empty: unset it, or set a long random secret")
+            variable = f"AT_{str(info.field_name).upper()}"
+            raise ValueError(f"{variable} is set but empty: unset it, or set a long random value")
         return value
 
     @field_validator("allowed_sources", "rate_limit_exempt")

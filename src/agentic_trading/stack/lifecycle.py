@@ -213,6 +213,8 @@ class Stack:
         if self.settings.webhook_secret is not None:
             # Only in supervisord's environment, which its children inherit: never in a file.
             env["AT_WEBHOOK_SECRET"] = self.settings.webhook_secret.get_secret_value()
+        if self.settings.dashboards_password is not None:
+            env["AT_DASHBOARDS_PASSWORD"] = self.settings.dashboards_password.get_secret_value()
         command = [*supervisord_command(), "-c", str(self.paths.supervisord_conf)]
         try:
             result = subprocess.run(

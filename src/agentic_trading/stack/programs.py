@@ -249,6 +249,14 @@ PROGRAMS: tuple[Program, ...] = (
         module=OBSERVABILITY_MODULE,
         data="alertmanager",
     ),
+    Program(
+        name="dashboards",
+        command=_python_module("agentic_trading.dashboards"),
+        probe=HttpProbe("dashboards", "/healthz"),
+        url=_http_url("dashboards"),
+        ports=("dashboards",),
+        module="agentic_trading.dashboards",
+    ),
     # Demo programs: started only by `atctl up --demo`. Add more here.
     Program(
         name="traffic",
