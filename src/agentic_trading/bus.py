@@ -45,6 +45,7 @@ from nats.js.api import (
 )
 from nats.js.errors import APIError, BadRequestError, NotFoundError
 
+from agentic_trading.credentials import nats_credentials
 from agentic_trading.errors import AgenticTradingError
 from agentic_trading.settings import AGENT_TYPES, Settings
 from agentic_trading.telemetry.logging import get_logger
@@ -149,7 +150,7 @@ async def connect(
     wait: bool = True,
     on_state: Callable[[bool], Awaitable[None] | None] | None = None,
 ) -> NATS:
-    """Connect to NATS, reconnecting forever afterwards.
+    """Connect to NATS as the user ``service`` (its password from the stack's secrets), reconnecting forever afterwards.
 
     With ``wait`` the first connection is retried until it succeeds (a service that
     cannot work without the bus); otherwise one attempt is made and
@@ -187,6 +188,7 @@ async def connect(
                 disconnected_cb=_disconnected,
                 reconnected_cb=_reconnected,
                 error_cb=_error,
+                **nats_credentials(settings, service),
             )
         except Exception as exc:  # noqa: BLE001 - nats-py raises several unrelated types here
             if not wait:

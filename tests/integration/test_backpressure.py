@@ -26,6 +26,7 @@ from _live import LiveStack
 
 from _support import eventually
 from agentic_trading import bus
+from agentic_trading.credentials import ADMIN, nats_credentials
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,7 @@ MAX_SIGNALS = 600
 
 def _set_signals_max_bytes(live: LiveStack, max_bytes: int) -> None:
     async def update() -> None:
-        nc = await nats.connect(live.settings.nats_url, connect_timeout=2)
+        nc = await nats.connect(live.settings.nats_url, connect_timeout=2, **nats_credentials(live.settings, ADMIN))
         try:
             js = nc.jetstream()
             info = await js.stream_info(bus.SIGNALS_STREAM)

@@ -64,7 +64,7 @@ def _fuzz(
 @pytest.fixture
 def positions_restored(live: LiveStack) -> Iterator[None]:
     """The paper ledger as it was: generated buys and sells must not push later tests' instruments to the risk limit."""
-    client = redis.Redis.from_url(live.settings.redis_url)
+    client = redis.Redis.from_url(live.redis_admin_url)
     before = client.hgetall(POSITIONS_KEY)
     try:
         yield

@@ -82,6 +82,17 @@ def test_up_status_kill_restart_down(own_stack: tuple[list[str], list[str]]) -> 
     if "gateway" in names:
         gateway_pid = _status(options)["gateway"].pid
         assert f"AT_WEBHOOK_SECRET={SECRET}".encode() in Path(f"/proc/{gateway_pid}/environ").read_bytes()
+    # ... and the gateway alone: grep every /proc/*/environ (supervisord holds it to hand it on).
+    supervisord_pid = int((state_dir / "supervisord.pid").read_text())
+    holders = set()
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if SECRET.encode() in environ.read_bytes():
+                holders.add(int(environ.parent.name))
+        except OSError:
+            continue  # another user's process, or one that just exited
+    expected = {supervisord_pid} | ({gateway_pid} if "gateway" in names else set())
+    assert holders - {os.getpid()} == expected, f"webhook secret in {holders}, expected {expected}"
     for path in state_dir.rglob("*"):
         if path.is_file() and path.suffix in (".conf", ".json", ".yml", ".yaml"):
             assert SECRET not in path.read_text(errors="replace"), f"secret written to {path}"

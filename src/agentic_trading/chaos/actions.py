@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import httpx
 
+from agentic_trading import credentials
 from agentic_trading.chaos import partition as kernel
 from agentic_trading.chaos.errors import ChaosError, FaultError
 from agentic_trading.chaos.observe import poll_until
@@ -242,7 +243,7 @@ def stop_malformed_flood() -> str:
 
 def fill_redis_memory(percent: float = 93.0) -> float:
     session = current()
-    url = session.stack.settings.redis_url
+    url = credentials.redis_url(session.stack.settings, credentials.ADMIN)
     session.on_undo("redis-fill", lambda: free_redis(url))
     reached = fill_redis(url, percent)
     session.mark_fault(f"Redis filled to {reached:.1f} % of maxmemory")

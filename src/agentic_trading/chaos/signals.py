@@ -24,6 +24,7 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from agentic_trading.bus import DECISIONS_STREAM, STREAM_SUBJECTS
 from agentic_trading.chaos._loop import BackgroundLoop
 from agentic_trading.chaos.errors import ChaosError
+from agentic_trading.credentials import ADMIN, nats_credentials
 from agentic_trading.load.payloads import SignalFactory
 from agentic_trading.settings import Settings
 
@@ -169,6 +170,7 @@ class SignalFlow:
 
         nc = await nats.connect(
             self.settings.nats_url,
+            **nats_credentials(self.settings, ADMIN),
             connect_timeout=3,
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.25,

@@ -68,7 +68,7 @@ def screenshot(
             troubled += bad > 0
             summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
             colour = "red" if bad else "green"
-            console.print(f"[{colour}]{escape(name)}[/] -> {escape(str(path))} ({summary})")
+            console.print(f"[{colour}]{escape(name)}[/] -> {escape(str(path))} ({summary})", soft_wrap=True)  # paths whole
     if troubled:
         err_console.print(f"[red]{troubled} dashboard(s) have panels with errors or without data[/]")
         raise typer.Exit(1)

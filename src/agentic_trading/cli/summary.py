@@ -20,6 +20,7 @@ from agentic_trading.cli.common import (
 )
 from agentic_trading.cli.layout import terminal_width
 from agentic_trading.cli.stack import OutputFormat
+from agentic_trading.credentials import ADMIN, redis_url
 from agentic_trading.stack.errors import StackError
 from agentic_trading.stack.summary import PipelineSummary, collect_summary
 from agentic_trading.stack.trace_lookup import quick_redis
@@ -74,7 +75,7 @@ def summary(
     if not _WINDOW_RE.match(window):
         raise _BadWindow(window)
     stack = attach_stack(options)
-    client = quick_redis(stack.settings.redis_url)
+    client = quick_redis(redis_url(stack.settings, ADMIN))
     try:
         result = collect_summary(stack.settings.url("prometheus"), client, window)
     finally:

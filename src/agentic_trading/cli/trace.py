@@ -26,6 +26,7 @@ from agentic_trading.cli.common import (
 )
 from agentic_trading.cli.layout import record_lines, terminal_width
 from agentic_trading.cli.stack import OutputFormat
+from agentic_trading.credentials import ADMIN, redis_url
 from agentic_trading.stack.trace import TraceEvent
 from agentic_trading.stack.trace_lookup import TraceResult, find_trace, quick_redis
 
@@ -93,7 +94,7 @@ def trace(
     """Follow one signal through all services' logs, in time order, ending with the decision."""
     options = merge_options(ctx, state_dir, port_offset, debug)
     stack = attach_stack(options)
-    client = quick_redis(stack.settings.redis_url)
+    client = quick_redis(redis_url(stack.settings, ADMIN))
     try:
         with err_console.status(f"Looking for {escape(ident)}…"):
             result = find_trace(ident, stack.paths.log_dir, client, timeout=timeout)

@@ -121,7 +121,7 @@ class Gateway:
     # -- lifecycle -------------------------------------------------------------------
     async def startup(self) -> None:
         self._log_posture()
-        self.redis = connect_redis(self.settings, max_connections=4, timeout_s=1.0)
+        self.redis = connect_redis(self.settings, "gateway", max_connections=4, timeout_s=1.0)
         # Serve at once (503 until the bus is there) and connect in the background.
         self._connect_task = asyncio.create_task(self._connect_bus(), name="gateway-nats-connect")
 

@@ -12,7 +12,6 @@ experiments use::
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from typing import Any
 import psutil
 
 from agentic_trading.settings import Settings, load_settings
+from agentic_trading.stack.environment import supervisord_environment
 from agentic_trading.stack.errors import (
     MissingRequirementError,
     NoStackError,
@@ -72,8 +72,6 @@ from agentic_trading.stack.supervisor import (
     SupervisorClient,
 )
 
-# Every environment variable Settings reads (AT_GATEWAY_PORT, AT_NATS_URL, AT_WEBHOOK_SECRET, …).
-_SETTINGS_VARIABLES = frozenset((field.alias or f"AT_{name}").upper() for name, field in Settings.model_fields.items())
 PAUSED = "PAUSED"  # supervisord says RUNNING, but the process is stopped by SIGSTOP
 POLL_INTERVAL_S = 0.25
 SUPERVISORD_START_TIMEOUT_S = 15.0
@@ -207,14 +205,9 @@ class Stack:
             self.supervisor.add_program(name)
 
     def _start_supervisord(self) -> None:
-        # The programs' settings come from supervisord.conf; the caller's own values of those
-        # variables must not leak in (other AT_* variables, such as AT_DEMO_SPEED, pass through).
-        env = {key: value for key, value in os.environ.items() if key not in _SETTINGS_VARIABLES}
-        if self.settings.webhook_secret is not None:
-            # Only in supervisord's environment, which its children inherit: never in a file.
-            env["AT_WEBHOOK_SECRET"] = self.settings.webhook_secret.get_secret_value()
-        if self.settings.dashboards_password is not None:
-            env["AT_DASHBOARDS_PASSWORD"] = self.settings.dashboards_password.get_secret_value()
+        # Settings from supervisord.conf; the webhook secret in supervisord's environment only,
+        # handed on to the gateway alone (stack/environment.py).
+        env = supervisord_environment(self.settings)
         command = [*supervisord_command(), "-c", str(self.paths.supervisord_conf)]
         try:
             result = subprocess.run(

@@ -41,7 +41,7 @@ def _send_traffic(live: LiveStack) -> None:
     assert report.accepted == 40, report.as_dict()
     factory = SignalFactory(seed=16, instruments={VETO_INSTRUMENT: 24.0})
     # The orchestrator's ledger says the position is at the limit (as after five executed buys).
-    client = redis.Redis.from_url(live.settings.redis_url)
+    client = redis.Redis.from_url(live.redis_admin_url)
     client.hset(POSITIONS_KEY, VETO_INSTRUMENT, live.settings.max_position_units)
     client.close()
     for _ in range(2):
