@@ -41,6 +41,7 @@ from agentic_trading.gateway.auth import (
     AuthFailure,
     WebhookAuthenticator,
 )
+from agentic_trading.gateway.backlog import BacklogWatch
 from agentic_trading.gateway.limits import (
     AddressSet,
     BodyTimeout,
@@ -109,6 +110,7 @@ class Gateway:
         self.freshness = FreshnessWindow.from_settings(settings)
         self._checks_source = bool(self.allowed_sources) or self.rate_limits is not None
         self.publisher = SignalPublisher(settings, self.metrics)
+        self.backlog = BacklogWatch(self.metrics.signal_backlog, settings.decision_deadline_s)
         # Label children resolved once: .labels() on every request costs more than the increment.
         self._webhooks = {
             (e, s): self.metrics.webhooks.labels(e, s) for e in WEBHOOK_ENDPOINTS.values() for s in WEBHOOK_STATUSES
@@ -134,6 +136,7 @@ class Gateway:
                 log.warning("ensure_streams_retry", error=str(exc))
                 await asyncio.sleep(0.5)
         log.info("gateway_ready", nats=self.settings.nats_url)
+        await self.backlog.run(self.nc)  # until shutdown cancels this task
 
     def _log_posture(self) -> None:
         """One line saying which protections are on (never the secret itself)."""
@@ -228,8 +231,18 @@ class Gateway:
             assert self.redis is not None
             return await redis_headroom(self.redis)
 
-        # Not ready before either store refuses writes (capacity.py): 90 % of its limit.
-        checks = {"nats": nats_ready, "redis": redis_ready, "signals_stream": signals_stream, "redis_memory": redis_memory}
+        async def signal_backlog() -> str | None:
+            return await self.backlog.readiness(self.nc)
+
+        # Not ready before either store refuses writes (capacity.py): 90 % of its limit; nor
+        # once the pipeline is so far behind that decisions will miss their deadline.
+        checks = {
+            "nats": nats_ready,
+            "redis": redis_ready,
+            "signals_stream": signals_stream,
+            "signal_backlog": signal_backlog,
+            "redis_memory": redis_memory,
+        }
         results = await run_readiness(checks)
         ready = all(v == "ok" for v in results.values())
         await send_json(send, 200 if ready else 503, {"ready": ready, "service": "gateway", "checks": results})
