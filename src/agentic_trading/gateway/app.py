@@ -25,7 +25,6 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from agentic_trading import bus
-from agentic_trading.capacity import redis_headroom, stream_headroom
 from agentic_trading.gateway.answers import (
     ACCEPT_POST,
     CONNECTION_CLOSE,
@@ -53,6 +52,7 @@ from agentic_trading.gateway.limits import (
 )
 from agentic_trading.gateway.openapi import openapi_document
 from agentic_trading.gateway.publish import SignalPublisher
+from agentic_trading.gateway.readiness import readiness_checks
 from agentic_trading.gateway.replay import FreshnessWindow, timestamp_problems, window_fits_dedup
 from agentic_trading.gateway.requests import (
     CONTENT_LENGTH,
@@ -64,7 +64,7 @@ from agentic_trading.gateway.requests import (
     wanted_headers,
 )
 from agentic_trading.redis_client import connect_redis
-from agentic_trading.service.http import Receive, Scope, Send, run_readiness, send_json, send_metrics
+from agentic_trading.service.http import Receive, Scope, Send, send_json, send_metrics
 from agentic_trading.settings import Settings
 from agentic_trading.signals import (
     MAX_NESTING_DEPTH,
@@ -212,38 +212,7 @@ class Gateway:
                 return
 
     async def handle_readiness(self, send: Send) -> None:
-        async def nats_ready() -> str | None:
-            if self.nc is None or not self.nc.is_connected:
-                return f"not connected to NATS at {self.settings.nats_url}"
-            return None
-
-        async def redis_ready() -> str | None:
-            assert self.redis is not None
-            await self.redis.ping()
-            return None
-
-        async def signals_stream() -> str | None:
-            if self.js is None:
-                return "not connected to JetStream yet"
-            return await stream_headroom(self.js, bus.SIGNALS_STREAM)
-
-        async def redis_memory() -> str | None:
-            assert self.redis is not None
-            return await redis_headroom(self.redis)
-
-        async def signal_backlog() -> str | None:
-            return await self.backlog.readiness(self.nc)
-
-        # Not ready before either store refuses writes (capacity.py): 90 % of its limit; nor
-        # once the pipeline is so far behind that decisions will miss their deadline.
-        checks = {
-            "nats": nats_ready,
-            "redis": redis_ready,
-            "signals_stream": signals_stream,
-            "signal_backlog": signal_backlog,
-            "redis_memory": redis_memory,
-        }
-        results = await run_readiness(checks)
+        results = await readiness_checks(self)
         ready = all(v == "ok" for v in results.values())
         await send_json(send, 200 if ready else 503, {"ready": ready, "service": "gateway", "checks": results})
 
