@@ -3,21 +3,29 @@
 The full stack (gateway, four agents, orchestrator, NATS, Redis, monitoring) runs on a port
 offset of its own; ``atctl load``'s open model sends fresh signals at each rate; every decision
 on the DECISIONS stream carries ``latency_s`` = decision time - gateway receipt time (one clock).
-For each rate: accepted signals, decisions, p50/p95/p99/max, degraded share, and how long the
-pipeline took to drain after the last signal.
-Usage: ``python benchmarks/decisions.py [--duration 10] [--rates 50,200,1000]`` (about 2 minutes).
+For each rate: accepted signals, decisions, p50/p95/p99/max, degraded share, how long the
+pipeline took to drain after the last signal, and the CPU milliseconds each program spent per
+decided signal (user + system from /proc: the figure that stays comparable on a busy machine).
+
+Then a search over rates (bisection between the highest clean rate measured and the lowest
+unclean one) finds the highest **clean** rate: every signal decided, 0 % degraded, p99 under
+:data:`CLEAN_P99_MS`.
+Usage: ``python benchmarks/decisions.py [--duration 10] [--rates 50,200,1000] [--search 3]``
+(about 3 minutes).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 from typing import Any
 
 import httpx
 import nats
 import orjson
+from _cpu import cpu_seconds, per_signal_ms
 from _harness import console, machine, own_stack, percentile, write_result
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from rich.console import Console
@@ -25,6 +33,8 @@ from rich.table import Table
 
 from agentic_trading.load.runner import run_open
 from agentic_trading.stack import select_programs
+
+CLEAN_P99_MS = 250.0
 
 
 def _stream_state(url: str, name: str) -> dict[str, int]:
@@ -58,6 +68,7 @@ async def _decisions_after(nats_url: str, after_seq: int, until_seq: int) -> lis
 def measure(stack, rate: int, duration_s: float) -> dict[str, Any]:
     monitor = stack.settings.url("nats-monitor")
     before = _stream_state(monitor, "DECISIONS")["last_seq"]
+    cpu_before = cpu_seconds(stack)
     load = run_open(stack.settings.url("gateway") + "/webhook/tradingview", rate, duration_s, seed=rate).as_dict()
     accepted = load["status_codes"].get("200", 0)
     sent_done = time.monotonic()
@@ -65,6 +76,7 @@ def measure(stack, rate: int, duration_s: float) -> dict[str, Any]:
     while _stream_state(monitor, "DECISIONS")["last_seq"] - before < accepted and time.monotonic() < deadline:
         time.sleep(0.1)
     drained_s = time.monotonic() - sent_done
+    cpu_after = cpu_seconds(stack)
     last = _stream_state(monitor, "DECISIONS")["last_seq"]
     decisions = asyncio.run(_decisions_after(stack.settings.nats_url, before, last)) if last > before else []
     latencies_ms = [d["latency_s"] * 1000 for d in decisions]
@@ -79,24 +91,54 @@ def measure(stack, rate: int, duration_s: float) -> dict[str, Any]:
         else {},
         "degraded_share": round(sum(d["status"] == "degraded" for d in decisions) / max(1, len(decisions)), 4),
         "drain_after_last_signal_s": round(drained_s, 2),
+        "cpu_ms_per_decision": per_signal_ms(cpu_before, cpu_after, len(decisions)),
+        "load_average": round(os.getloadavg()[0], 2),
     }
+    row["clean"] = is_clean(row, expected=int(rate * duration_s))
+    top = ", ".join(f"{k} {v}" for k, v in list(row["cpu_ms_per_decision"].items())[:4])
     console.print(
-        f"  {rate}/s: {row['decisions']}/{accepted} decided, latency {row['decision_latency_ms']}, degraded {row['degraded_share']:.2%}"
+        f"  {rate}/s: {row['decisions']}/{accepted} decided, latency {row['decision_latency_ms']}, "
+        f"degraded {row['degraded_share']:.2%}, clean {row['clean']}; CPU ms/decision: {top}"
     )
     return row
+
+
+def is_clean(row: dict[str, Any], *, expected: int) -> bool:
+    """Every signal sent was accepted and decided, none degraded, p99 under the bar."""
+    p99 = row["decision_latency_ms"].get("p99", float("inf"))
+    return row["accepted"] == expected == row["decisions"] and row["degraded_share"] == 0 and p99 < CLEAN_P99_MS
+
+
+def search_clean_rate(stack, rows: list[dict[str, Any]], duration_s: float, steps: int) -> int | None:
+    """Bisect between the highest clean rate and the next unclean one above it (``steps`` runs at most)."""
+    for _ in range(steps):
+        clean = [r["rate"] for r in rows if r["clean"]]
+        low = max(clean, default=0)
+        above = [r["rate"] for r in rows if not r["clean"] and r["rate"] > low]
+        if not above:
+            break  # everything measured was clean: the answer is at least the highest rate
+        high = min(above)
+        if high - low <= max(25, low // 20):
+            break
+        rows.append(measure(stack, (low + high) // 2, duration_s))
+    return max((r["rate"] for r in rows if r["clean"]), default=None)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per rate (default 10)")
     parser.add_argument("--rates", default="50,200,1000", help="signals per second (default 50,200,1000)")
+    parser.add_argument("--search", type=int, default=3, help="bisection runs for the highest clean rate (default 3)")
     parser.add_argument("--port-offset", type=int, default=7000, help="port offset of the benchmark's own stack")
     args = parser.parse_args()
     result: dict[str, Any] = {"machine": machine(), "duration_s": args.duration}
     programs = [p.name for p in select_programs(None, demo=False)]
     with own_stack(programs, args.port_offset) as stack:
         time.sleep(2)  # let the consumers settle after start; not a measurement
-        result["rates"] = [measure(stack, int(rate), args.duration) for rate in args.rates.split(",")]
+        rows = [measure(stack, int(rate), args.duration) for rate in args.rates.split(",")]
+        result["highest_clean_rate"] = search_clean_rate(stack, rows, args.duration, args.search)
+        result["rates"] = sorted(rows, key=lambda r: r["rate"])
+    result["clean_means"] = f"every signal decided, 0 % degraded, p99 < {CLEAN_P99_MS:g} ms"
     write_result("decisions", result)
     table = Table(title="Signal to decision (one run)")
     for column in ("rate/s", "decided", "p50 ms", "p95 ms", "p99 ms", "max ms", "degraded", "drain s"):
@@ -106,6 +148,16 @@ def main() -> None:
         table.add_row(str(row["rate"]), f"{row['decisions']}/{row['accepted']}", str(lat.get("p50")), str(lat.get("p95")),
                       str(lat.get("p99")), str(lat.get("max")), f"{row['degraded_share']:.2%}", str(row["drain_after_last_signal_s"]))  # fmt: skip
     Console(highlight=False).print(table)
+    cpu = Table(title="CPU ms per decided signal (user + system, from /proc)")
+    cpu.add_column("program")
+    for row in result["rates"]:
+        cpu.add_column(f"{row['rate']}/s", justify="right")
+    for name in result["rates"][-1]["cpu_ms_per_decision"]:
+        cpu.add_row(name, *(str(row["cpu_ms_per_decision"].get(name, "")) for row in result["rates"]))
+    cpu.add_row("all", *(f"{sum(row['cpu_ms_per_decision'].values()):.3f}" for row in result["rates"]))
+    Console(highlight=False).print(cpu)
+    best = result["highest_clean_rate"]
+    print(f"highest clean rate ({result['clean_means']}): {best if best is not None else 'none'} signals/s")
 
 
 if __name__ == "__main__":

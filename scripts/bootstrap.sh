@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Set up everything the local stack and the tests need; safe to run again (does only what is missing):
 #   1. Debian packages for the daemons (NATS, Redis, Prometheus, Alertmanager, Redis exporter),
-#      the tools the specification's scripts use (jq, curl) and chromium (the test that renders
-#      `atctl verify`'s HTML report),
+#      the tools the specification's scripts use (jq, curl), chromium (the test that renders
+#      `atctl verify`'s HTML report), chromium-driver (Selenium's chromedriver: the dashboards'
+#      browser tests, the specification's test_dashboard_visuals.py, `atctl dashboards screenshot`)
+#      and iptables + iproute2 (`atctl chaos`: kernel-level network faults, DROP and NAT rules on
+#      one program's connections, `ss -K`),
 #      installed without starting Debian's own services on the default ports;
 #   2. .venv with the project installed editable, with its test extras.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(nats-server redis-server prometheus prometheus-alertmanager prometheus-redis-exporter jq curl chromium)
+PACKAGES=(nats-server redis-server prometheus prometheus-alertmanager prometheus-redis-exporter jq curl chromium chromium-driver iptables iproute2)
 # More for one purpose, e.g. the benchmarks' peers: AT_BOOTSTRAP_EXTRA_PACKAGES="wrk nginx-light"
 read -r -a EXTRA <<<"${AT_BOOTSTRAP_EXTRA_PACKAGES:-}"
 PACKAGES+=("${EXTRA[@]}")

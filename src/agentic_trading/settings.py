@@ -15,8 +15,9 @@ import os
 import tomllib
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agentic_trading.errors import AgenticTradingError
@@ -97,11 +98,21 @@ class Settings(BaseSettings):
     decision_deadline_s: float = Field(2.0, gt=0)
     # Redis memory ceiling (redis.conf maxmemory) for the local stack.
     redis_maxmemory: str = "256mb"
+    # Alert timings of the stack's Prometheus and Alertmanager (`atctl up --profile`): "fast" runs the
+    # repository's rules with 1 s evaluation, short `for:` holds and scaled windows (alerts within
+    # seconds; what the tests run); "production" runs observability/ exactly as written (minutes).
+    profile: Literal["fast", "production"] = "fast"
     # Lowest level the services log: debug, info, warning, error.
     log_level: str = "info"
     # Shared secret of the webhooks (payload field `secret` or an HMAC header); unset: none needed.
-    # Never written to a file: give it in the environment of `atctl up`.
+    # Give it in the environment of `atctl up`; never in a config it renders or stack.json. atctl up
+    # keeps a copy in <state_dir>/secrets/webhook_secret (0600) so atctl load and generate can sign.
     webhook_secret: SecretStr | None = None
+    # Directory of Grafana JSON the dashboards viewer serves; unset: the repository's observability/grafana_dashboards.
+    dashboards_dir: Path | None = None
+    # Password of the dashboards viewer's user "admin"; required when AT_HOST is not loopback, asked on loopback too when set.
+    # Never written to a file: give it in the environment of `atctl up`.
+    dashboards_password: SecretStr | None = None
 
     # Gateway security (docs/security.md). Comma-separated CIDRs allowed to send webhooks; unset: any.
     allowed_sources: str | None = None
@@ -125,11 +136,12 @@ class Settings(BaseSettings):
     # Refuse a payload without a timestamp (422): it cannot be recognised as a replay. Off by default.
     require_timestamp: bool = False
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", "dashboards_password")
     @classmethod
-    def _secret_not_blank(cls, value: SecretStr | None) -> SecretStr | None:
+    def _secret_not_blank(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
-            raise ValueError("AT_WEBHOOK_SECRET is set but empty: unset it, or set a long random secret")
+            variable = f"AT_{str(info.field_name).upper()}"
+            raise ValueError(f"{variable} is set but empty: unset it, or set a long random value")
         return value
 
     @field_validator("allowed_sources", "rate_limit_exempt")

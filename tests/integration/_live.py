@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import httpx
 import orjson
 
+from agentic_trading.credentials import ADMIN, nats_credentials, redis_url
 from agentic_trading.settings import Settings
 from agentic_trading.stack import Stack
 
@@ -62,6 +63,11 @@ class LiveStack:
                     total += sample.value
         return total
 
+    @property
+    def redis_admin_url(self) -> str:
+        """The stack's Redis URL with the admin user's credentials (anonymous access is refused)."""
+        return redis_url(self.settings, ADMIN)
+
     def jsz(self) -> dict[str, Any]:
         return self.http.get(self.url("nats-monitor") + "/jsz", params={"streams": "true", "consumers": "true"}).json()
 
@@ -91,7 +97,7 @@ class LiveStack:
         payloads: list[dict[str, Any]] = []
         if last <= after_seq:
             return payloads
-        nc = await nats.connect(self.settings.nats_url, connect_timeout=2)
+        nc = await nats.connect(self.settings.nats_url, connect_timeout=2, **nats_credentials(self.settings, ADMIN))
         try:
             js = nc.jetstream()
             sub = await js.subscribe(

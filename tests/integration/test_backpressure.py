@@ -6,6 +6,11 @@ the test to 64 KiB (about 150 signals) and restored afterwards. Before the first
 alert NATSStreamNearlyFull must be firing and the gateway's readiness must have turned; the
 gateway must then answer 503 ``stream_full`` and store nothing; after resuming, every signal
 answered 200 must be decided exactly once.
+
+Lag says "over capacity" earlier than fullness: with the orchestrator paused, the age of the
+oldest signal not yet acknowledged by every consumer (``gateway_signal_backlog_seconds``)
+passes half the decision deadline and the gateway's readiness turns, while the stream is
+nearly empty; after resuming, readiness comes back.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from _live import LiveStack
 
 from _support import eventually
 from agentic_trading import bus
+from agentic_trading.credentials import ADMIN, nats_credentials
 
 pytestmark = pytest.mark.integration
 
@@ -30,7 +36,7 @@ MAX_SIGNALS = 600
 
 def _set_signals_max_bytes(live: LiveStack, max_bytes: int) -> None:
     async def update() -> None:
-        nc = await nats.connect(live.settings.nats_url, connect_timeout=2)
+        nc = await nats.connect(live.settings.nats_url, connect_timeout=2, **nats_credentials(live.settings, ADMIN))
         try:
             js = nc.jetstream()
             info = await js.stream_info(bus.SIGNALS_STREAM)
@@ -109,3 +115,28 @@ def test_a_full_signals_stream_refuses_with_503_after_alerting_and_loses_nothing
     )
     decided = Counter(d["signal_id"] for d in live.stream_payloads("DECISIONS", "decisions.>", decisions_seq))
     assert all(decided[signal_id] == 1 for signal_id in accepted), {s: decided[s] for s in accepted if decided[s] != 1}
+
+
+def test_a_lagging_consumer_turns_readiness_before_any_decision_degrades(live: LiveStack) -> None:
+    def backlog_check() -> str:
+        return live.http.get(live.url("gateway") + "/readyz").json()["checks"]["signal_backlog"]
+
+    # Start from an idle pipeline, so the lag measured below is this test's signal.
+    eventually(lambda: backlog_check() == "ok" or None, timeout_s=60, interval_s=0.2, what="an idle pipeline")
+    limit = live.settings.decision_deadline_s / 2
+    live.stack.pause("orchestrator")
+    try:
+        accepted = _post(live, f"lag-{uuid.uuid4().hex[:8]}", 0)
+        assert accepted.status_code == 200, accepted.text
+        problem, _ = eventually(
+            lambda: (check := backlog_check()) != "ok" and check or None,
+            timeout_s=15,
+            interval_s=0.2,
+            what=f"/readyz not ready once the paused orchestrator is {limit:g} s behind",
+        )
+        assert "over capacity" in problem, problem
+        assert live.http.get(live.url("gateway") + "/readyz").status_code == 503
+        assert live.metric_sample("gateway", "gateway_signal_backlog_seconds") > limit
+    finally:
+        live.stack.resume("orchestrator")
+    eventually(lambda: backlog_check() == "ok" or None, timeout_s=30, interval_s=0.2, what="ready again after resuming")

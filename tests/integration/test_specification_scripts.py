@@ -97,3 +97,22 @@ def test_test_dashboard_queries_py_reports_data_for_every_panel(live: LiveStack,
     for query in no_data:
         expanded = query.replace("$agent_type", "(" + "|".join(agent_types) + ")")
         assert live.query(expanded), f"no data even with $agent_type expanded: {expanded}"
+
+
+def test_test_dashboard_visuals_py_logs_in_and_saves_screenshots(live: LiveStack, tmp_path: Path):
+    """The specification's Selenium test against the stack's dashboards viewer, in a scratch directory.
+
+    It logs in as admin/admin (the session stack sets that password), opens gateway-001 and
+    agents-001, fails on any ``.panel-content .alert-error`` and saves ``screenshots/<uid>.png``.
+    """
+    script = (default_source_dir() / "tests" / "test_dashboard_visuals.py").read_text()
+    if live.settings.port_offset:
+        script = re.sub(r"localhost:3000\b", f"localhost:{live.settings.port('dashboards')}", script)
+        print(f"(port rewritten for offset {live.settings.port_offset})")
+    (tmp_path / "test_dashboard_visuals.py").write_text(script)
+    (tmp_path / "screenshots").mkdir()
+    output = _run([sys.executable, "test_dashboard_visuals.py"], tmp_path)
+    for uid in ("gateway-001", "agents-001"):
+        assert f"✓ Dashboard {uid} loaded successfully" in output, output
+        png = (tmp_path / "screenshots" / f"{uid}.png").read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 10_000, f"{uid}.png: {len(png)} bytes"

@@ -82,9 +82,22 @@ def test_up_status_kill_restart_down(own_stack: tuple[list[str], list[str]]) -> 
     if "gateway" in names:
         gateway_pid = _status(options)["gateway"].pid
         assert f"AT_WEBHOOK_SECRET={SECRET}".encode() in Path(f"/proc/{gateway_pid}/environ").read_bytes()
+    # ... and the gateway alone: grep every /proc/*/environ (supervisord holds it to hand it on).
+    supervisord_pid = int((state_dir / "supervisord.pid").read_text())
+    holders = set()
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if SECRET.encode() in environ.read_bytes():
+                holders.add(int(environ.parent.name))
+        except OSError:
+            continue  # another user's process, or one that just exited
+    expected = {supervisord_pid} | ({gateway_pid} if "gateway" in names else set())
+    assert holders - {os.getpid()} == expected, f"webhook secret in {holders}, expected {expected}"
     for path in state_dir.rglob("*"):
         if path.is_file() and path.suffix in (".conf", ".json", ".yml", ".yaml"):
             assert SECRET not in path.read_text(errors="replace"), f"secret written to {path}"
+
+    _traffic_tools_sign_with_the_recorded_secret(state_dir)
 
     code, output = _atctl("kill", "redis", *options)
     assert code == 0, output
@@ -99,3 +112,26 @@ def test_up_status_kill_restart_down(own_stack: tuple[list[str], list[str]]) -> 
     assert code == 0, output
     code, output = _atctl("status", *options)
     assert code == 2, output
+
+
+def _traffic_tools_sign_with_the_recorded_secret(state_dir: Path) -> None:
+    """`atctl up` keeps the secret as secrets/webhook_secret (0600 in 0700); load and generate sign with it.
+
+    They run without AT_WEBHOOK_SECRET and with --state-dir alone (no --port-offset), as a
+    user would in a new shell: every answer must be 200, not 401.
+    """
+    secret_file = state_dir / "secrets" / "webhook_secret"
+    assert secret_file.read_text() == SECRET
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    assert secret_file.parent.stat().st_mode & 0o777 == 0o700
+    no_secret = {"AT_WEBHOOK_SECRET": None, "AT_PORT_OFFSET": None}
+    where = ["--state-dir", str(state_dir), "--format", "json"]
+    generated = runner.invoke(app, ["generate", "burst", "--threads", "4", "--per-thread", "5", *where], env=no_secret)
+    assert generated.exit_code == 0, generated.output
+    report = json.loads(generated.stdout)
+    assert report["signed"] is True and report["statuses"] == {"200": 20}, report
+    loaded = runner.invoke(app, ["load", "--rate", "50", "--duration", "1", "-q", *where], env=no_secret)
+    assert loaded.exit_code == 0, loaded.output
+    load_report = json.loads(loaded.stdout)
+    assert load_report["target"].endswith("/webhook/test")
+    assert load_report["status_codes"] == {"200": load_report["requests"]} and load_report["requests"] >= 45, load_report

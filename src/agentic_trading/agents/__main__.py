@@ -28,7 +28,7 @@ async def serve(agent_type: str) -> None:
     component = f"agent-{agent_type}"
     configure_logging(component, settings.log_level)
     metrics = AgentMetrics(agent_type)
-    redis = connect_redis(settings)
+    redis = connect_redis(settings, component)
     nc = await bus.connect(settings, component)
     js = nc.jetstream(timeout=2.0)
 

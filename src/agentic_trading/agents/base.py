@@ -7,8 +7,8 @@ batch sees an earlier one, in stream order), and ``record`` writes the live sign
 effect to Redis idempotently. :class:`AgentRunner` drives it:
 
     fetch up to 64 messages -> parse -> load (1 round trip) -> assess + advance, in order
-    -> publish every opinion concurrently, awaiting JetStream's ack
-    -> record the published live signals (1 round trip) -> ack
+    -> publish every opinion at once, JetStream's acks awaited together (bus.publish_all)
+    -> record the published live signals (1 round trip) -> log the batch (one write) -> ack
 
 A message is acknowledged only after its opinion is stored by JetStream and its effect
 on the agent's state is in Redis, so a crash at any point means a redelivery: the
@@ -34,7 +34,7 @@ from nats.aio.msg import Msg
 from agentic_trading import bus
 from agentic_trading.opinions import Opinion, stance_for
 from agentic_trading.signals import Signal
-from agentic_trading.telemetry.logging import bind_signal, get_logger
+from agentic_trading.telemetry.logging import SignalLines, bind_signal, get_logger
 from agentic_trading.telemetry.metrics import AgentMetrics
 
 log = get_logger("agents")
@@ -130,6 +130,13 @@ class AgentRunner:
         self.publish_timeout_s = publish_timeout_s
         self.clock = clock
         self.subject = bus.opinion_subject(self.agent_type)
+        agent = self.agent_type
+        # Metric children looked up once, not per message.
+        self._ok = metrics.processed.labels(agent, "ok")
+        self._confidence = metrics.confidence.labels(agent)
+        self._duration = metrics.processing_duration.labels(agent)
+        self._last = metrics.last_processed.labels(agent)
+        self._vetoes = metrics.vetoes.labels(agent)
 
     async def subscribe(self) -> Any:
         return await bus.pull_subscription(
@@ -144,16 +151,19 @@ class AgentRunner:
         """Fetch and process batches until ``stop`` is set; the batch in hand is finished first."""
         psub = psub if psub is not None else await self.subscribe()
         log.info("agent_consuming", agent_type=self.agent_type, consumer=bus.agent_consumer_name(self.agent_type))
+        busy = False
         try:
             while not stop.is_set():
                 try:
-                    messages = await bus.fetch_batch(psub, FETCH_BATCH, FETCH_TIMEOUT_S)
+                    messages = await bus.fetch_batch(psub, FETCH_BATCH, FETCH_TIMEOUT_S, busy=busy)
                 except (nats.errors.TimeoutError, TimeoutError):
+                    busy = False
                     continue  # no messages
                 except Exception as exc:  # noqa: BLE001 - the bus may be reconnecting; keep consuming
                     log.warning("fetch_failed", error=f"{type(exc).__name__}: {exc}", retry_in_s=FETCH_RETRY_S)
                     await _wait(stop, FETCH_RETRY_S)
                     continue
+                busy = len(messages) > 1
                 await self.process_batch(messages)
         finally:
             # A pull subscription left open makes the connection's drain wait its full
@@ -174,19 +184,19 @@ class AgentRunner:
 
         pending: list[_Pending] = []
         for msg, signal in parsed:
-            with bind_signal(signal.signal_id, signal.correlation_id):
-                try:
-                    assessment = self.logic.assess(signal, state)
-                    if not signal.test:
-                        self.logic.advance(signal, state)
-                    opinion = opinion_from(signal, self.agent_type, assessment, processed_at=self.clock())
-                except Exception:  # noqa: BLE001 - one bad signal must not stop the batch
+            try:
+                assessment = self.logic.assess(signal, state)
+                if not signal.test:
+                    self.logic.advance(signal, state)
+                opinion = opinion_from(signal, self.agent_type, assessment, processed_at=self.clock())
+            except Exception:  # noqa: BLE001 - one bad signal must not stop the batch
+                with bind_signal(signal.signal_id, signal.correlation_id):
                     log.exception("assessment_failed", agent_type=self.agent_type)
-                    await self._fail(msg)
-                    continue
+                await self._fail(msg)
+                continue
             pending.append(_Pending(msg, signal, opinion))
 
-        results = await asyncio.gather(*(self._publish(p.opinion) for p in pending), return_exceptions=True)
+        results = await bus.publish_all(self.js, [self._outgoing(p.opinion) for p in pending], self.publish_timeout_s)
         published: list[_Pending] = []
         for item, result in zip(pending, results, strict=True):
             if isinstance(result, BaseException):
@@ -205,8 +215,15 @@ class AgentRunner:
                 await asyncio.gather(*(self._fail(p.msg) for p in published))
                 return
 
+        lines = SignalLines()
         for item in published:
-            await self._finish(item, started)
+            self._log(lines, item)
+        lines.flush()  # before the acks: a line is never missing for an acknowledged signal
+        for item in published:
+            if await _settle(item.msg.ack):
+                self._count(item.opinion, time.perf_counter() - started)
+            else:
+                self.metrics.processed.labels(self.agent_type, "error").inc()
 
     async def _parse(self, msg: Msg) -> tuple[Msg, Signal] | None:
         try:
@@ -217,46 +234,38 @@ class AgentRunner:
             await _settle(msg.term)
             return None
 
-    async def _publish(self, opinion: Opinion) -> None:
-        await self.js.publish(
-            self.subject,
-            opinion.to_json(),
-            timeout=self.publish_timeout_s,
-            headers={
-                bus.MSG_ID_HEADER: f"{opinion.signal_id}:{self.agent_type}",
-                bus.CORRELATION_HEADER: opinion.correlation_id,
-            },
-        )
+    def _outgoing(self, opinion: Opinion) -> bus.Outgoing:
+        msg_id = f"{opinion.signal_id}:{self.agent_type}"
+        return bus.Outgoing(self.subject, opinion.to_json(), msg_id, opinion.correlation_id)
 
     async def _fail(self, msg: Msg) -> None:
         self.metrics.processed.labels(self.agent_type, "error").inc()
         await _settle(msg.nak, delay=NAK_DELAY_S)
 
-    async def _finish(self, item: _Pending, started: float) -> None:
+    def _count(self, opinion: Opinion, seconds: float) -> None:
+        self._ok.inc()
+        self._duration.observe(seconds)
+        self._confidence.set(opinion.confidence)
+        self._last.set(self.clock())
+        if opinion.veto:
+            self._vetoes.inc()
+
+    def _log(self, lines: SignalLines, item: _Pending) -> None:
         opinion, signal = item.opinion, item.signal
-        with bind_signal(signal.signal_id, signal.correlation_id):
-            if not await _settle(item.msg.ack):
-                self.metrics.processed.labels(self.agent_type, "error").inc()
-                return
-            m, agent = self.metrics, self.agent_type
-            m.processed.labels(agent, "ok").inc()
-            m.confidence.labels(agent).set(opinion.confidence)
-            m.processing_duration.labels(agent).observe(time.perf_counter() - started)
-            m.last_processed.labels(agent).set(self.clock())
-            if opinion.veto:
-                m.vetoes.labels(agent).inc()
-            log.info(
-                "opinion_published",
-                agent_type=agent,
-                instrument=signal.instrument,
-                action=signal.action,
-                stance=opinion.stance,
-                score=opinion.score,
-                confidence=opinion.confidence,
-                veto=opinion.veto,
-                test=signal.test,
-                reasons=opinion.reasons,
-            )
+        lines.info(
+            "opinion_published",
+            signal.signal_id,
+            signal.correlation_id,
+            agent_type=self.agent_type,
+            instrument=signal.instrument,
+            action=signal.action,
+            stance=opinion.stance,
+            score=opinion.score,
+            confidence=opinion.confidence,
+            veto=opinion.veto,
+            test=signal.test,
+            reasons=opinion.reasons,
+        )
 
 
 async def _settle(action: Callable[..., Any], **kwargs: Any) -> bool:

@@ -21,6 +21,7 @@ from agentic_trading.alerts.sources import AlertClient, AlertSourceError, AlertS
 from agentic_trading.alerts.view import AlertRow, age, alert_rows, firing_summary, parse_time, silence_request, silence_rows
 from agentic_trading.cli.common import (
     DebugOption,
+    FormatOption,
     PortOffsetOption,
     StateDirOption,
     attach_stack,
@@ -28,7 +29,6 @@ from agentic_trading.cli.common import (
     err_console,
     merge_options,
 )
-from agentic_trading.cli.stack import OutputFormat
 from agentic_trading.observability.durations import parse_duration
 from agentic_trading.observability.errors import ObservabilityError
 from agentic_trading.stack.errors import StackError
@@ -79,7 +79,7 @@ def alerts(
     ctx: typer.Context,
     since: Annotated[str, typer.Option("--since", help="How far back to list the receiver's notifications.")] = "1h",
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many recent notifications.")] = 15,
-    output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+    output: FormatOption = "text",
     state_dir: StateDirOption = None,
     port_offset: PortOffsetOption = None,
     debug: DebugOption = False,
@@ -111,7 +111,7 @@ def alerts(
     if len(found["problems"]) >= 3:  # Prometheus, Alertmanager and the receiver: none answered
         raise AlertSourceError("; ".join(found["problems"]))
     found["notifications"] = found["notifications"][-limit:]
-    if output is OutputFormat.json:
+    if output == "json":
         body = dict(found, firing=[r.to_json() for r in found["firing"]], silences=[s.to_json() for s in found["silences"]])
         typer.echo(json.dumps(body, indent=2))
     else:

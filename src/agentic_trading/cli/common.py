@@ -8,6 +8,7 @@ raises becomes one red line on stderr and the error's ``exit_code``; with ``--de
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +45,36 @@ PortOffsetOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+TEXT = "text"
+JSON = "json"
+# Older words of some commands (status/trace/summary: table; logs: pretty), still accepted as text.
+FORMAT_ALIASES = {"table": TEXT, "pretty": TEXT}
+
+
+def format_parser(*choices: str) -> Callable[[str], str]:
+    """``--format``'s words: ``text`` and ``json`` on every command (plus ``junit`` on verify).
+
+    The old words in :data:`FORMAT_ALIASES` are accepted as ``text`` but no longer listed.
+    """
+
+    def parse(value: str) -> str:
+        value = FORMAT_ALIASES.get(value, value)
+        if value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def format_option(help: str, *choices: str) -> Any:
+    """A ``--format`` option over ``choices`` (default: text, json)."""
+    words = choices or (TEXT, JSON)
+    return typer.Option("--format", parser=format_parser(*words), metavar="<" + "|".join(words) + ">", help=help)
+
+
+FormatOption = Annotated[str, format_option("text (a table) or json (one object).")]
 # Where merge_options leaves a command's --debug for ReportingGroup (click's ctx.meta is
 # one dict shared by a command's context and all its parents).
 DEBUG_META_KEY = "agentic_trading.debug"

@@ -1,4 +1,9 @@
-"""``atctl generate normal|errors|burst``: the specification's synthetic traffic, counted."""
+"""``atctl generate normal|errors|burst``: the specification's synthetic traffic, counted.
+
+Sends to the running stack's gateway (found like every command finds its stack, see
+:mod:`.gateway_target`), to ``/webhook/test`` unless ``--endpoint tradingview``, signed
+when the stack has a webhook secret.
+"""
 
 from __future__ import annotations
 
@@ -19,23 +24,30 @@ from agentic_trading.cli.common import (
     console,
     err_console,
     merge_options,
-    settings_from,
 )
+from agentic_trading.cli.gateway_target import Endpoint, EndpointOption, GatewayUrlOption, find_gateway
 from agentic_trading.load.traffic import TrafficGenerator, TrafficReport
+
+EXAMPLES = """
+Examples:
+
+  atctl generate normal --speed 60 --duration 30   # 1-5 signals a second
+  atctl generate errors --count 100 --error-rate 0.1
+  atctl generate burst --threads 20 --per-thread 10
+  atctl generate burst --endpoint tradingview       # live: moves positions
+  atctl generate normal --gateway-url http://10.0.0.5:8001 --format json
+"""
 
 generate_app = typer.Typer(
     name="generate",
     help=(
         "Send the specification's synthetic traffic to a gateway: normal flow, error traffic or a burst. "
-        "Prints what the gateway answered; exit 1 when a request failed unexpectedly, 2 when nothing answered."
+        "Prints what the gateway answered; exit 1 when a request failed unexpectedly, 2 when nothing answered. "
+        "Sends to /webhook/test (never moves positions) unless --endpoint tradingview."
     ),
     no_args_is_help=True,
+    epilog=EXAMPLES,
 )
-
-GatewayUrlOption = Annotated[
-    str | None,
-    typer.Option("--gateway-url", help="Gateway base URL. Default: the local stack's gateway.", show_default=False),
-]
 SeedOption = Annotated[int | None, typer.Option("--seed", help="Seed for a repeatable run.")]
 
 
@@ -53,6 +65,7 @@ def _run(
     port_offset: PortOffsetOption,
     debug: bool,
     gateway_url: str | None,
+    endpoint: Endpoint,
     seed: int | None,
     output: OutputFormat,
     total: int | None,
@@ -60,8 +73,9 @@ def _run(
     expected_statuses: set[str],
 ) -> None:
     options = merge_options(ctx, state_dir, port_offset, debug)
-    url = gateway_url or settings_from(options).url("gateway")
-    generator = TrafficGenerator(url, seed=seed)
+    target = find_gateway(options, gateway_url)
+    url = target.base_url + endpoint.path
+    generator = TrafficGenerator(target.base_url, seed=seed, path=endpoint.path, webhook_secret=target.webhook_secret)
     with Progress(
         TextColumn("[bold]sending[/]"),
         BarColumn(),
@@ -73,7 +87,7 @@ def _run(
     ) as progress:
         task = progress.add_task("traffic", total=total)
         report = asyncio.run(work(generator, lambda sent: progress.update(task, completed=sent)))
-    _print(report, url, output)
+    _print(report, url, output, signed=target.webhook_secret is not None)
     if report.sent and not report.statuses:
         err_console.print(f"[bold red]error:[/] the gateway at {url} did not answer: is the stack up? (atctl status)")
         raise typer.Exit(2)
@@ -83,11 +97,11 @@ def _run(
         raise typer.Exit(1)
 
 
-def _print(report: TrafficReport, url: str, output: OutputFormat) -> None:
+def _print(report: TrafficReport, url: str, output: OutputFormat, *, signed: bool) -> None:
     if output is OutputFormat.json:
-        console.print_json(json.dumps({"gateway_url": url, **report.as_dict()}))
+        console.print_json(json.dumps({"gateway_url": url, "signed": signed, **report.as_dict()}))
         return
-    console.print(f"Traffic to [bold]{url}[/]")
+    console.print(f"Traffic to [bold]{url}[/]" + (" (signed with the webhook secret)" if signed else ""), soft_wrap=True)
     table = Table()
     table.add_column("answer")
     table.add_column("count", justify="right")
@@ -99,14 +113,15 @@ def _print(report: TrafficReport, url: str, output: OutputFormat) -> None:
     console.print(table)
 
 
-@generate_app.command("normal")
+@generate_app.command("normal", epilog="Example:\n\n  atctl generate normal --speed 60 --duration 30\n")
 def normal(
     ctx: typer.Context,
     duration: Annotated[float, typer.Option("--duration", min=0.1, help="Seconds to run.")] = 60.0,
     speed: Annotated[
         float, typer.Option("--speed", min=0.01, help="Time compression: 60 turns 1-5 signals a minute into 1-5 a second.")
     ] = 1.0,
-    test: Annotated[bool, typer.Option("--test", help="Send to /webhook/test (never moves paper positions).")] = False,
+    test: Annotated[bool, typer.Option("--test", hidden=True, help="Old spelling of --endpoint test.")] = False,
+    endpoint: EndpointOption = Endpoint.test,
     gateway_url: GatewayUrlOption = None,
     seed: SeedOption = None,
     output: FormatOption = OutputFormat.text,
@@ -115,15 +130,14 @@ def normal(
     debug: DebugOption = False,
 ) -> None:
     """Realistic normal flow: 1-5 valid signals per minute (compressed by --speed), prices on a random walk."""
-    path = "/webhook/test" if test else "/webhook/tradingview"
     _run(
-        ctx, state_dir, port_offset, debug, gateway_url, seed, output, None,
-        lambda g, progress: g.normal(duration_s=duration, speed=speed, path=path, progress=progress),
+        ctx, state_dir, port_offset, debug, gateway_url, Endpoint.test if test else endpoint, seed, output, None,
+        lambda g, progress: g.normal(duration_s=duration, speed=speed, progress=progress),
         {"200"},
     )  # fmt: skip
 
 
-@generate_app.command("errors")
+@generate_app.command("errors", epilog="Example:\n\n  atctl generate errors --count 100 --error-rate 0.1\n")
 def errors(
     ctx: typer.Context,
     count: Annotated[int, typer.Option("--count", min=1, help="Webhooks to send.")] = 100,
@@ -131,6 +145,7 @@ def errors(
         float, typer.Option("--error-rate", min=0.0, max=1.0, help="Share of the specification's malformed payloads.")
     ] = 0.1,
     interval: Annotated[float, typer.Option("--interval", min=0.0, help="Seconds between webhooks.")] = 0.1,
+    endpoint: EndpointOption = Endpoint.test,
     gateway_url: GatewayUrlOption = None,
     seed: SeedOption = None,
     output: FormatOption = OutputFormat.text,
@@ -140,17 +155,18 @@ def errors(
 ) -> None:
     """Traffic with an error rate: malformed webhooks ({}, wrong fields, nulls, wrong types) among valid ones."""
     _run(
-        ctx, state_dir, port_offset, debug, gateway_url, seed, output, count,
+        ctx, state_dir, port_offset, debug, gateway_url, endpoint, seed, output, count,
         lambda g, progress: g.errors(count=count, error_rate=error_rate, interval_s=interval, progress=progress),
         {"200", "422"},
     )  # fmt: skip
 
 
-@generate_app.command("burst")
+@generate_app.command("burst", epilog="Example:\n\n  atctl generate burst --threads 20 --per-thread 10\n")
 def burst(
     ctx: typer.Context,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Concurrent senders.")] = 20,
     per_thread: Annotated[int, typer.Option("--per-thread", min=1, help="Signals each sender sends.")] = 10,
+    endpoint: EndpointOption = Endpoint.test,
     gateway_url: GatewayUrlOption = None,
     seed: SeedOption = None,
     output: FormatOption = OutputFormat.text,
@@ -160,7 +176,7 @@ def burst(
 ) -> None:
     """A burst: --threads concurrent senders of --per-thread signals each (the specification's 20 x 10)."""
     _run(
-        ctx, state_dir, port_offset, debug, gateway_url, seed, output, threads * per_thread,
+        ctx, state_dir, port_offset, debug, gateway_url, endpoint, seed, output, threads * per_thread,
         lambda g, progress: g.burst(threads=threads, per_thread=per_thread, progress=progress),
         {"200"},
     )  # fmt: skip

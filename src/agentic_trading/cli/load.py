@@ -2,7 +2,10 @@
 
 Register with ``load.register(app)`` like the other command modules (or
 ``app.add_typer(load.app, name="load")``: the sub-app runs its callback directly).
-Either way the command is ``atctl load --rate 2000 --duration 30``.
+Either way the command is ``atctl load --rate 2000 --duration 30``. It finds the gateway
+of the stack in the state directory like every command (:mod:`.gateway_target`), sends
+to ``/webhook/test`` unless ``--endpoint tradingview``, and signs every body with the
+stack's webhook secret when it has one.
 """
 
 from __future__ import annotations
@@ -22,19 +25,18 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agentic_trading.cli.common import (
     DebugOption,
-    GlobalOptions,
     PortOffsetOption,
     ReportingGroup,
+    StateDirOption,
     merge_options,
-    settings_from,
 )
+from agentic_trading.cli.gateway_target import Endpoint, EndpointOption, GatewayUrlOption, find_gateway
 from agentic_trading.load.errors import LoadInterruptedError, LoadModelError
 from agentic_trading.load.model import ClosedModel, LoadModel, OpenModel
 from agentic_trading.load.report import render_text
 from agentic_trading.load.runner import ProgressSnapshot, RunOptions, run
 from agentic_trading.load.thresholds import check_thresholds, parse_thresholds
 
-WEBHOOK_PATH = "/webhook/tradingview"
 # The specification's load_test.py: LoadTest(concurrent_users=50), think 1-3 s.
 DEFAULT_USERS = 50
 
@@ -51,17 +53,11 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def default_url(options: GlobalOptions | None = None) -> str:
-    """The local stack's webhook: ``settings.url("gateway")`` + ``/webhook/tradingview``."""
-    return settings_from(options or GlobalOptions()).url("gateway") + WEBHOOK_PATH
-
-
-def target_url(url: str | None, path: str | None, options: GlobalOptions | None = None) -> str:
-    """``--url`` (or the local gateway's webhook) with its path replaced by ``--path`` when given."""
-    base = url or default_url(options)
+def target_url(url: str, path: str | None) -> str:
+    """``url`` with its path replaced by ``path`` when given."""
     if path is None:
-        return base
-    parts = urlsplit(base)
+        return url
+    parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, path if path.startswith("/") else "/" + path, "", ""))
 
 
@@ -98,11 +94,10 @@ def progress_bar(console: Console, enabled: bool, duration: float) -> Iterator[C
 
 def load(
     ctx: typer.Context,
-    url: Annotated[
-        str | None,
-        typer.Option(help="Target URL", show_default="the local gateway's /webhook/tradingview"),
-    ] = None,
-    path: Annotated[str | None, typer.Option(help="Send to this path of the target instead, e.g. /webhook/test")] = None,
+    endpoint: EndpointOption = Endpoint.test,
+    gateway_url: GatewayUrlOption = None,
+    url: Annotated[str | None, typer.Option("--url", hidden=True, help="Old: the full target URL.")] = None,
+    path: Annotated[str | None, typer.Option(help="Send to this path of the gateway instead, e.g. /healthz")] = None,
     rate: Annotated[
         float | None, typer.Option(help="Open model: requests per second, sent on schedule whatever the answers")
     ] = None,
@@ -125,6 +120,7 @@ def load(
     output: Annotated[OutputFormat, typer.Option("--format", help="text tables or one JSON object")] = OutputFormat.text,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
     seed: Annotated[int | None, typer.Option(help="Seed payloads and think times, for a replayable run")] = None,
+    state_dir: StateDirOption = None,
     port_offset: PortOffsetOption = None,
     debug: DebugOption = False,
 ) -> None:
@@ -134,16 +130,18 @@ def load(
     the answer, thinks, repeats. Open model (--rate): requests leave on a fixed schedule
     and latency counts from each one's intended send time, so a stall is counted, not
     hidden. Exit 0 when every --threshold holds, 1 when one is crossed, 2 when the
-    target does not answer.
+    target does not answer. Sends to /webhook/test (decided, never moves positions) unless
+    --endpoint tradingview; signs every body when the stack has a webhook secret.
     """
     err = Console(stderr=True)
-    options_ = merge_options(ctx, None, port_offset, debug)
+    options_ = merge_options(ctx, state_dir, port_offset, debug)
     thresholds = parse_thresholds(threshold or [])
     model = choose_model(rate, users, duration, think_min, think_max)
     if timeout <= 0:
         raise LoadModelError("--timeout must be a positive number of seconds")
-    url_ = target_url(url, path, options_)
-    options = RunOptions(connections=connections, timeout_s=timeout, seed=seed)
+    gateway = find_gateway(options_, gateway_url or url)  # with --url: AT_WEBHOOK_SECRET alone signs
+    url_ = target_url(url or gateway.base_url + endpoint.path, path)
+    options = RunOptions(connections=connections, timeout_s=timeout, seed=seed, webhook_secret=gateway.webhook_secret)
     try:
         with progress_bar(err, not quiet and err.is_terminal, model.duration) as on_progress:
             result = run(model, url_, workers=workers, options=options, progress=on_progress)
@@ -168,9 +166,19 @@ def load(
         raise typer.Exit(1)
 
 
+EXAMPLES = """
+Examples:
+
+  atctl load --rate 2000 --duration 30 --threshold 'p99<25ms'
+  atctl load --users 50 --duration 60              # closed model
+  atctl load --rate 500 --endpoint tradingview     # live: moves positions
+  atctl load --rate 200 --gateway-url http://10.0.0.5:8001 --format json
+"""
+
+
 def register(main_app: typer.Typer) -> None:
     """Add ``atctl load`` to the main app (as the other command modules do)."""
-    main_app.command("load")(load)
+    main_app.command("load", epilog=EXAMPLES)(load)
 
 
 # The same command as a sub-app, for ``main_app.add_typer(app, name="load")``.

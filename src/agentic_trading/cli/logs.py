@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from datetime import timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,11 +12,14 @@ import typer
 from rich.text import Text
 
 from agentic_trading.cli.common import (
+    JSON,
+    TEXT,
     DebugOption,
     PortOffsetOption,
     StateDirOption,
     complete_program,
     console,
+    format_option,
     merge_options,
     settings_from,
 )
@@ -32,11 +34,6 @@ from agentic_trading.stack.trace import parse_ts
 
 FOLLOW_INTERVAL_S = 0.25
 DEFAULT_LINES = 50
-
-
-class LogFormat(StrEnum):
-    pretty = "pretty"
-    json = "json"
 
 
 _HEAD_KEYS = ("ts", "level", "service", "event")
@@ -104,7 +101,10 @@ def logs(
         int | None,
         typer.Option("--lines", "-n", min=0, help="How many recent lines to show first. Default: 50, all with --since."),
     ] = None,
-    output: Annotated[LogFormat, typer.Option("--format", help="pretty or json (one JSON object per line).")] = LogFormat.pretty,
+    output: Annotated[
+        str,
+        format_option("text (time level program event, fields below) or json (one JSON object per line)."),
+    ] = TEXT,
     state_dir: StateDirOption = None,
     port_offset: PortOffsetOption = None,
     debug: DebugOption = False,
@@ -134,7 +134,7 @@ def logs(
     def show(line: LogLine) -> None:
         if not log_filter.matches(line):
             return
-        if output is LogFormat.json:
+        if output == JSON:
             typer.echo(json_line(line))
         else:
             for text in pretty_lines(line, width, service_width):

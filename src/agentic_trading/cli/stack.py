@@ -10,8 +10,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from agentic_trading.cli.alerts import status_line
 from agentic_trading.cli.common import (
+    JSON,
+    TEXT,
     DebugOption,
+    FormatOption,
     PortOffsetOption,
     StateDirOption,
     attach_stack,
@@ -21,14 +25,22 @@ from agentic_trading.cli.common import (
     settings_from,
 )
 from agentic_trading.cli.tables import progress_line, status_table, unhealthy_logs, up_table
+from agentic_trading.settings import config_file_values, find_config_file
 from agentic_trading.stack import ComponentStatus, Stack
 from agentic_trading.stack.errors import StartTimeoutError
 from agentic_trading.stack.programs import PROGRAM_NAMES
+from agentic_trading.stack.state import replace_settings
 
 
-class OutputFormat(StrEnum):
-    table = "table"
-    json = "json"
+class Profile(StrEnum):
+    fast = "fast"
+    production = "production"
+
+
+def config_file_settings() -> dict[str, object]:
+    """The settings the config file (atctl.toml or AT_CONFIG) sets, or none without one."""
+    path = find_config_file()
+    return config_file_values(path) if path is not None else {}
 
 
 def _split_names(values: list[str] | None) -> list[str] | None:
@@ -51,13 +63,23 @@ def up(
     timeout: Annotated[
         float, typer.Option("--timeout", min=1, help="Seconds to wait for every program to become healthy.")
     ] = 60.0,
+    profile: Annotated[
+        Profile | None,
+        typer.Option(
+            "--profile",
+            help="Alert timings: fast (seconds, as the tests) or production (observability/ as written). "
+            "Default: AT_PROFILE, the config file, the running stack's, else fast.",
+            show_default=False,
+        ),
+    ] = None,
     state_dir: StateDirOption = None,
     port_offset: PortOffsetOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Start the local stack under supervisord and wait until every program is healthy.
 
-    Idempotent: on a running stack it starts what is missing and applies config changes.
+    Idempotent: on a running stack it starts what is missing and applies config changes
+    (a new --profile restarts Prometheus and Alertmanager with the other timings).
     Exits 1, with the last log lines of what is unhealthy, if the deadline passes.
     """
     options = merge_options(ctx, state_dir, port_offset, debug)
@@ -66,14 +88,20 @@ def up(
     running = stack.is_running()
     if running and options.port_offset is None and "AT_PORT_OFFSET" not in os.environ:
         stack = Stack.attach(stack.paths.state_dir, stack.settings)  # keep its ports: no offset to repeat
+        if "AT_PROFILE" in os.environ or "profile" in config_file_settings():
+            stack = Stack(replace_settings(stack.settings, profile=settings_from(options).profile))
+    if profile is not None:
+        stack = Stack(replace_settings(stack.settings, profile=profile.value))
+    offset, chosen = stack.settings.port_offset, stack.settings.profile
+    previous = stack.record() if running else None
     if running:
         console.print(
-            f"The stack in [bold]{where}[/] is already running (port offset {stack.settings.port_offset}): "
+            f"The stack in [bold]{where}[/] is already running (port offset {offset}, profile {chosen}): "
             "starting what is missing and applying config changes",
             soft_wrap=True,
         )
     else:
-        console.print(f"Starting the stack in [bold]{where}[/] (port offset {stack.settings.port_offset})", soft_wrap=True)
+        console.print(f"Starting the stack in [bold]{where}[/] (port offset {offset}, profile [bold]{chosen}[/])", soft_wrap=True)
     try:
         with err_console.status("Checking ports and rendering configs…") as spinner:
 
@@ -81,6 +109,8 @@ def up(
                 spinner.update(progress_line(statuses))
 
             statuses = stack.up(_split_names(only), demo=demo, timeout=timeout, on_progress=show)
+            if previous is not None and previous.settings.profile != chosen:
+                statuses = _restart_alertmanager(stack, statuses, timeout)
     except StartTimeoutError as exc:
         _report_unhealthy(stack, exc)
         raise
@@ -89,6 +119,17 @@ def up(
         f"Logs: {escape(str(stack.paths.log_dir))}  ·  `atctl status`  ·  `atctl logs -f`  ·  `atctl down`",
         soft_wrap=True,
     )
+
+
+def _restart_alertmanager(stack: Stack, statuses: list[ComponentStatus], timeout: float) -> list[ComponentStatus]:
+    """A new profile changes alertmanager.yml but not its command line: supervisord would keep it running.
+
+    (Prometheus's command line differs between the profiles, so ``Stack.up`` restarts it.)
+    """
+    if not any(s.name == "alertmanager" for s in statuses):
+        return statuses
+    restarted = stack.restart("alertmanager", timeout=timeout)
+    return [restarted if s.name == "alertmanager" else s for s in statuses]
 
 
 def _report_unhealthy(stack: Stack, error: StartTimeoutError) -> None:
@@ -128,7 +169,7 @@ def down(
 
 def status(
     ctx: typer.Context,
-    output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+    output: FormatOption = TEXT,
     state_dir: StateDirOption = None,
     port_offset: PortOffsetOption = None,
     debug: DebugOption = False,
@@ -141,10 +182,11 @@ def status(
     stack = attach_stack(options)
     statuses = stack.status()
     healthy = all(s.healthy for s in statuses)
-    if output is OutputFormat.json:
+    if output == JSON:
         body = {
             "state_dir": str(stack.paths.state_dir),
             "port_offset": stack.settings.port_offset,
+            "profile": stack.settings.profile,
             "healthy": healthy,
             "components": [s.to_dict() for s in statuses],
         }
@@ -152,8 +194,6 @@ def status(
     else:
         console.print(status_table(statuses, title=f"Stack in {stack.paths.state_dir}"))
         if any(s.name == "prometheus" and s.healthy for s in statuses):
-            from agentic_trading.cli.alerts import status_line  # cli.alerts imports this module
-
             console.print(escape(status_line(stack.settings)), soft_wrap=True)
     if not healthy:
         raise typer.Exit(1)
@@ -166,6 +206,7 @@ Examples:
   atctl up --demo                       # with demo traffic
   atctl up --port-offset 5000 --state-dir /tmp/stack2   # beside another stack
   atctl up --only nats,redis,gateway
+  atctl up --profile production         # alert timings as in observability/
 """
 DOWN_EXAMPLES = """
 Examples:

@@ -11,7 +11,10 @@ import typer
 from rich.text import Text
 
 from agentic_trading.cli.common import (
+    JSON,
+    TEXT,
     DebugOption,
+    FormatOption,
     PortOffsetOption,
     StateDirOption,
     attach_stack,
@@ -19,7 +22,7 @@ from agentic_trading.cli.common import (
     merge_options,
 )
 from agentic_trading.cli.layout import terminal_width
-from agentic_trading.cli.stack import OutputFormat
+from agentic_trading.credentials import ADMIN, redis_url
 from agentic_trading.stack.errors import StackError
 from agentic_trading.stack.summary import PipelineSummary, collect_summary
 from agentic_trading.stack.trace_lookup import quick_redis
@@ -63,7 +66,7 @@ def summary_lines(s: PipelineSummary, width: int) -> list[str]:
 def summary(
     ctx: typer.Context,
     window: Annotated[str, typer.Option("--window", help="Rates and counts over this Prometheus duration.")] = "5m",
-    output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+    output: FormatOption = TEXT,
     state_dir: StateDirOption = None,
     port_offset: PortOffsetOption = None,
     debug: DebugOption = False,
@@ -74,12 +77,12 @@ def summary(
     if not _WINDOW_RE.match(window):
         raise _BadWindow(window)
     stack = attach_stack(options)
-    client = quick_redis(stack.settings.redis_url)
+    client = quick_redis(redis_url(stack.settings, ADMIN))
     try:
         result = collect_summary(stack.settings.url("prometheus"), client, window)
     finally:
         client.close()
-    if output is OutputFormat.json:
+    if output == JSON:
         typer.echo(json.dumps(result.to_dict(), indent=2))
     else:
         for line in summary_lines(result, terminal_width()):

@@ -16,7 +16,10 @@ from rich.markup import escape
 from rich.text import Text
 
 from agentic_trading.cli.common import (
+    JSON,
+    TEXT,
     DebugOption,
+    FormatOption,
     PortOffsetOption,
     StateDirOption,
     attach_stack,
@@ -25,7 +28,7 @@ from agentic_trading.cli.common import (
     merge_options,
 )
 from agentic_trading.cli.layout import record_lines, terminal_width
-from agentic_trading.cli.stack import OutputFormat
+from agentic_trading.credentials import ADMIN, redis_url
 from agentic_trading.stack.trace import TraceEvent
 from agentic_trading.stack.trace_lookup import TraceResult, find_trace, quick_redis
 
@@ -85,7 +88,7 @@ def trace(
         typer.Argument(metavar="ID", help="The signal_id or correlation_id from the gateway's answer.", show_default=False),
     ],
     timeout: Annotated[float, typer.Option("--timeout", min=0, help="Seconds to wait for the decision of a known signal.")] = 5.0,
-    output: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+    output: FormatOption = TEXT,
     state_dir: StateDirOption = None,
     port_offset: PortOffsetOption = None,
     debug: DebugOption = False,
@@ -93,7 +96,7 @@ def trace(
     """Follow one signal through all services' logs, in time order, ending with the decision."""
     options = merge_options(ctx, state_dir, port_offset, debug)
     stack = attach_stack(options)
-    client = quick_redis(stack.settings.redis_url)
+    client = quick_redis(redis_url(stack.settings, ADMIN))
     try:
         with err_console.status(f"Looking for {escape(ident)}…"):
             result = find_trace(ident, stack.paths.log_dir, client, timeout=timeout)
@@ -112,9 +115,9 @@ def trace(
         raise typer.Exit(1)
 
 
-def _show(result: TraceResult, output: OutputFormat) -> None:
+def _show(result: TraceResult, output: str) -> None:
     decision = result.target.decision
-    if output is OutputFormat.json:
+    if output == JSON:
         body = result.trace.to_dict()
         body["signal_id"] = result.target.signal_id
         body["correlation_ids"] = sorted(result.target.correlation_ids)

@@ -66,6 +66,12 @@ AlertmanagerUrlOption = Annotated[
 GatewayUrlOption = Annotated[
     str | None, typer.Option("--gateway-url", help="Gateway base URL (test webhooks go there).", show_default="the local stack's")
 ]
+RedisUrlOption = Annotated[
+    str | None, typer.Option("--redis-url", help="Redis URL, probed anonymously.", show_default="the local stack's")
+]
+NatsUrlOption = Annotated[
+    str | None, typer.Option("--nats-url", help="NATS URL, probed anonymously.", show_default="the local stack's")
+]
 GrafanaUrlOption = Annotated[
     str | None,
     typer.Option(
@@ -243,6 +249,8 @@ def verify(
     alertmanager_url: AlertmanagerUrlOption = None,
     gateway_url: GatewayUrlOption = None,
     grafana_url: GrafanaUrlOption = None,
+    redis_url: RedisUrlOption = None,
+    nats_url: NatsUrlOption = None,
     source: Annotated[
         Path | None,
         typer.Option("--source", help="The observability tree the files below come from.", show_default="observability/"),
@@ -277,7 +285,9 @@ def verify(
     exactly, counters, histograms, ranges), dashboards (lint, variables, every panel query),
     alerts (promtool, live expressions, runbooks, unit tests), health (the production
     health check), security (webhook secret enforced, endpoints and dashboards exposed off
-    loopback, the gateway's replay window, rate limit and proxy trust). Exit 0 when every check passed, 1 when one failed, 2 when Prometheus
+    loopback, the gateway's replay window, rate limit and proxy trust, anonymous Redis and
+    NATS refused, Prometheus' lifecycle API off, queries and silences authenticated off
+    loopback, secrets only in the processes that need them, header limits). Exit 0 when every check passed, 1 when one failed, 2 when Prometheus
     does not answer.
     """
     options = merge_options(ctx, state_dir, port_offset, debug)
@@ -289,7 +299,14 @@ def verify(
         console.print(f"Wrote {escape(str(path))}")
         return
     categories = [c.value for c in category] if category else list(CATEGORIES)
-    given = {"prometheus": prometheus_url, "alertmanager": alertmanager_url, "gateway": gateway_url, "grafana": grafana_url}
+    given = {
+        "prometheus": prometheus_url,
+        "alertmanager": alertmanager_url,
+        "gateway": gateway_url,
+        "grafana": grafana_url,
+        "redis": redis_url,
+        "nats": nats_url,
+    }
     needed = ["prometheus", "alertmanager"] + (["gateway"] if {"accuracy", "security"} & set(categories) else [])
     endpoints, settings = resolve_endpoints(options, given, needed)
     execute(
@@ -341,6 +358,23 @@ def health(
     )
 
 
+VERIFY_EXAMPLES = """
+Examples:
+
+  atctl verify                                 # every category, local stack
+  atctl verify -c alerts -c security           # two categories
+  atctl verify --format junit > verify.xml     # for CI
+  atctl verify --output report/                # also report.html, .json, .xml
+  atctl verify --prometheus-url http://prom:9090 -c health
+"""
+HEALTH_EXAMPLES = """
+Examples:
+
+  atctl health
+  atctl health --state-dir /tmp/stack2 --format json
+"""
+
+
 def register(app: typer.Typer) -> None:
-    app.command()(verify)
-    app.command()(health)
+    app.command(epilog=VERIFY_EXAMPLES)(verify)
+    app.command(epilog=HEALTH_EXAMPLES)(health)

@@ -25,7 +25,6 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from agentic_trading import bus
-from agentic_trading.capacity import redis_headroom, stream_headroom
 from agentic_trading.gateway.answers import (
     ACCEPT_POST,
     CONNECTION_CLOSE,
@@ -41,6 +40,7 @@ from agentic_trading.gateway.auth import (
     AuthFailure,
     WebhookAuthenticator,
 )
+from agentic_trading.gateway.backlog import BacklogWatch
 from agentic_trading.gateway.limits import (
     AddressSet,
     BodyTimeout,
@@ -52,6 +52,7 @@ from agentic_trading.gateway.limits import (
 )
 from agentic_trading.gateway.openapi import openapi_document
 from agentic_trading.gateway.publish import SignalPublisher
+from agentic_trading.gateway.readiness import readiness_checks
 from agentic_trading.gateway.replay import FreshnessWindow, timestamp_problems, window_fits_dedup
 from agentic_trading.gateway.requests import (
     CONTENT_LENGTH,
@@ -63,7 +64,7 @@ from agentic_trading.gateway.requests import (
     wanted_headers,
 )
 from agentic_trading.redis_client import connect_redis
-from agentic_trading.service.http import Receive, Scope, Send, run_readiness, send_json, send_metrics
+from agentic_trading.service.http import Receive, Scope, Send, send_json, send_metrics
 from agentic_trading.settings import Settings
 from agentic_trading.signals import (
     MAX_NESTING_DEPTH,
@@ -109,6 +110,7 @@ class Gateway:
         self.freshness = FreshnessWindow.from_settings(settings)
         self._checks_source = bool(self.allowed_sources) or self.rate_limits is not None
         self.publisher = SignalPublisher(settings, self.metrics)
+        self.backlog = BacklogWatch(self.metrics.signal_backlog, settings.decision_deadline_s)
         # Label children resolved once: .labels() on every request costs more than the increment.
         self._webhooks = {
             (e, s): self.metrics.webhooks.labels(e, s) for e in WEBHOOK_ENDPOINTS.values() for s in WEBHOOK_STATUSES
@@ -119,7 +121,7 @@ class Gateway:
     # -- lifecycle -------------------------------------------------------------------
     async def startup(self) -> None:
         self._log_posture()
-        self.redis = connect_redis(self.settings, max_connections=4, timeout_s=1.0)
+        self.redis = connect_redis(self.settings, "gateway", max_connections=4, timeout_s=1.0)
         # Serve at once (503 until the bus is there) and connect in the background.
         self._connect_task = asyncio.create_task(self._connect_bus(), name="gateway-nats-connect")
 
@@ -134,6 +136,7 @@ class Gateway:
                 log.warning("ensure_streams_retry", error=str(exc))
                 await asyncio.sleep(0.5)
         log.info("gateway_ready", nats=self.settings.nats_url)
+        await self.backlog.run(self.nc)  # until shutdown cancels this task
 
     def _log_posture(self) -> None:
         """One line saying which protections are on (never the secret itself)."""
@@ -209,28 +212,7 @@ class Gateway:
                 return
 
     async def handle_readiness(self, send: Send) -> None:
-        async def nats_ready() -> str | None:
-            if self.nc is None or not self.nc.is_connected:
-                return f"not connected to NATS at {self.settings.nats_url}"
-            return None
-
-        async def redis_ready() -> str | None:
-            assert self.redis is not None
-            await self.redis.ping()
-            return None
-
-        async def signals_stream() -> str | None:
-            if self.js is None:
-                return "not connected to JetStream yet"
-            return await stream_headroom(self.js, bus.SIGNALS_STREAM)
-
-        async def redis_memory() -> str | None:
-            assert self.redis is not None
-            return await redis_headroom(self.redis)
-
-        # Not ready before either store refuses writes (capacity.py): 90 % of its limit.
-        checks = {"nats": nats_ready, "redis": redis_ready, "signals_stream": signals_stream, "redis_memory": redis_memory}
-        results = await run_readiness(checks)
+        results = await readiness_checks(self)
         ready = all(v == "ok" for v in results.values())
         await send_json(send, 200 if ready else 503, {"ready": ready, "service": "gateway", "checks": results})
 

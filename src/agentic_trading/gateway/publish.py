@@ -28,7 +28,7 @@ from agentic_trading.gateway.answers import RETRY_AFTER, Answer
 from agentic_trading.orchestrator.workflow import decision_key, workflow_key
 from agentic_trading.settings import Settings
 from agentic_trading.signals import Signal
-from agentic_trading.telemetry.logging import get_logger
+from agentic_trading.telemetry.logging import SignalLines, get_logger
 from agentic_trading.telemetry.metrics import GatewayMetrics
 
 log = get_logger("gateway")
@@ -82,8 +82,11 @@ class SignalPublisher:
             if original is not None and original != signal.correlation_id:
                 body["correlation_id"] = original
                 body["retry_correlation_id"] = signal.correlation_id
-        log.info(
+        lines = SignalLines()  # the per-signal line, without structlog's chain (telemetry/logging.py)
+        lines.info(
             "signal_accepted",
+            signal.signal_id,
+            signal.correlation_id,
             instrument=signal.instrument,
             action=signal.action,
             test=signal.test,
@@ -91,6 +94,7 @@ class SignalPublisher:
             duplicate=bool(ack.duplicate),
             original_correlation_id=body["correlation_id"],
         )
+        lines.flush()
         return 200, body, []
 
     def _failed(self, signal: Signal, exc: BaseException) -> Answer:

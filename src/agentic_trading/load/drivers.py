@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import orjson
 
+from agentic_trading.gateway.auth import WebhookAuthenticator
 from agentic_trading.load._client import Pool, Request
 from agentic_trading.load.errors import LoadError
 from agentic_trading.load.model import ClosedModel, OpenShare
@@ -47,6 +48,11 @@ class RunOptions:
     timeout_s: float = 10.0
     # Seed of the payloads and think times, for a replayable run.
     seed: int | None = None
+    # The gateway's webhook secret: every body is signed (X-Signature: sha256=<HMAC>); None: unsigned.
+    webhook_secret: str | None = None
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"RunOptions(connections={self.connections}, timeout_s={self.timeout_s}, seed={self.seed})"
 
 
 @dataclass(frozen=True)
@@ -103,21 +109,26 @@ async def _sleep_until(moment: float) -> None:
         await asyncio.sleep(delay)
 
 
-def _payload_maker(target: Target, seed: int | None) -> Callable[[], bytes]:
+def _payload_maker(target: Target, seed: int | None, secret: str | None = None) -> Callable[[], bytes]:
     head = target.request_head
     factory = SignalFactory(seed)
+    signer = WebhookAuthenticator(secret) if secret else None
 
     def payload() -> bytes:
         # A fresh timestamp in every body: each request is a distinct signal to the gateway.
         body = orjson.dumps(factory.signal())
-        return head + str(len(body)).encode() + b"\r\n\r\n" + body
+        length = str(len(body)).encode()
+        if signer is None:
+            return head + length + b"\r\n\r\n" + body
+        # The HMAC of the exact body: the secret itself never travels.
+        return head + length + b"\r\nX-Signature: " + signer.sign(body).encode() + b"\r\n\r\n" + body
 
     return payload
 
 
 async def _drive_open(share: OpenShare, pool: Pool, t0: float, options: RunOptions, result: LoadResult, ticker: _Ticker) -> None:
     """Send this share's requests at their intended times, latency from intended time to answer."""
-    payload = _payload_maker(pool.target, None if options.seed is None else options.seed + share.index)
+    payload = _payload_maker(pool.target, None if options.seed is None else options.seed + share.index, options.webhook_secret)
     lag = result.generator_lag = GeneratorLag()
     drained = asyncio.Event()
     in_flight, dispatching, last_done = 0, True, t0
@@ -172,7 +183,7 @@ async def _drive_closed(
 ) -> None:
     """``users`` loops of send, wait, think until ``t0 + duration``; latency from send to answer."""
     seed = None if options.seed is None else options.seed + index
-    payload = _payload_maker(pool.target, seed)
+    payload = _payload_maker(pool.target, seed, options.webhook_secret)
     rng = random.Random(seed)
     loop = asyncio.get_running_loop()
     end = t0 + model.duration

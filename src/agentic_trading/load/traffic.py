@@ -5,6 +5,9 @@
 * ``errors``: ``count`` webhooks of which ``error_rate`` are the specification's malformed payloads;
 * ``burst``: ``threads`` concurrent senders of ``per_thread`` signals each (20 x 10).
 
+All three send to ``/webhook/test`` unless given another path, so synthetic traffic never
+moves the paper positions (``at:positions``) that live signals build up.
+
 Every run returns a :class:`TrafficReport` counting what the gateway answered, so a
 caller (``atctl generate``, a test) can assert on it rather than hope.
 """
@@ -12,6 +15,7 @@ caller (``atctl generate``, a test) can assert on it rather than hope.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections import Counter
@@ -20,12 +24,17 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from agentic_trading.gateway.auth import WebhookAuthenticator
 from agentic_trading.load.payloads import SignalFactory
 from agentic_trading.telemetry.logging import get_logger
 
 log = get_logger("traffic")
 
 Progress = Callable[[int], None]
+
+# Paper traffic: decided like any signal, but never moves the positions the risk agent limits.
+TEST_PATH = "/webhook/test"
+LIVE_PATH = "/webhook/tradingview"
 
 
 @dataclass
@@ -57,15 +66,35 @@ class TrafficReport:
 
 
 class TrafficGenerator:
-    def __init__(self, gateway_url: str, *, seed: int | None = None, timeout_s: float = 5.0):
+    """Sends to ``gateway_url`` + ``path`` (``/webhook/test`` unless told otherwise: paper only).
+
+    With ``webhook_secret`` every body is signed (``X-Signature: sha256=<HMAC-SHA256>``),
+    as the gateway of a stack with a secret requires; the secret itself is never sent.
+    """
+
+    def __init__(
+        self,
+        gateway_url: str,
+        *,
+        seed: int | None = None,
+        timeout_s: float = 5.0,
+        path: str = TEST_PATH,
+        webhook_secret: str | None = None,
+    ):
         self.gateway_url = gateway_url.rstrip("/")
+        self.path = path
         self.factory = SignalFactory(seed)
         self.random = random.Random(seed)
         self.timeout_s = timeout_s
+        self._signer = WebhookAuthenticator(webhook_secret) if webhook_secret else None
 
-    async def _send(self, client: httpx.AsyncClient, payload: object, report: TrafficReport, path: str) -> None:
+    async def _send(self, client: httpx.AsyncClient, payload: object, report: TrafficReport, path: str | None = None) -> None:
+        body = json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json"}
+        if self._signer is not None:
+            headers["X-Signature"] = self._signer.sign(body)
         try:
-            response = await client.post(f"{self.gateway_url}{path}", json=payload)
+            response = await client.post(f"{self.gateway_url}{path or self.path}", content=body, headers=headers)
         except httpx.HTTPError as exc:
             report.record(None, type(exc).__name__)
             log.warning("traffic_send_failed", error=f"{type(exc).__name__}: {exc}")
@@ -77,7 +106,7 @@ class TrafficGenerator:
         *,
         duration_s: float,
         speed: float = 1.0,
-        path: str = "/webhook/tradingview",
+        path: str | None = None,
         progress: Progress | None = None,
     ) -> TrafficReport:
         """1-5 signals per (60/speed) seconds, spread at random within each window."""
@@ -113,7 +142,7 @@ class TrafficGenerator:
             for i in range(count):
                 bad = self.random.random() < error_rate
                 payload = self.factory.malformed() if bad else self.factory.signal()
-                await self._send(client, payload, report, "/webhook/tradingview")
+                await self._send(client, payload, report)
                 if progress:
                     progress(report.sent)
                 if interval_s and i + 1 < count:
@@ -129,7 +158,7 @@ class TrafficGenerator:
 
             async def sender() -> None:
                 for _ in range(per_thread):
-                    await self._send(client, self.factory.signal(), report, "/webhook/tradingview")
+                    await self._send(client, self.factory.signal(), report)
                     if progress:
                         progress(report.sent)
 

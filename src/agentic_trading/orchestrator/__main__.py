@@ -19,7 +19,7 @@ async def main() -> None:
     settings = load_settings()
     configure_logging("orchestrator", settings.log_level)
     metrics = OrchestratorMetrics()
-    redis = connect_redis(settings)
+    redis = connect_redis(settings, "orchestrator")
     nc = await bus.connect(settings, "orchestrator")
 
     async def nats_ready() -> str | None:

@@ -23,7 +23,7 @@ from agentic_trading.orchestrator.decision import Decision, decide
 from agentic_trading.orchestrator.workflow import WorkflowStore, parse_workflow
 from agentic_trading.settings import AGENT_TYPES, Settings
 from agentic_trading.signals import Signal, instrument_subject_token
-from agentic_trading.telemetry.logging import bind_signal, get_logger
+from agentic_trading.telemetry.logging import SignalLines, bind_signal, get_logger
 from agentic_trading.telemetry.metrics import OrchestratorMetrics
 
 log = get_logger("orchestrator")
@@ -33,6 +33,7 @@ BATCHES_IN_FLIGHT = 4
 # A complete workflow hash: the signal and one opinion per agent type.
 _COMPLETE_FIELDS = 1 + len(AGENT_TYPES)
 FETCH_TIMEOUT_S = 0.5
+PUBLISH_TIMEOUT_S = 2.0
 SWEEP_INTERVAL_S = 0.05
 OUTBOX_INTERVAL_S = 1.0
 # After a restart, let redelivered opinions land before deciding overdue workflows without them.
@@ -67,31 +68,49 @@ class Orchestrator:
             kept.append(msg)
         if not parts:
             return
+        lines = SignalLines()
         try:
             snapshots = await self.store.record(parts, self.settings.decision_deadline_s)
             complete: dict[str, Decision] = {}
             for part, fields in zip(parts, snapshots, strict=True):
-                self._log_part(part, decided=fields is None)
+                self._log_part(lines, part, decided=fields is None)
                 decision = self._decide_if_complete(fields, deadline_passed=False) if fields else None
                 if decision is not None:
                     complete[decision.signal_id] = decision
-            await self.settle(list(complete.values()))
+            await self.settle(list(complete.values()), lines)
         except Exception:  # noqa: BLE001 - the batch is retried; one bad batch must not stop the consumer
+            lines.flush()
             self.metrics.workflows.labels("failed").inc()
             log.exception("batch_failed", messages=len(kept))
             await asyncio.gather(*(m.nak(delay=0.5) for m in kept))
             return
-        await asyncio.gather(*(m.ack() for m in kept))
+        lines.flush()  # before the acks: a line is never missing for an acknowledged message
+        for msg in kept:
+            await msg.ack()  # a buffered write, no round trip: nats-py's ack does not wait for the server
 
-    def _log_part(self, part: Signal | Opinion, *, decided: bool) -> None:
-        with bind_signal(part.signal_id, part.correlation_id):
-            if decided:
-                self.metrics.redeliveries.inc()
-                log.info("message_after_decision", kind="signal" if isinstance(part, Signal) else "opinion")
-            elif isinstance(part, Signal):
-                log.info("workflow_started", instrument=part.instrument, action=part.action, test=part.test)
-            else:
-                log.info("opinion_received", agent_type=part.agent_type, stance=part.stance, score=part.score)
+    def _log_part(self, lines: SignalLines, part: Signal | Opinion, *, decided: bool) -> None:
+        if decided:
+            self.metrics.redeliveries.inc()
+            kind = "signal" if isinstance(part, Signal) else "opinion"
+            lines.info("message_after_decision", part.signal_id, part.correlation_id, kind=kind)
+        elif isinstance(part, Signal):
+            lines.info(
+                "workflow_started",
+                part.signal_id,
+                part.correlation_id,
+                instrument=part.instrument,
+                action=part.action,
+                test=part.test,
+            )
+        else:
+            lines.info(
+                "opinion_received",
+                part.signal_id,
+                part.correlation_id,
+                agent_type=part.agent_type,
+                stance=part.stance,
+                score=part.score,
+            )
 
     def _decide_if_complete(self, fields: dict[bytes, bytes], *, deadline_passed: bool) -> Decision | None:
         if not deadline_passed and len(fields) < _COMPLETE_FIELDS:
@@ -103,8 +122,12 @@ class Orchestrator:
             return None
         return decide(signal, opinions, decided_at=time.time())
 
-    async def settle(self, decisions: list[Decision]) -> list[Decision]:
-        """Claim decisions (one round trip), publish the ones that won, clear them from the outbox."""
+    async def settle(self, decisions: list[Decision], lines: SignalLines | None = None) -> list[Decision]:
+        """Claim decisions (one round trip), publish the ones that won, clear them from the outbox.
+
+        The publishes go out together (``bus.publish_all``). One that failed stays in the outbox
+        (``drain_outbox`` re-publishes it) and the error is raised once the rest are cleared.
+        """
         if not decisions:
             return []
         won = [d for d, first in zip(decisions, await self.store.claim_all(decisions), strict=True) if first]
@@ -114,35 +137,44 @@ class Orchestrator:
             self.metrics.workflow_duration.observe(decision.latency_s)
             for agent in decision.missing_agents:
                 self.metrics.missing_opinions.labels(agent).inc()
-        await asyncio.gather(*(self.publish(d) for d in won))
-        if won:
-            await self.store.mark_published(*(d.signal_id for d in won))
+        if not won:
+            return won
+        outgoing = [self._outgoing(d) for d in won]
+        results = await bus.publish_all(self.js, outgoing, PUBLISH_TIMEOUT_S)
+        lines = lines if lines is not None else SignalLines()
+        published = [d for d, r in zip(won, results, strict=True) if not isinstance(r, BaseException)]
+        for decision in published:
+            _log_decision(lines, decision, "decision_published")
+        lines.flush()  # before leaving the outbox: every decision keeps at least one log line
+        if published:
+            await self.store.mark_published(*(d.signal_id for d in published))
+        failed = next((r for r in results if isinstance(r, BaseException)), None)
+        if failed is not None:
+            raise failed
         return won
 
-    async def publish(self, decision: Decision, *, republish: bool = False) -> None:
-        """Publish a claimed decision; ``republish`` marks the outbox's repair of a lost publish.
+    @staticmethod
+    def _outgoing(decision: Decision) -> bus.Outgoing:
+        subject = bus.decision_subject(instrument_subject_token(decision.instrument))
+        return bus.Outgoing(subject, decision.to_json(), decision.signal_id, decision.correlation_id)
+
+    async def republish(self, decision: Decision) -> None:
+        """Publish a decision a crash left in the outbox (JetStream deduplicates on its signal id).
 
         The caller removes it from the outbox afterwards: a kill in between re-publishes (and
         logs) the same decision, so every decision has at least one log line.
         """
         with bind_signal(decision.signal_id, decision.correlation_id):
+            item = self._outgoing(decision)
             await self.js.publish(
-                bus.decision_subject(instrument_subject_token(decision.instrument)),
-                decision.to_json(),
-                timeout=2.0,
-                headers={bus.MSG_ID_HEADER: decision.signal_id, bus.CORRELATION_HEADER: decision.correlation_id},
+                item.subject,
+                item.payload,
+                timeout=PUBLISH_TIMEOUT_S,
+                headers={bus.MSG_ID_HEADER: item.msg_id, bus.CORRELATION_HEADER: item.correlation_id},
             )
-            log.info(
-                "decision_republished" if republish else "decision_published",
-                decision=decision.decision,
-                status=decision.status,
-                score=decision.score,
-                decided_at=decision.decided_at,
-                missing_agents=decision.missing_agents,
-                latency_ms=round(decision.latency_s * 1000, 2),
-                test=decision.test,
-                reasons=decision.reasons,
-            )
+        lines = SignalLines()
+        _log_decision(lines, decision, "decision_republished")
+        lines.flush()
 
     # -- loops -------------------------------------------------------------------------
     async def consume(self, stream: str, durable: str, subject: str, stop: asyncio.Event) -> None:
@@ -161,19 +193,22 @@ class Orchestrator:
             in_flight.discard(task)
             slots.release()
 
+        busy = False
         try:
             while not stop.is_set():
                 await slots.acquire()
                 try:
-                    messages = await bus.fetch_batch(psub, FETCH_BATCH, FETCH_TIMEOUT_S)
+                    messages = await bus.fetch_batch(psub, FETCH_BATCH, FETCH_TIMEOUT_S, busy=busy)
                 except nats.errors.TimeoutError:
                     slots.release()
+                    busy = False
                     continue
                 except Exception as exc:  # noqa: BLE001 - the bus may be reconnecting; keep consuming
                     slots.release()
                     log.warning("fetch_failed", stream=stream, error=f"{type(exc).__name__}: {exc}")
                     await asyncio.sleep(0.2)
                     continue
+                busy = len(messages) > 1
                 task = asyncio.create_task(self.handle_batch(messages))
                 in_flight.add(task)
                 task.add_done_callback(finished)
@@ -209,7 +244,7 @@ class Orchestrator:
                     if decision is None:
                         await self.store.mark_published(signal_id)
                     elif time.time() - decision.decided_at > OUTBOX_INTERVAL_S:
-                        await self.publish(decision, republish=True)
+                        await self.republish(decision)
                         await self.store.mark_published(signal_id)
             except Exception:  # noqa: BLE001 - retried on the next round
                 log.exception("outbox_drain_failed")
@@ -225,6 +260,22 @@ class Orchestrator:
         ]
         await stop.wait()
         await asyncio.gather(*tasks)
+
+
+def _log_decision(lines: SignalLines, decision: Decision, event: str) -> None:
+    lines.info(
+        event,
+        decision.signal_id,
+        decision.correlation_id,
+        decision=decision.decision,
+        status=decision.status,
+        score=decision.score,
+        decided_at=decision.decided_at,
+        missing_agents=decision.missing_agents,
+        latency_ms=round(decision.latency_s * 1000, 2),
+        test=decision.test,
+        reasons=decision.reasons,
+    )
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

@@ -26,7 +26,12 @@ decided twice; at about 120 bytes a signal, 256 MB holds two million signals a d
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import NoScriptError
 
 from agentic_trading.opinions import Opinion
 from agentic_trading.orchestrator.decision import Decision
@@ -119,24 +124,44 @@ class WorkflowStore:
         For each part: None when its signal is decided already (a redelivery or a late opinion),
         otherwise everything known of its workflow after the write.
         """
-        async with self.redis.pipeline(transaction=False) as pipe:
+
+        def fill(pipe: Pipeline) -> None:
             for part in parts:
                 if isinstance(part, Signal):
                     field, deadline = "signal", str(part.received_at + deadline_s)
                 else:
                     field, deadline = f"op:{part.agent_type}", ""
-                await self._record(
-                    keys=[
-                        decision_key(part.signal_id),
-                        workflow_key(part.signal_id),
-                        DEADLINES_KEY,
-                        correlation_key(part.correlation_id),
-                    ],
-                    args=[field, part.to_json(), WORKFLOW_TTL_S, deadline, part.signal_id, DECISION_TTL_S],
-                    client=pipe,
-                )
-            results = await pipe.execute()
+                keys = [
+                    decision_key(part.signal_id),
+                    workflow_key(part.signal_id),
+                    DEADLINES_KEY,
+                    correlation_key(part.correlation_id),
+                ]
+                args = [field, part.to_json(), WORKFLOW_TTL_S, deadline, part.signal_id, DECISION_TTL_S]
+                pipe.evalsha(self._record.sha, len(keys), *keys, *args)
+
+        results = await self._run_scripts(fill)
         return [_as_hash(r) if r != 0 else None for r in results]
+
+    async def _run_scripts(self, fill: Callable[[Pipeline], None]) -> list[Any]:
+        """One pipelined round trip of EVALSHA calls.
+
+        redis-py's script objects in a pipeline ask SCRIPT EXISTS before every execute: a second
+        round trip per batch. Here the SHA is sent directly; only when Redis does not know it (a
+        restart flushed its script cache) are the scripts loaded and the pipeline sent again, which
+        is safe because a NOSCRIPT pipeline ran none of its calls' scripts.
+        """
+        for attempt in range(2):
+            async with self.redis.pipeline(transaction=False) as pipe:
+                fill(pipe)
+                try:
+                    return await pipe.execute()
+                except NoScriptError:
+                    if attempt:
+                        raise
+            for script in (self._record, self._claim, self._shrink):
+                script.sha = await self.redis.script_load(script.script)
+        raise AssertionError("unreachable")
 
     async def load(self, signal_id: str) -> dict[bytes, bytes]:
         return await self.redis.hgetall(workflow_key(signal_id))
@@ -157,20 +182,20 @@ class WorkflowStore:
 
     async def claim_all(self, decisions: list[Decision]) -> list[bool]:
         """Claim a batch of decisions in one round trip; True where this one was the first."""
-        async with self.redis.pipeline(transaction=False) as pipe:
+
+        def fill(pipe: Pipeline) -> None:
             for decision in decisions:
-                await self._claim(
-                    keys=[
-                        decision_key(decision.signal_id),
-                        DEADLINES_KEY,
-                        OUTBOX_KEY,
-                        POSITIONS_KEY,
-                        workflow_key(decision.signal_id),
-                    ],
-                    args=[decision.to_json(), decision.signal_id, DECISION_TTL_S, decision.instrument, decision.position_delta],
-                    client=pipe,
-                )
-            return [bool(won) for won in await pipe.execute()]
+                keys = [
+                    decision_key(decision.signal_id),
+                    DEADLINES_KEY,
+                    OUTBOX_KEY,
+                    POSITIONS_KEY,
+                    workflow_key(decision.signal_id),
+                ]
+                args = [decision.to_json(), decision.signal_id, DECISION_TTL_S, decision.instrument, decision.position_delta]
+                pipe.evalsha(self._claim.sha, len(keys), *keys, *args)
+
+        return [bool(won) for won in await self._run_scripts(fill)]
 
     async def outbox(self, limit: int = 500) -> list[str]:
         return [i.decode() for i in await self.redis.lrange(OUTBOX_KEY, 0, limit - 1)]
@@ -184,11 +209,13 @@ class WorkflowStore:
 
     async def mark_published(self, *signal_ids: str) -> None:
         """Off the outbox, and the decision shrunk to its marker (what Redis keeps for a day)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
+
+        def fill(pipe: Pipeline) -> None:
             for signal_id in signal_ids:
                 pipe.lrem(OUTBOX_KEY, 1, signal_id)
-                await self._shrink(keys=[decision_key(signal_id)], client=pipe)
-            await pipe.execute()
+                pipe.evalsha(self._shrink.sha, 1, decision_key(signal_id))
+
+        await self._run_scripts(fill)
 
 
 def _as_hash(flat: list[bytes]) -> dict[bytes, bytes]:

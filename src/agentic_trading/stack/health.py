@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from agentic_trading.credentials import ADMIN, read_stack_secret, redis_secret_name
 from agentic_trading.settings import Settings
 
 PROBE_TIMEOUT_S = 1.0
@@ -50,7 +51,10 @@ class HttpProbe:
 
 
 class RedisProbe:
-    """Healthy when Redis answers PING with PONG (a TCP connect alone passes while it loads)."""
+    """Healthy when Redis answers PING with PONG (a TCP connect alone passes while it loads).
+
+    Authenticates as the stack's admin user when the stack has one (anonymous PING is refused).
+    """
 
     def __init__(self, component: str = "redis"):
         self.component = component
@@ -61,6 +65,11 @@ class RedisProbe:
     def check(self, settings: Settings, timeout: float = PROBE_TIMEOUT_S) -> Health:
         try:
             with socket.create_connection((settings.host, settings.port(self.component)), timeout=timeout) as conn:
+                password = read_stack_secret(settings.state_dir, redis_secret_name(ADMIN))
+                if password:
+                    conn.sendall(_resp("AUTH", ADMIN, password))
+                    if not _read_line(conn).startswith(b"+OK"):
+                        return Health(False, "the stack's admin credentials are refused")
                 conn.sendall(b"PING\r\n")
                 reply = conn.recv(64)
         except TimeoutError:
@@ -83,6 +92,25 @@ class NoProbe:
 
 
 Probe = HttpProbe | RedisProbe | NoProbe
+
+
+def _resp(*words: str) -> bytes:
+    """One Redis command in RESP (binary-safe, unlike the inline form)."""
+    parts = [f"*{len(words)}\r\n".encode()]
+    for word in words:
+        data = word.encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)
+
+
+def _read_line(conn: socket.socket) -> bytes:
+    line = b""
+    while not line.endswith(b"\r\n"):
+        chunk = conn.recv(1)
+        if not chunk:
+            break
+        line += chunk
+    return line
 
 
 def check_all(settings: Settings, probes: Mapping[str, Probe]) -> dict[str, Health]:

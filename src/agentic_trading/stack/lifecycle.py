@@ -13,7 +13,6 @@ experiments use::
 from __future__ import annotations
 
 import importlib
-import os
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import psutil
 from agentic_trading.alerts.shutdown import resolve_open_alerts
 from agentic_trading.alerts.sources import AlertClient, AlertSourceError, AlertSources
 from agentic_trading.settings import Settings, load_settings
+from agentic_trading.stack.environment import supervisord_environment
 from agentic_trading.stack.errors import (
     MissingRequirementError,
     NoStackError,
@@ -50,6 +50,7 @@ from agentic_trading.stack.ports import (
     safe_port_offset_near,
 )
 from agentic_trading.stack.preflight import check_rendered, check_source_rules
+from agentic_trading.stack.process_state import describe_state, is_paused
 from agentic_trading.stack.programs import (
     OBSERVABILITY_MODULE,
     PROGRAMS,
@@ -67,19 +68,13 @@ from agentic_trading.stack.scrapes import wait_until_scraped
 from agentic_trading.stack.state import StackRecord, load_record, replace_settings, save_record
 from agentic_trading.stack.supervisor import (
     ALIVE_STATES,
-    BACKOFF,
-    EXITED,
     FATAL,
     RUNNING,
-    STARTING,
-    STOPPED,
-    ProcessInfo,
     SupervisorClient,
 )
+from agentic_trading.stack.webhook_secret import record_webhook_secret
 from agentic_trading.telemetry.logging import get_logger
 
-# Every environment variable Settings reads (AT_GATEWAY_PORT, AT_NATS_URL, AT_WEBHOOK_SECRET, …).
-_SETTINGS_VARIABLES = frozenset((field.alias or f"AT_{name}").upper() for name, field in Settings.model_fields.items())
 PAUSED = "PAUSED"  # supervisord says RUNNING, but the process is stopped by SIGSTOP
 POLL_INTERVAL_S = 0.25
 SUPERVISORD_START_TIMEOUT_S = 15.0
@@ -192,6 +187,7 @@ class Stack:
             for name in rendered.changed & held:
                 self.supervisor.stop(name, wait=True)  # started again below, with the new config
         else:
+            record_webhook_secret(self.paths, self.settings)  # what supervisord's environment gets
             self._start_supervisord()
         deadline = time.monotonic() + timeout
         statuses = self._start_programs(selected, timeout, on_progress)
@@ -222,12 +218,9 @@ class Stack:
             self.supervisor.add_program(name)
 
     def _start_supervisord(self) -> None:
-        # The programs' settings come from supervisord.conf; the caller's own values of those
-        # variables must not leak in (other AT_* variables, such as AT_DEMO_SPEED, pass through).
-        env = {key: value for key, value in os.environ.items() if key not in _SETTINGS_VARIABLES}
-        if self.settings.webhook_secret is not None:
-            # Only in supervisord's environment, which its children inherit: never in a file.
-            env["AT_WEBHOOK_SECRET"] = self.settings.webhook_secret.get_secret_value()
+        # Settings from supervisord.conf; the webhook secret in supervisord's environment only,
+        # handed on to the gateway alone (stack/environment.py).
+        env = supervisord_environment(self.settings)
         command = [*supervisord_command(), "-c", str(self.paths.supervisord_conf)]
         try:
             result = subprocess.run(
@@ -272,7 +265,7 @@ class Stack:
         order = {p.name: index for index, p in enumerate(PROGRAMS)}
         infos.sort(key=lambda info: (order.get(info.name, len(order)), info.name))
         running = [info for info in infos if info.state == RUNNING]
-        paused = {info.name for info in running if _is_paused(info.pid)}
+        paused = {info.name for info in running if is_paused(info.pid)}
         programs = {info.name: _program_or_none(info.name) for info in infos}
         probed = {
             info.name: program.probe
@@ -290,7 +283,7 @@ class Stack:
             elif info.state == RUNNING:
                 state, healthy, detail = info.state, True, "running"
             else:
-                state, healthy, detail = info.state, False, _describe_state(info)
+                state, healthy, detail = info.state, False, describe_state(info)
             statuses.append(
                 ComponentStatus(
                     name=info.name,
@@ -378,7 +371,7 @@ class Stack:
 
     def _resume_if_paused(self, name: str) -> None:
         info = self.supervisor.info(name)[0]
-        if info.state == RUNNING and _is_paused(info.pid):
+        if info.state == RUNNING and is_paused(info.pid):
             self.supervisor.signal(name, "CONT")
 
     @staticmethod
@@ -408,7 +401,7 @@ class Stack:
     def _stop_all(self, deadline: float) -> None:
         infos = self.supervisor.info()
         for info in infos:
-            if info.state == RUNNING and _is_paused(info.pid):
+            if info.state == RUNNING and is_paused(info.pid):
                 self.supervisor.signal(info.name, "CONT")
         self._end_open_alerts({info.name for info in infos if info.state == RUNNING})
         tiers: dict[int, list[str]] = {}
@@ -495,30 +488,6 @@ def _program_or_none(name: str) -> Program | None:
         return get_program(name)
     except StackError:
         return None
-
-
-def _is_paused(pid: int) -> bool:
-    if not pid:
-        return False
-    try:
-        return psutil.Process(pid).status() in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP)
-    except psutil.Error:
-        return False
-
-
-def _describe_state(info: ProcessInfo) -> str:
-    why = (info.spawnerr or info.description).replace(" (process log may have details)", "")
-    if info.state == STOPPED:
-        return f"stopped: `atctl start {info.name}`"
-    if info.state == STARTING:
-        return "starting"
-    if info.state == BACKOFF:
-        return f"crashed, restarting ({why})" if why else "crashed, restarting"
-    if info.state == FATAL:
-        return f"gave up starting ({why})" if why else "gave up starting"
-    if info.state == EXITED:
-        return f"exited ({why})" if why else "exited"
-    return info.state.lower()
 
 
 def _wait_for_exit(pid: int, timeout: float, what: str) -> None:

@@ -16,9 +16,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentic_trading.credentials import REDIS_EXPORTER
 from agentic_trading.observability import ObservabilityError, default_root, load_tree
 from agentic_trading.observability.render import PROFILES, check_profile, render_stack
 from agentic_trading.settings import Settings
+from agentic_trading.stack.access import redis_exporter_address
 
 __all__ = ["PROFILES", "ObservabilityFiles", "default_source_dir", "render_observability"]
 
@@ -89,7 +91,6 @@ def prometheus_command(settings: Settings, files: ObservabilityFiles, data_dir: 
         f"--web.listen-address={settings.host}:{settings.port('prometheus')}",
         f"--storage.tsdb.path={data_dir}",
         f"--storage.tsdb.retention.time={PROMETHEUS_RETENTION}",
-        "--web.enable-lifecycle",
     ]
     if files.profile == "fast":
         command.extend(PROMETHEUS_FLAGS_FAST)
@@ -108,16 +109,22 @@ def alertmanager_command(settings: Settings, files: ObservabilityFiles, data_dir
     ]
 
 
-def redis_exporter_command(settings: Settings) -> list[str]:
-    """The command line of prometheus-redis-exporter for the stack's Redis (or AT_REDIS_URL's)."""
-    redis_address = settings.redis_url_override or f"redis://{settings.host}:{settings.port('redis')}"
-    return [
+def redis_exporter_command(settings: Settings, password_file: Path | None = None) -> list[str]:
+    """The command line of prometheus-redis-exporter, as the ACL user ``redis-exporter``.
+
+    The password is read from ``password_file`` (JSON ``{"<redis address>": "<password>"}``,
+    the exporter's format), never given on the command line, which any local user can read.
+    """
+    command = [
         REDIS_EXPORTER_BINARY,
         "-redis.addr",
-        redis_address,
+        redis_exporter_address(settings),
         "-web.listen-address",
         f"{settings.host}:{settings.port('redis-exporter')}",
     ]
+    if password_file is not None:
+        command += ["-redis.user", REDIS_EXPORTER, "-redis.password-file", str(password_file)]
+    return command
 
 
 def _write(path: Path, text: str) -> None:

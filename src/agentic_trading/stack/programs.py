@@ -12,6 +12,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentic_trading.settings import AGENT_TYPES, Settings
@@ -44,6 +45,7 @@ class ProgramContext:
     paths: StackPaths
     python: str = field(default_factory=lambda: sys.executable)
     observability: ObservabilityFiles | None = None
+    redis_exporter_password_file: Path | None = None  # written by render_stack (stack/access.py)
 
     def observability_files(self) -> ObservabilityFiles:
         if self.observability is None:
@@ -142,7 +144,7 @@ def _alertmanager(ctx: ProgramContext) -> list[str]:
 
 
 def _redis_exporter(ctx: ProgramContext) -> list[str]:
-    command: list[str] = _observability().redis_exporter_command(ctx.settings)
+    command: list[str] = _observability().redis_exporter_command(ctx.settings, ctx.redis_exporter_password_file)
     return command
 
 
@@ -254,6 +256,14 @@ PROGRAMS: tuple[Program, ...] = (
         binary="prometheus-alertmanager",
         module=OBSERVABILITY_MODULE,
         data="alertmanager",
+    ),
+    Program(
+        name="dashboards",
+        command=_python_module("agentic_trading.dashboards"),
+        probe=HttpProbe("dashboards", "/healthz"),
+        url=_http_url("dashboards"),
+        ports=("dashboards",),
+        module="agentic_trading.dashboards",
     ),
     Program(
         name="canary",

@@ -1,8 +1,10 @@
 """Render every config file of a local stack: nats.conf, redis.conf, supervisord.conf.
 
 Pure text functions (unit-tested without a stack) plus :func:`render_stack`, which
-writes them into the state directory. Secrets are never written: the webhook secret
-reaches the services through supervisord's own environment.
+writes them into the state directory. No secret is written into a config file: Redis and
+NATS get their users' hashes (``stack/access.py``), the webhook secret reaches the gateway
+through supervisord's own environment, and every other program is started without it
+(``stack/environment.py``).
 """
 
 from __future__ import annotations
@@ -14,9 +16,19 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from agentic_trading.bus import STREAM_LIMITS
 from agentic_trading.settings import Settings
+from agentic_trading.stack.access import (
+    StackCredentials,
+    ensure_credentials,
+    redis_exporter_address,
+    render_nats_authorization,
+    render_redis_acl,
+    write_exporter_password_file,
+)
+from agentic_trading.stack.environment import without_foreign_secrets
 from agentic_trading.stack.errors import StackError
 from agentic_trading.stack.paths import StackPaths
 from agentic_trading.stack.programs import OBSERVABILITY_MODULE, Program, ProgramContext
@@ -38,7 +50,7 @@ def nats_max_file_store_gb() -> int:
     return max(2, -(-reserved // 2**30) + 1)  # nats-server's GB is 2**30 bytes
 
 
-def render_nats_conf(settings: Settings, paths: StackPaths) -> str:
+def render_nats_conf(settings: Settings, paths: StackPaths, credentials: StackCredentials) -> str:
     store = json.dumps(str(paths.data_dir("nats")))
     return f"""# Rendered by atctl; edits are overwritten by `atctl up`.
 server_name: {json.dumps(stack_identity(settings, paths))}
@@ -52,10 +64,11 @@ jetstream {{
   max_memory_store: 256MB
   max_file_store: {nats_max_file_store_gb()}GB
 }}
-"""
+
+{render_nats_authorization(credentials.nats_hashes)}"""
 
 
-def render_redis_conf(settings: Settings, paths: StackPaths) -> str:
+def render_redis_conf(settings: Settings, paths: StackPaths, credentials: StackCredentials) -> str:
     return f"""# Rendered by atctl; edits are overwritten by `atctl up`.
 bind {settings.host}
 port {settings.port("redis")}
@@ -69,7 +82,7 @@ maxmemory-policy noeviction
 appendonly yes
 appendfsync everysec
 save ""
-"""
+{render_redis_acl(credentials.redis)}"""
 
 
 def _redis_quote(value: str) -> str:
@@ -126,7 +139,7 @@ def render_supervisord_conf(
         "",
     ]
     for program in programs:
-        command = " ".join(shlex.quote(arg) for arg in commands[program.name])
+        command = " ".join(shlex.quote(arg) for arg in without_foreign_secrets(program.name, commands[program.name]))
         sections += [
             f"[program:{program.name}]",
             f"command={_ini(command)}",
@@ -172,13 +185,20 @@ def render_stack(ctx: ProgramContext, programs: Sequence[Program]) -> RenderedSt
     paths = ctx.paths
     paths.create(tuple(p.data for p in programs if p.data))
     changed = set()
-    if _write(paths.config_file("nats.conf"), render_nats_conf(ctx.settings, paths)):
+    credentials = ensure_credentials(paths)
+    if _write(paths.config_file("nats.conf"), render_nats_conf(ctx.settings, paths, credentials)):
         changed.add("nats")
-    if _write(paths.config_file("redis.conf"), render_redis_conf(ctx.settings, paths)):
+    if _write(paths.config_file("redis.conf"), render_redis_conf(ctx.settings, paths, credentials)):
         changed.add("redis")
     if any(p.module == OBSERVABILITY_MODULE for p in programs):
         observability = importlib.import_module(OBSERVABILITY_MODULE)
-        ctx.observability = observability.render_observability(ctx.settings, paths.config_dir / "observability", profile="fast")
+        ctx.observability = observability.render_observability(
+            ctx.settings, paths.config_dir / "observability", profile=ctx.settings.profile
+        )
+    address = redis_exporter_address(ctx.settings)
+    if any(p.name == "redis-exporter" for p in programs) and not urlsplit(address).username:
+        # (AT_REDIS_URL may carry its own credentials.)
+        ctx.redis_exporter_password_file = write_exporter_password_file(paths, address, credentials)
     commands = {p.name: p.command(ctx) for p in programs}
     _write(paths.supervisord_conf, render_supervisord_conf(ctx.settings, paths, programs, commands))
     return RenderedStack(commands, changed)

@@ -1,7 +1,8 @@
 """stack.json: the settings and programs a stack was started with.
 
 Later commands (status, logs, trace, down, kill, …) read it, so ``--state-dir`` alone
-finds ports and paths. The webhook secret is never written.
+finds ports and paths. Secrets (the webhook secret, the dashboards password) are never written
+here (``atctl up`` keeps the webhook secret apart, in ``secrets/webhook_secret``: :mod:`.webhook_secret`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from agentic_trading.settings import Settings
 from agentic_trading.stack.errors import NoStackError, StackError
 from agentic_trading.stack.paths import StackPaths
 
-_SECRET_FIELDS = {"webhook_secret"}
+_SECRET_FIELDS = {"webhook_secret", "dashboards_password"}
 
 
 def replace_settings(settings: Settings, **changes: Any) -> Settings:
@@ -82,8 +83,10 @@ def load_record(paths: StackPaths, secret_from: Settings | None = None) -> Stack
         raise StackError(f"{paths.stack_json} is unreadable ({exc}): run `atctl down --purge` and `atctl up`") from exc
     values: dict[str, Any] = dict(body.get("settings", {}))
     values["state_dir"] = str(paths.state_dir)
-    if secret_from is not None and secret_from.webhook_secret is not None:
-        values["webhook_secret"] = secret_from.webhook_secret
+    if secret_from is not None:
+        for name in _SECRET_FIELDS:
+            if getattr(secret_from, name) is not None:
+                values[name] = getattr(secret_from, name)
     try:
         settings = Settings(**values)
     except ValidationError as exc:

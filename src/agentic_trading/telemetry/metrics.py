@@ -70,6 +70,11 @@ class GatewayMetrics:
             registry=r,
         )
         self.nats_connected = Gauge("gateway_nats_connected", "1 while the gateway holds a NATS connection", registry=r)
+        self.signal_backlog = Gauge(
+            "gateway_signal_backlog_seconds",
+            "Age of the oldest signal not yet acknowledged by every consumer (the pipeline's lag)",
+            registry=r,
+        )
         self.duplicates = Counter(
             "gateway_duplicate_signals_total", "Accepted webhooks JetStream recognised as a retry", registry=r
         )

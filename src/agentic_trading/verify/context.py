@@ -34,6 +34,8 @@ class Endpoints:
     alertmanager: str
     gateway: str | None = None
     grafana: str | None = None
+    redis: str | None = None  # redis://host:port, probed anonymously only
+    nats: str | None = None  # nats://host:port, probed anonymously only
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: str | None) -> Endpoints:
@@ -43,6 +45,8 @@ class Endpoints:
             "alertmanager": settings.url("alertmanager"),
             "gateway": settings.url("gateway"),
             "grafana": None,
+            "redis": _without_user(settings.redis_url),
+            "nats": _without_user(settings.nats_url),
         }
         values.update({key: value.rstrip("/") for key, value in overrides.items() if value})
         return cls(**values)
@@ -52,6 +56,11 @@ class Endpoints:
 
     def all_loopback(self) -> bool:
         return all(_is_loopback(url) for url in self.as_dict().values())
+
+
+def _without_user(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port is not None else "")
 
 
 def _is_loopback(url: str) -> bool:

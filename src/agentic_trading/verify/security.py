@@ -1,5 +1,9 @@
 """Security: what an attacker on the network would find, judged by ``verify/posture.py``.
 
+The control surfaces (anonymous Redis and NATS, Prometheus' lifecycle API and queries,
+Alertmanager's silences, stray secrets in process environments, header limits) are probed
+by ``verify/access.py``.
+
 Facts are measured where they can be, so the checks work against a remote deployment: an
 unauthenticated test webhook shows whether the gateway enforces a secret, the scrape targets'
 addresses show which /metrics and /healthz endpoints are off loopback, an anonymous request
@@ -16,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from agentic_trading.settings import Settings
+from agentic_trading.verify import access
 from agentic_trading.verify.context import VerifyContext
 from agentic_trading.verify.model import Check, Outcome
 from agentic_trading.verify.posture import PostureFinding, is_loopback, security_posture
@@ -50,6 +55,33 @@ def plan(ctx: VerifyContext) -> list[Check]:
             "the gateway's replay window, rate limit and proxy trust are safe for where it listens",
             partial(gateway_limits, ctx),
         ),
+        Check(CATEGORY, "redis anonymous", "an anonymous Redis PING is refused", partial(access.redis_anonymous, ctx)),
+        Check(CATEGORY, "nats anonymous", "an anonymous NATS client is refused", partial(access.nats_anonymous, ctx)),
+        Check(
+            CATEGORY,
+            "prometheus lifecycle",
+            "Prometheus' lifecycle API (/-/quit, /-/reload) is off",
+            partial(access.prometheus_lifecycle, ctx),
+        ),
+        Check(
+            CATEGORY,
+            "prometheus queries",
+            "an unauthenticated query is refused wherever Prometheus listens off loopback",
+            partial(access.prometheus_read_api, ctx),
+        ),
+        Check(
+            CATEGORY,
+            "alertmanager silences",
+            "an unauthenticated silence is refused wherever Alertmanager listens off loopback",
+            partial(access.alertmanager_silences, ctx),
+        ),
+        Check(
+            CATEGORY,
+            "secrets in environments",
+            "no process of the local stack holds a secret it does not need (/proc/PID/environ)",
+            partial(access.secrets_in_environments, ctx),
+        ),
+        Check(CATEGORY, "header limits", "the gateway refuses a flood of headers with 431", partial(access.header_limits, ctx)),
     ]
 
 

@@ -40,11 +40,18 @@ class FakeJetStream:
         self.fail_for = set(fail_for)
         self.published: list[dict[str, Any]] = []
 
-    async def publish(self, subject: str, payload: bytes, timeout: float, headers: dict[str, str]) -> None:
+    async def publish_async(
+        self, subject: str, payload: bytes, wait_stall: float, headers: dict[str, str]
+    ) -> asyncio.Future[None]:
+        """Like nats-py: the publish is sent now, its acknowledgement (or error) is a future."""
         opinion = Opinion.from_json(payload)
+        ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if opinion.signal_id in self.fail_for:
-            raise nats.errors.TimeoutError
-        self.published.append({"subject": subject, "opinion": opinion, "timeout": timeout, "headers": headers})
+            ack.set_exception(nats.errors.TimeoutError())
+        else:
+            self.published.append({"subject": subject, "opinion": opinion, "timeout": wait_stall, "headers": headers})
+            ack.set_result(None)
+        return ack
 
     def opinions(self) -> list[Opinion]:
         return [p["opinion"] for p in self.published]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import orjson
 import pytest
-from structlog.contextvars import merge_contextvars
 from structlog.testing import capture_logs
 
 from agentic_trading.agents.base import NAK_DELAY_S, AgentLogic, AgentRunner, Assessment
@@ -154,9 +154,11 @@ async def test_a_veto_is_counted_and_the_confidence_gauge_follows_the_latest(met
     assert metrics.registry.get_sample_value("agent_confidence_score", {"agent_type": "sentiment"}) == 0.5
 
 
-async def test_one_json_line_per_signal_carries_the_bound_ids_and_the_verdict(metrics: AgentMetrics) -> None:
-    with capture_logs(processors=[merge_contextvars]) as logs:
-        await AgentRunner(CountingAgent(), FakeJetStream(), metrics).process_batch([FakeMsg.of(s) for s in signals(2)])
+async def test_one_json_line_per_signal_carries_the_ids_and_the_verdict(
+    metrics: AgentMetrics, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await AgentRunner(CountingAgent(), FakeJetStream(), metrics).process_batch([FakeMsg.of(s) for s in signals(2)])
+    logs = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
     published = [e for e in logs if e["event"] == "opinion_published"]
     assert [(e["signal_id"], e["correlation_id"]) for e in published] == [("sig_0", "corr-0"), ("sig_1", "corr-1")]
     assert {"stance", "score", "confidence"} <= published[0].keys()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import typer
 from typer.testing import CliRunner
 
 from agentic_trading.cli.common import format_uptime
@@ -185,12 +187,40 @@ def test_uptime_is_short(seconds: int | None, text: str) -> None:
     assert format_uptime(seconds) == text
 
 
-@pytest.mark.parametrize(
-    "command",
-    ["up", "down", "status", "logs", "trace", "summary", "stop", "start", "restart", "kill", "pause", "resume", "lint"],
-)
+def _every_command() -> list[str]:
+    """Every command and sub-command of atctl, as the words that name it (``generate burst``)."""
+    root = typer.main.get_command(app)
+    names = []
+    for name, command in root.commands.items():  # type: ignore[attr-defined]
+        names.append(name)
+        names.extend(f"{name} {sub}" for sub in getattr(command, "commands", {}))
+    return names
+
+
+def test_every_command_is_checked_for_help() -> None:
+    assert {"up", "load", "generate", "generate burst", "verify", "health", "lint"} <= set(_every_command())
+
+
+@pytest.mark.parametrize("command", _every_command())
 def test_help_has_an_example_and_fits_80_columns(command: str) -> None:
-    result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"})
+    result = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "80"})
     assert result.exit_code == 0
-    assert "Examples:" in result.output and f"atctl {command}" in result.output
+    assert re.search(r"^ *Examples?:", result.output, re.MULTILINE) and f"atctl {command}" in result.output
     assert max(len(line) for line in result.output.splitlines()) <= 80
+
+
+@pytest.mark.parametrize(
+    "command", ["status", "summary", "trace", "logs", "load", "generate normal", "lint", "verify", "chaos run", "scenario"]
+)
+def test_every_format_option_offers_text_and_json(command: str) -> None:
+    result = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert re.search(r"--format\s+<text\|json(\|junit)?>", result.output), result.output
+
+
+def test_old_format_words_are_still_accepted(tmp_path: Path) -> None:
+    for command, old in (("status", "table"), ("logs", "pretty")):
+        result = runner.invoke(app, [command, "--format", old, "--state-dir", str(tmp_path)])
+        assert "Invalid value for '--format'" not in result.output, result.output
+    bad = runner.invoke(app, ["status", "--format", "yaml", "--state-dir", str(tmp_path)])
+    assert bad.exit_code == 2 and "Invalid value for '--format'" in bad.output

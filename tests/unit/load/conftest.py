@@ -41,6 +41,7 @@ class StubServer:
         self.received = 0
         self.disconnects = 0
         self.bodies: list[bytes] = []
+        self.heads: list[bytes] = []  # request line and headers of each request
         self.first_at: float | None = None
         self.stall_until = 0.0
         self.stalled = False
@@ -91,6 +92,7 @@ class StubServer:
                 n = self.received
                 self.received += 1
                 self.bodies.append(body)
+                self.heads.append(head)
                 await self._maybe_stall()
                 answer = Answer(**self.answer(n, on_connection))  # type: ignore[arg-type]
                 on_connection += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 from typer.testing import CliRunner
@@ -10,6 +11,12 @@ from typer.testing import CliRunner
 from _support import free_port
 from agentic_trading.cli import load
 from agentic_trading.cli.main import app as main_app
+from agentic_trading.gateway.auth import WebhookAuthenticator
+from agentic_trading.settings import Settings
+from agentic_trading.stack.paths import StackPaths
+from agentic_trading.stack.secrets import write_secret
+from agentic_trading.stack.state import StackRecord, save_record
+from agentic_trading.stack.webhook_secret import WEBHOOK_SECRET
 
 runner = CliRunner()
 
@@ -80,7 +87,50 @@ def test_bad_threshold_and_both_models_are_usage_errors():
     assert "choose one model" in both.stderr
 
 
-def test_default_target_is_the_local_gateway_webhook(monkeypatch):
-    monkeypatch.setenv("AT_PORT_OFFSET", "44000")
-    assert load.target_url(None, None) == "http://127.0.0.1:52001/webhook/tradingview"
-    assert load.target_url(None, "/webhook/test") == "http://127.0.0.1:52001/webhook/test"
+def _record_stack(state_dir: Path, gateway_port: int, secret: str | None) -> None:
+    """A stack.json (and secret) as `atctl up` leaves them, with the stub as the gateway."""
+    settings = Settings(state_dir=state_dir, gateway_port=gateway_port)
+    paths = StackPaths.of(state_dir)
+    paths.create()
+    save_record(paths, StackRecord(settings, ["gateway"]))
+    if secret is not None:
+        write_secret(paths, WEBHOOK_SECRET, secret)
+
+
+def test_load_finds_the_recorded_stack_sends_to_the_test_webhook_and_signs(stub_server, tmp_path, monkeypatch):
+    monkeypatch.delenv("AT_WEBHOOK_SECRET", raising=False)
+    server = stub_server()
+    _record_stack(tmp_path, server.port, "s3cret-of-the-stack")
+    args = ["load", "--state-dir", str(tmp_path), "--rate", "40", "--duration", "0.25", "--format", "json"]
+    result = runner.invoke(_atctl(), args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["target"] == f"http://127.0.0.1:{server.port}/webhook/test"
+    signer = WebhookAuthenticator("s3cret-of-the-stack")
+    assert server.heads and len(server.heads) == len(server.bodies)
+    for head, body in zip(server.heads, server.bodies, strict=True):
+        assert head.startswith(b"POST /webhook/test ")
+        assert f"X-Signature: {signer.sign(body)}".encode() in head
+        assert signer.check_signature(body, head.split(b"X-Signature: ")[1].split(b"\r\n")[0]) is None
+
+
+def test_load_without_a_secret_sends_unsigned_and_the_environment_secret_wins(stub_server, tmp_path, monkeypatch):
+    server = stub_server()
+    _record_stack(tmp_path, server.port, None)
+    args = ["load", "--state-dir", str(tmp_path), "--rate", "20", "--duration", "0.2", "--endpoint", "tradingview"]
+    monkeypatch.delenv("AT_WEBHOOK_SECRET", raising=False)
+    assert runner.invoke(_atctl(), args).exit_code == 0
+    assert server.heads and all(b"x-signature" not in head.lower() for head in server.heads)
+    assert all(head.startswith(b"POST /webhook/tradingview ") for head in server.heads)
+
+    monkeypatch.setenv("AT_WEBHOOK_SECRET", "from-the-environment")
+    before = len(server.heads)
+    assert runner.invoke(_atctl(), args).exit_code == 0
+    signer = WebhookAuthenticator("from-the-environment")
+    assert all(
+        signer.sign(body).encode() in head for head, body in zip(server.heads[before:], server.bodies[before:], strict=True)
+    )
+
+
+def test_target_url_replaces_the_path():
+    assert load.target_url("http://h:1/webhook/tradingview", None) == "http://h:1/webhook/tradingview"
+    assert load.target_url("http://h:1/webhook/tradingview", "healthz") == "http://h:1/healthz"

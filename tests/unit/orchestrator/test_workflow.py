@@ -104,3 +104,16 @@ async def test_a_published_decision_shrinks_to_a_marker_that_still_blocks_a_seco
     assert 23 * 3600 < await store.redis.ttl("at:decision:s3") <= 24 * 3600
     assert await store.decision("s3") is None
     assert not await store.claim(decision)  # a late redelivery or a retry is never decided twice
+
+
+async def test_scripts_flushed_from_redis_are_loaded_again_and_the_batch_is_recorded_once(store):
+    """A Redis restart empties its script cache: the pipelined EVALSHA meets NOSCRIPT, loads, retries."""
+    await store.redis.script_flush()
+    snapshots = await store.record([_signal("s9")], deadline_s=2.0)
+    assert snapshots[0] is not None and set(snapshots[0]) == {b"signal"}
+    await store.redis.script_flush()
+    decision = decide(_signal("s9"), {}, decided_at=103.0)
+    assert await store.claim_all([decision, decision]) == [True, False]
+    await store.redis.script_flush()
+    await store.mark_published("s9")
+    assert await store.outbox() == []

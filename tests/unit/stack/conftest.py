@@ -49,7 +49,7 @@ def stub_observability(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
             f"--storage.path={data_dir}",
         ]
 
-    def redis_exporter_command(settings: Settings) -> list[str]:
+    def redis_exporter_command(settings: Settings, password_file: Path | None = None) -> list[str]:
         listen = f"-web.listen-address={settings.host}:{settings.port('redis-exporter')}"
         return ["/usr/bin/prometheus-redis-exporter", listen]
 

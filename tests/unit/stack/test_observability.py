@@ -287,7 +287,8 @@ def test_prometheus_command(fast: ObservabilityFiles, production: ObservabilityF
     assert f"--web.listen-address=127.0.0.1:{9090 + OFFSET}" in command
     assert f"--storage.tsdb.path={tmp_path / 'tsdb'}" in command
     assert "--storage.tsdb.retention.time=1d" in command
-    assert "--web.enable-lifecycle" in command
+    # The lifecycle API (/-/quit, /-/reload) stays off: anyone who reaches the port could stop Prometheus.
+    assert not any(arg.startswith("--web.enable-lifecycle") for arg in command)
     assert set(PROMETHEUS_FLAGS_FAST) <= set(command)
     assert not set(PROMETHEUS_FLAGS_FAST) & set(prometheus_command(settings, production, tmp_path / "tsdb"))
 
@@ -315,12 +316,18 @@ def test_redis_exporter_command_watches_the_stacks_redis() -> None:
     assert redis_exporter_command(remote)[2] == "redis://db.example:6380/0"
 
 
+def test_redis_exporter_password_comes_from_a_file_never_the_command_line(tmp_path: Path) -> None:
+    command = redis_exporter_command(Settings(), tmp_path / "map")
+    assert command[-4:] == ["-redis.user", "redis-exporter", "-redis.password-file", str(tmp_path / "map")]
+    assert "-redis.password" not in command
+
+
 def test_redis_exporter_flags_exist() -> None:
     """The flag names are the exporter's own (single dash), as its --help lists them."""
     binary = shutil.which("prometheus-redis-exporter")
     if binary is None:
         pytest.fail("prometheus-redis-exporter is not installed: apt-get install prometheus-redis-exporter")
     help_text = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10).stderr
-    flags = [arg for arg in redis_exporter_command(Settings()) if arg.startswith("-")]
+    flags = [arg for arg in redis_exporter_command(Settings(), Path("/x")) if arg.startswith("-")]
     for flag in flags:
         assert re.search(rf"^\s+{re.escape(flag)}\b", help_text, re.MULTILINE), f"{flag} not in --help"

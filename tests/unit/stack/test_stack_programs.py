@@ -32,6 +32,7 @@ def test_program_names_are_the_contract() -> None:
         "redis-exporter",
         "prometheus",
         "alertmanager",
+        "dashboards",
         "canary",
         "traffic",
     )

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from agentic_trading.settings import Settings
+from agentic_trading.stack.access import ensure_credentials
 from agentic_trading.stack.errors import StackError
 from agentic_trading.stack.paths import StackPaths
 from agentic_trading.stack.programs import PROGRAM_NAMES, PROGRAMS, ProgramContext, select_programs
 from agentic_trading.stack.render import render_environment, render_nats_conf, render_redis_conf, render_stack
+from agentic_trading.stack.state import replace_settings
 
 
 def _render_all(settings: Settings, programs=PROGRAMS):  # type: ignore[no-untyped-def]
@@ -34,8 +36,13 @@ def test_supervisord_conf_has_every_program(settings: Settings, stub_observabili
     programs = {s.split(":", 1)[1] for s in parser.sections() if s.startswith("program:")}
     assert programs == set(PROGRAM_NAMES)
     gateway = parser["program:gateway"]
-    assert gateway["command"] == "/venv/bin/python -m agentic_trading.gateway"
-    assert parser["program:agent-risk"]["command"] == "/venv/bin/python -m agentic_trading.agents risk"
+    # The gateway keeps the webhook secret and loses the viewer's password (stack/environment.py).
+    assert gateway["command"] == "/usr/bin/env -u AT_DASHBOARDS_PASSWORD -- /venv/bin/python -m agentic_trading.gateway"
+    # Every program but the gateway starts without the webhook secret (stack/environment.py).
+    assert (
+        parser["program:agent-risk"]["command"]
+        == "/usr/bin/env -u AT_DASHBOARDS_PASSWORD -u AT_WEBHOOK_SECRET -- /venv/bin/python -m agentic_trading.agents risk"
+    )
     assert gateway["autorestart"] == "true"
     assert gateway["stopasgroup"] == gateway["killasgroup"] == "true"
     assert gateway["stdout_logfile"] == str(paths.log_file("gateway"))
@@ -81,7 +88,7 @@ def test_the_webhook_secret_is_written_nowhere(settings: Settings, stub_observab
     for path in paths.state_dir.rglob("*"):
         if path.is_file():
             assert secret not in path.read_text(), f"secret leaked into {path}"
-    assert "WEBHOOK_SECRET" not in paths.supervisord_conf.read_text()
+    assert "AT_WEBHOOK_SECRET=" not in paths.supervisord_conf.read_text()  # named only to unset it (env -u)
 
 
 def test_rendering_without_observability_programs_does_not_need_that_module(
@@ -103,7 +110,8 @@ def test_second_render_reports_only_what_changed(settings: Settings, stub_observ
 
 
 def test_redis_conf_is_a_bounded_loopback_server(settings: Settings) -> None:
-    conf = render_redis_conf(settings, StackPaths.of(settings.state_dir))
+    paths = StackPaths.of(settings.state_dir)
+    conf = render_redis_conf(settings, paths, ensure_credentials(paths))
     assert "bind 127.0.0.1" in conf
     assert "maxmemory 256mb" in conf
     assert "maxmemory-policy noeviction" in conf
@@ -114,7 +122,8 @@ def test_redis_conf_is_a_bounded_loopback_server(settings: Settings) -> None:
 @pytest.mark.skipif(shutil.which("nats-server", path="/usr/sbin:/usr/bin") is None, reason="nats-server not installed")
 def test_nats_server_accepts_the_rendered_conf(settings: Settings, tmp_path: Path) -> None:
     conf = tmp_path / "nats.conf"
-    conf.write_text(render_nats_conf(settings, StackPaths.of(settings.state_dir)))
+    paths = StackPaths.of(settings.state_dir)
+    conf.write_text(render_nats_conf(settings, paths, ensure_credentials(paths)))
     binary = shutil.which("nats-server", path="/usr/sbin:/usr/bin")
     result = subprocess.run([binary, "-t", "-c", str(conf)], capture_output=True, text=True, timeout=10)  # type: ignore[list-item]
     assert result.returncode == 0, result.stderr
@@ -136,3 +145,16 @@ def test_render_with_the_real_observability_module(settings: Settings) -> None:
     assert any("52090" in arg for arg in rendered.commands["prometheus"])
     assert any("52093" in arg for arg in rendered.commands["alertmanager"])
     assert any("52121" in arg for arg in rendered.commands["redis-exporter"])
+
+
+@pytest.mark.parametrize(("profile", "evaluation", "resend_flag"), [("fast", "1s", True), ("production", "15s", False)])
+def test_the_settings_profile_chooses_the_alert_timings(
+    settings: Settings, profile: str, evaluation: str, resend_flag: bool
+) -> None:
+    """`atctl up --profile` (Settings.profile) reaches the rendered Prometheus config and command line."""
+    pytest.importorskip("agentic_trading.stack.observability")
+    paths, rendered = _render_all(replace_settings(settings, profile=profile))
+    prometheus_yml = (paths.config_dir / "observability" / "prometheus.yml").read_text()
+    assert f"(profile {profile})" in prometheus_yml
+    assert f"evaluation_interval: {evaluation}" in prometheus_yml
+    assert ("--rules.alert.resend-delay=1s" in rendered.commands["prometheus"]) is resend_flag

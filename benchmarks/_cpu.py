@@ -1,0 +1,44 @@
+"""CPU seconds each program of a stack spends, from /proc (user + system, via psutil).
+
+On a shared machine rates and latencies move with other people's load; the CPU a program
+spends per decided signal does not (much), so it is what to compare between versions.
+"""
+
+from __future__ import annotations
+
+import psutil
+
+from agentic_trading.stack import Stack
+
+
+def cpu_seconds(stack: Stack) -> dict[str, float]:
+    """user + system CPU seconds of every running program of ``stack`` (and its children).
+
+    supervisord itself is counted too: it copies every line a program logs into its log file.
+    """
+    pids = {info.name: info.pid for info in stack.supervisor.info() if info.pid}
+    pids["supervisord"] = stack.supervisor.pid()
+    spent: dict[str, float] = {}
+    for name, pid in pids.items():
+        try:
+            spent[name] = _own_cpu(psutil.Process(pid))
+        except psutil.Error:
+            continue
+    return spent
+
+
+def _own_cpu(proc: psutil.Process) -> float:
+    times = proc.cpu_times()
+    if proc.name().startswith("supervisord"):
+        return times.user + times.system  # not its children: they are the programs
+    total = times.user + times.system
+    for child in proc.children(recursive=True):
+        child_times = child.cpu_times()
+        total += child_times.user + child_times.system
+    return total
+
+
+def per_signal_ms(before: dict[str, float], after: dict[str, float], signals: int) -> dict[str, float]:
+    """CPU milliseconds per signal of each program between two samples (largest first)."""
+    rows = {name: (after[name] - before[name]) * 1000 / max(1, signals) for name in after if name in before}
+    return {name: round(ms, 3) for name, ms in sorted(rows.items(), key=lambda kv: -kv[1])}

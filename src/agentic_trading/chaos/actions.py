@@ -1,0 +1,267 @@
+"""The Chaos Toolkit actions of atctl's experiments: faults, their repairs, and the signal flow.
+
+Experiment files name these as ``provider: {type: python, module:
+agentic_trading.chaos.actions, func: ...}``. A fault marks the fault time on the running
+:class:`~agentic_trading.chaos.session.Session` and registers its undo, so the rollback
+(:func:`restore_stack`) and the runner can always take it back; a repair marks the repair time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from agentic_trading import credentials
+from agentic_trading.chaos import partition as kernel
+from agentic_trading.chaos.errors import ChaosError, FaultError
+from agentic_trading.chaos.observe import poll_until
+from agentic_trading.chaos.pressure import MalformedFlood, fill_redis, free_redis
+from agentic_trading.chaos.proxy import FaultProxy
+from agentic_trading.chaos.session import Session, current
+from agentic_trading.chaos.signals import SignalFlow
+from agentic_trading.chaos.toxics import Toxics
+from agentic_trading.stack.programs import get_program
+from agentic_trading.stack.supervisor import RUNNING
+
+READY_WITHIN_S = 10.0
+
+
+def start_signal_flow(per_s: float = 5.0) -> str:
+    session = current()
+    session.flow = SignalFlow(session.stack.settings, session.loop, per_s, tag=f"chaos-{session.experiment.name}")
+    session.flow.start()
+    session.on_undo("signal-flow", session.flow.stop)
+    return f"{per_s:g} signals/s"
+
+
+def send_signal_burst(count: int = 1000, concurrency: int = 50) -> dict[str, int]:
+    """``count`` fresh signals, ``concurrency`` at a time, through the running flow (so they are settled too)."""
+    session = current()
+    if session.flow is None:
+        raise ChaosError("send_signal_burst needs start_signal_flow before it")
+    accepted = session.flow.burst(count, concurrency)
+    session.progress(f"burst of {count} signals ({concurrency} at a time): {accepted} accepted")
+    return {"sent": count, "accepted": accepted}
+
+
+def stop_program(name: str) -> str:
+    session = current()
+    session.on_undo(f"stopped:{name}", lambda: _start_if_stopped(name))
+    session.mark_fault(f"stopped {name} (SIGTERM)")
+    session.stack.stop(name)
+    return name
+
+
+def start_program(name: str, timeout_s: float = 30.0) -> str:
+    """Start ``name``; the repair is marked the moment its health probe first answers.
+
+    Its start-up time (a Python service takes 0.1-3 s, depending on the machine's load)
+    belongs to the service, not to the alert path, so resolution is timed from then.
+    """
+    session = current()
+    stack = session.stack
+    stack.supervisor.start(name, wait=False)
+    probe = get_program(name).probe
+    if poll_until(lambda: probe.check(stack.settings).ok, timeout_s, interval_s=0.05) is None:
+        raise FaultError(f"{name} did not answer its health probe within {timeout_s:g} s of its start (atctl logs {name})")
+    session.mark_repair(f"started {name}")
+    stack.wait_healthy([name], timeout=timeout_s)
+    return name
+
+
+def kill_program(name: str) -> int:
+    """SIGKILL, as a crash: supervisord restarts it."""
+    session = current()
+    pid = session.stack.kill(name)
+    session.mark_fault(f"killed {name} (SIGKILL, pid {pid})")
+    return pid
+
+
+def pause_program(name: str, marks_fault: bool = True) -> str:
+    """SIGSTOP: alive but hung. ``marks_fault: false`` when a later action completes the fault."""
+    session = current()
+    session.on_undo(f"paused:{name}", lambda: session.stack.resume(name))
+    if marks_fault:
+        session.mark_fault(f"paused {name} (SIGSTOP)")
+    else:
+        session.progress(f"paused {name} (SIGSTOP)")
+    session.stack.pause(name)
+    return name
+
+
+def resume_program(name: str) -> str:
+    session = current()
+    session.mark_repair(f"resumed {name} (SIGCONT)")
+    session.undo(f"paused:{name}")
+    return name
+
+
+def _start_if_stopped(name: str) -> None:
+    stack = current().stack
+    info = stack.supervisor.info(name)[0]
+    if info.state != RUNNING:
+        stack.start(name)
+
+
+def partition_program(name: str, dependency: str = "nats") -> str:
+    """Drop every packet between ``name`` and ``dependency`` (kernel; a timeout, not a refusal)."""
+    session = current()
+    pid = session.stack.supervisor.info(name)[0].pid
+    if not pid:
+        raise FaultError(f"{name} is not running: cannot partition it")
+    active = kernel.partition(pid, session.stack.settings.port(dependency), session.tag + name)
+    session.on_undo(f"partition:{name}", lambda: _raise_problems(kernel.heal(active)))
+    session.mark_fault(f"partitioned {name} from {dependency}: {active.describe()}")
+    return active.describe()
+
+
+def heal_program(name: str) -> str:
+    session = current()
+    if not session.undo(f"partition:{name}"):
+        raise ChaosError(f"{name} is not partitioned")
+    session.mark_repair(f"healed the partition of {name}")
+    return name
+
+
+def reroute_through_proxy(name: str, dependency: str = "nats") -> int:
+    """Put the fault proxy (no toxics yet) on the edge from ``name`` to ``dependency``; return its port."""
+    session = current()
+    pid = session.stack.supervisor.info(name)[0].pid
+    if not pid:
+        raise FaultError(f"{name} is not running: cannot reroute it")
+    port = session.stack.settings.port(dependency)
+    proxy = FaultProxy("127.0.0.1", port)
+    proxy_port = session.loop.run(proxy.start(), timeout=5)
+    session.on_undo(f"proxy:{name}", lambda: session.loop.run(proxy.close(), timeout=10))
+    with _quiet_connection_cut(name):
+        active = kernel.reroute(pid, port, proxy_port, session.tag + name)
+    session.on_undo(f"reroute:{name}", lambda: _end_reroute_quietly(name, active))
+    session.extras[f"proxy:{name}"] = proxy
+    session.progress(f"{name} → {dependency} now through the fault proxy on port {proxy_port}")
+    return proxy_port
+
+
+def set_toxics(name: str, latency_ms: float = 0, jitter_ms: float = 0, bandwidth_bps: float = 0, mode: str = "pass") -> str:
+    """Change the proxy's toxics on ``name``'s rerouted edge; no toxics is the repair."""
+    session = current()
+    proxy = session.extras.get(f"proxy:{name}")
+    if not isinstance(proxy, FaultProxy):
+        raise ChaosError(f"{name} is not rerouted through the proxy: call reroute_through_proxy first")
+    toxics = Toxics(latency_ms=latency_ms, jitter_ms=jitter_ms, bandwidth_bps=bandwidth_bps, mode=mode)
+    session.loop.run(proxy.set_toxics(toxics), timeout=5)
+    if toxics == Toxics():
+        session.mark_repair(f"proxy on {name}'s edge passes traffic untouched again")
+    else:
+        if proxy.connections == 0:
+            raise FaultError(f"the proxy on {name}'s edge carries no connection: the fault would hit nothing")
+        session.mark_fault(f"{toxics.describe()} on {name}'s edge ({proxy.connections} connection(s))")
+    return toxics.describe()
+
+
+def end_reroute(name: str) -> str:
+    session = current()
+    session.undo(f"reroute:{name}")
+    session.undo(f"proxy:{name}")
+    session.extras.pop(f"proxy:{name}", None)
+    return name
+
+
+def _end_reroute_quietly(name: str, active: kernel.Reroute) -> None:
+    with _quiet_connection_cut(name):
+        _raise_problems(kernel.end_reroute(active))
+
+
+@contextmanager
+def _quiet_connection_cut(name: str) -> Iterator[None]:
+    """Hold the signal flow while ``name``'s connection is cut and re-made, until it is ready again."""
+    session = current()
+    flow = session.flow
+    if flow is None:
+        yield
+        return
+    with flow.held_back():
+        yield
+        ready = session.stack.settings.url(name) + ("/readyz" if name == "gateway" else "/healthz")
+        if not poll_until(lambda: _answers_ok(session, ready), READY_WITHIN_S):
+            session.problem(f"{name} not ready {READY_WITHIN_S:g} s after its connection was re-made")
+
+
+def _answers_ok(session: Session, url: str) -> bool:
+    try:
+        return session.http.get(url).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _raise_problems(problems: list[str]) -> None:
+    if problems:
+        raise FaultError("; ".join(problems))
+
+
+def mark_fault_when_consumer_lags(consumer: str, above: int = 1000, within_s: float = 180.0) -> int:
+    """Poll NATS (``/jsz``) until ``consumer`` has more than ``above`` messages not yet delivered; mark the fault then.
+
+    For lag built by traffic: how fast it builds depends on the traffic and the machine,
+    not on the alert path, so the alert is timed from the moment the lag is real.
+    """
+    session = current()
+    url = session.stack.settings.url("nats-monitor") + "/jsz"
+
+    def pending() -> int | None:
+        jsz = session.http.get(url, params={"consumers": "true"}).json()
+        for account in jsz.get("account_details", []):
+            for stream in account.get("stream_detail", []):
+                for detail in stream.get("consumer_detail", []):
+                    if detail.get("name") == consumer and int(detail.get("num_pending", 0)) > above:
+                        return int(detail["num_pending"])
+        return None
+
+    found = poll_until(pending, within_s, interval_s=0.1)
+    if found is None:
+        raise FaultError(f"{consumer} never had more than {above} messages pending within {within_s:g} s: the lag did not build")
+    session.mark_fault(f"{consumer} has {found} messages pending (more than {above})")
+    return found
+
+
+def start_malformed_flood(per_s: float = 20.0) -> str:
+    session = current()
+    flood = MalformedFlood(session.stack.settings, session.loop, per_s)
+    flood.start()
+    session.on_undo("flood", flood.stop)
+    session.mark_fault(f"flood of the specification's malformed webhooks at {per_s:g}/s")
+    return f"{per_s:g}/s"
+
+
+def stop_malformed_flood() -> str:
+    session = current()
+    session.undo("flood")
+    session.mark_repair("flood stopped")
+    return "stopped"
+
+
+def fill_redis_memory(percent: float = 93.0) -> float:
+    session = current()
+    url = credentials.redis_url(session.stack.settings, credentials.ADMIN)
+    session.on_undo("redis-fill", lambda: free_redis(url))
+    reached = fill_redis(url, percent)
+    session.mark_fault(f"Redis filled to {reached:.1f} % of maxmemory")
+    return round(reached, 1)
+
+
+def free_redis_memory() -> str:
+    session = current()
+    session.undo("redis-fill")
+    session.mark_repair("fill keys deleted")
+    return "freed"
+
+
+def restore_stack(within_s: float = 60.0) -> str:
+    """Undo every fault still active, then wait until every program is healthy."""
+    session = current()
+    failures = session.undo_all()
+    session.stack.wait_healthy(timeout=within_s)
+    if failures:
+        raise FaultError("; ".join(failures))
+    return "restored"

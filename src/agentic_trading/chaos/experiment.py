@@ -1,0 +1,188 @@
+"""Experiment files: Chaos Toolkit's format, plus what atctl needs to judge the run.
+
+A file under ``chaos/`` is a Chaos Toolkit experiment (``title``, ``description``,
+``steady-state-hypothesis``, ``method``, ``rollbacks``) whose activities are Python
+providers from :mod:`agentic_trading.chaos.actions` and :mod:`agentic_trading.chaos.probes`. What the verdict needs beyond
+that lives where Chaos Toolkit keeps extra data, in ``extensions``, under the name
+``atctl``::
+
+    extensions:
+      - name: atctl
+        alert: GatewayDown              # the alert this fault must fire
+        fault: graceful stop of the gateway (SIGTERM)
+        also_notified:                  # other alerts allowed to notify, each with why
+          TargetDown: ...
+        notify_within_s: 25             # optional; default: the alert's fast `for` + 3 s
+        notify_reason: ...              # required with notify_within_s
+        resolve_within_s: 30            # optional; default 5 s
+        resolve_reason: ...             # required with resolve_within_s
+        exception: ...                  # the fault cannot fire the alert today: say why
+
+Pure: parsing and validation only, so it is unit-tested without a stack.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from agentic_trading.chaos.errors import ExperimentFileError, UnknownExperimentError
+
+EXTENSION_NAME = "atctl"
+DEFAULT_RESOLVE_WITHIN_S = 5.0
+NOTIFY_MARGIN_S = 3.0
+SUFFIXES = (".yaml", ".yml", ".json")
+_REQUIRED = ("title", "description", "method")
+_EXTENSION_KEYS = frozenset(
+    {
+        "name",
+        "alert",
+        "fault",
+        "also_notified",
+        "notify_within_s",
+        "notify_reason",
+        "resolve_within_s",
+        "resolve_reason",
+        "exception",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One experiment file: the Chaos Toolkit document and atctl's expectations."""
+
+    name: str  # the file name without suffix: `atctl chaos run NAME`
+    path: Path
+    title: str
+    alert: str
+    fault: str
+    document: dict[str, Any] = field(repr=False)
+    also_notified: dict[str, str] = field(default_factory=dict)
+    notify_within_s: float | None = None
+    resolve_within_s: float = DEFAULT_RESOLVE_WITHIN_S
+    exception: str | None = None
+
+    def notify_budget_s(self, alert_for_s: float) -> float:
+        """Seconds from fault to notification allowed: the override, else the alert's `for` + 3 s."""
+        return self.notify_within_s if self.notify_within_s is not None else alert_for_s + NOTIFY_MARGIN_S
+
+
+def load_experiment(path: Path) -> Experiment:
+    """Parse and validate one file; raise :class:`ExperimentFileError` naming what is wrong."""
+    try:
+        text = path.read_text()
+        document = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ExperimentFileError(path, f"cannot read it ({exc})") from exc
+    return parse_experiment(document, path)
+
+
+def parse_experiment(document: Any, path: Path) -> Experiment:
+    if not isinstance(document, dict):
+        raise ExperimentFileError(path, "not a mapping: an experiment has title, description, method, rollbacks")
+    for key in _REQUIRED:
+        if not document.get(key):
+            raise ExperimentFileError(path, f"missing {key!r} (Chaos Toolkit requires it)")
+    for section in ("method", "rollbacks"):
+        for index, activity in enumerate(document.get(section) or []):
+            _check_activity(path, f"{section}[{index}]", activity)
+    hypothesis = document.get("steady-state-hypothesis") or {}
+    for index, probe in enumerate(hypothesis.get("probes") or []):
+        _check_activity(path, f"steady-state-hypothesis.probes[{index}]", probe)
+        if "tolerance" not in probe:
+            raise ExperimentFileError(path, f"steady-state-hypothesis.probes[{index}]: a hypothesis probe needs a tolerance")
+    if not document.get("rollbacks"):
+        raise ExperimentFileError(path, "no rollbacks: every experiment must restore the stack (restore_stack)")
+    extension = _extension(document, path)
+    also = extension.get("also_notified") or {}
+    if not isinstance(also, dict) or not all(isinstance(v, str) and v.strip() for v in also.values()):
+        raise ExperimentFileError(path, "extensions.atctl.also_notified: map each alert name to the reason it may notify")
+    notify = _optional_seconds(extension, "notify_within_s", "notify_reason", path)
+    resolve = _optional_seconds(extension, "resolve_within_s", "resolve_reason", path)
+    exception = extension.get("exception")
+    if exception is not None and (not isinstance(exception, str) or not exception.strip()):
+        raise ExperimentFileError(path, "extensions.atctl.exception: give the reason as text")
+    return Experiment(
+        name=path.stem,
+        path=path,
+        title=str(document["title"]),
+        alert=str(extension["alert"]),
+        fault=str(extension["fault"]),
+        document=document,
+        also_notified={str(k): str(v) for k, v in also.items()},
+        notify_within_s=notify,
+        resolve_within_s=resolve if resolve is not None else DEFAULT_RESOLVE_WITHIN_S,
+        exception=exception.strip() if exception else None,
+    )
+
+
+def _check_activity(path: Path, where: str, activity: Any) -> None:
+    if not isinstance(activity, dict) or activity.get("type") not in ("action", "probe"):
+        raise ExperimentFileError(path, f"{where}: an activity has type action or probe")
+    if not activity.get("name"):
+        raise ExperimentFileError(path, f"{where}: an activity needs a name")
+    provider = activity.get("provider") or {}
+    if provider.get("type") != "python" or not provider.get("module") or not provider.get("func"):
+        raise ExperimentFileError(path, f"{where} ({activity['name']}): use a python provider with module and func")
+
+
+def _extension(document: dict[str, Any], path: Path) -> dict[str, Any]:
+    found = [e for e in document.get("extensions") or [] if isinstance(e, dict) and e.get("name") == EXTENSION_NAME]
+    if len(found) != 1:
+        raise ExperimentFileError(path, f"needs exactly one extensions entry named {EXTENSION_NAME!r} (alert, fault)")
+    extension = found[0]
+    unknown = sorted(set(extension) - _EXTENSION_KEYS)
+    if unknown:
+        raise ExperimentFileError(
+            path, f"extensions.atctl: unknown key {unknown[0]!r}; known: {', '.join(sorted(_EXTENSION_KEYS))}"
+        )
+    for key in ("alert", "fault"):
+        if not isinstance(extension.get(key), str) or not extension[key].strip():
+            raise ExperimentFileError(path, f"extensions.atctl.{key}: required (text)")
+    return extension
+
+
+def _optional_seconds(extension: dict[str, Any], key: str, reason_key: str, path: Path) -> float | None:
+    if key not in extension:
+        return None
+    value = extension[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ExperimentFileError(path, f"extensions.atctl.{key}: a positive number of seconds")
+    reason = extension.get(reason_key)
+    if not isinstance(reason, str) or not reason.strip():
+        raise ExperimentFileError(path, f"extensions.atctl.{key} needs {reason_key}: say why the default budget does not hold")
+    return float(value)
+
+
+def default_experiments_dir() -> Path:
+    """The repository's ``chaos/`` (src/agentic_trading/chaos/ is three levels down)."""
+    return Path(__file__).resolve().parents[3] / "chaos"
+
+
+def discover(directory: Path | None = None) -> list[Experiment]:
+    """Every experiment file in ``directory``, sorted by name."""
+    root = directory if directory is not None else default_experiments_dir()
+    if not root.is_dir():
+        raise ExperimentFileError(root, "no such directory: pass --experiments the folder holding the experiment files")
+    paths = sorted(p for p in root.iterdir() if p.suffix in SUFFIXES and p.is_file())
+    return [load_experiment(p) for p in paths]
+
+
+def select(experiments: list[Experiment], names: list[str]) -> list[Experiment]:
+    """The named experiments in the order given; raise naming every unknown one."""
+    by_name = {e.name: e for e in experiments}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise UnknownExperimentError(unknown, sorted(by_name))
+    return [by_name[n] for n in names]
+
+
+def uncovered_alerts(experiments: list[Experiment], alerts: list[str]) -> list[str]:
+    """Alerts in the rules with no experiment (an experiment with an exception counts: it says why)."""
+    covered = {e.alert for e in experiments}
+    return [a for a in alerts if a not in covered]

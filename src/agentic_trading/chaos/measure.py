@@ -1,0 +1,75 @@
+"""Pure judgement of one experiment from what was observed: times, unexpected alerts, verdict.
+
+Notifications are the receiver's records (``GET /notifications``): dicts with
+``alertname``, ``status``, ``received_at`` (Unix seconds), ``startsAt``, ``fingerprint``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+WATCHDOG = "Watchdog"
+STATUSES = ("passed", "failed", "skipped")
+
+
+def first_notification(
+    notifications: Iterable[Mapping[str, Any]],
+    alert: str,
+    status: str,
+    since: float,
+    *,
+    fingerprint: str | None = None,
+    starts_at: str | None = None,
+) -> Mapping[str, Any] | None:
+    """The earliest notification of ``alert`` with ``status`` received at or after ``since``.
+
+    ``fingerprint``/``starts_at`` tie a resolved notification to the firing one it ends,
+    so a late resolution of an earlier episode is never taken for this one's.
+    """
+    found = [
+        n
+        for n in notifications
+        if n["alertname"] == alert
+        and n["status"] == status
+        and float(n["received_at"]) >= since
+        and (fingerprint is None or n.get("fingerprint") == fingerprint)
+        and (starts_at is None or n.get("startsAt") == starts_at)
+    ]
+    return min(found, key=lambda n: float(n["received_at"])) if found else None
+
+
+def unexpected_alerts(notifications: Iterable[Mapping[str, Any]], since: float, allowed: Iterable[str]) -> list[str]:
+    """Alert names notified as firing since ``since`` that nobody declared (the Watchdog is always allowed)."""
+    permitted = {*allowed, WATCHDOG}
+    return sorted(
+        {n["alertname"] for n in notifications if n["status"] == "firing" and float(n["received_at"]) >= since} - permitted
+    )
+
+
+@dataclass
+class Observation:
+    """What one experiment saw; seconds are from the fault (fire, notify) or the repair (resolve)."""
+
+    time_to_fire_s: float | None = None
+    time_to_alertmanager_s: float | None = None
+    time_to_notify_s: float | None = None
+    time_to_resolve_s: float | None = None
+    unexpected_alerts: list[str] = field(default_factory=list)
+    signals_accepted: int | None = None
+    signals_decided: int | None = None
+    problems: list[str] = field(default_factory=list)  # every assertion that did not hold, in order
+
+
+def seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def judge_signals(accepted: int, decided_once: int, decided_twice: list[str], lost: list[str]) -> list[str]:
+    problems = []
+    if lost:
+        problems.append(f"{len(lost)} of {accepted} accepted signals never decided (e.g. {', '.join(lost[:3])})")
+    if decided_twice:
+        problems.append(f"{len(decided_twice)} signals decided more than once (e.g. {', '.join(decided_twice[:3])})")
+    return problems

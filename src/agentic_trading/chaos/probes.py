@@ -1,0 +1,199 @@
+"""The Chaos Toolkit probes of atctl's experiments: the steady state and what each run measures.
+
+Experiment files name these as ``provider: {type: python, module:
+agentic_trading.chaos.probes, func: ...}``. Each polls with a deadline, records what it
+measured on the running :class:`~agentic_trading.chaos.session.Session`, and raises (a
+failed activity, so a failed experiment) when an expectation does not hold. Times are from
+the fault (fire, Alertmanager, notify) or from the repair (resolve).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from agentic_trading.chaos.errors import ChaosError
+from agentic_trading.chaos.measure import first_notification, judge_signals, unexpected_alerts
+from agentic_trading.chaos.observe import parse_time, poll_until
+from agentic_trading.chaos.session import current
+from agentic_trading.stack import StackError
+
+QUIET_WITHIN_S = 90.0
+FIRE_DEADLINE_MARGIN_S = 15.0
+
+
+def stack_is_healthy(within_s: float = 30.0) -> bool:
+    """Every program of the stack healthy (polled up to ``within_s``)."""
+    session = current()
+    try:
+        session.stack.wait_healthy(timeout=within_s)
+    except StackError as exc:
+        session.progress(f"not healthy: {exc}")
+        return False
+    return True
+
+
+def only_watchdog_active(within_s: float = QUIET_WITHIN_S) -> bool:
+    """Nothing but the Watchdog pending or firing in Prometheus (polled up to ``within_s``)."""
+    session = current()
+    left = session.alert_path.wait_for_quiet(within_s)
+    if left:
+        session.progress(f"still active after {within_s:g} s: {', '.join(sorted(left))}")
+    return not left
+
+
+def settle_signal_flow(timeout_s: float = 60.0) -> dict[str, int]:
+    """Stop the flow; every signal answered 200 must be decided exactly once (within ``timeout_s``)."""
+    session = current()
+    flow = session.flow
+    if flow is None:
+        raise ChaosError("settle_signal_flow without start_signal_flow")
+    session.undo("signal-flow")
+    settlement = flow.settle(timeout_s)
+    refused_but_decided = len(set(settlement.decided) - set(settlement.accepted))
+    if refused_but_decided:
+        # A publish that left before the fault and was stored after the gateway gave up on it:
+        # the client was told to retry, and its retry is deduplicated by the signal id.
+        session.progress(f"{refused_but_decided} decisions for signals the gateway did not answer 200 (stored late)")
+    session.observation.signals_accepted = len(settlement.accepted)
+    session.observation.signals_decided = settlement.decided_once
+    problems = judge_signals(len(settlement.accepted), settlement.decided_once, settlement.twice, settlement.lost)
+    for problem in problems:
+        session.problem(problem)
+    if problems:
+        raise ChaosError("; ".join(problems))
+    return {"accepted": len(settlement.accepted), "decided_once": settlement.decided_once}
+
+
+def gateway_refused_within(status: int = 503, deadline_s: float = 2.5) -> dict[str, int]:
+    """Requests sent during the fault (so far) were answered ``status`` within ``deadline_s``, none hung.
+
+    Waits until every request sent between the fault (+0.5 s, for connections already in
+    flight) and this probe is answered, or ``deadline_s`` after the last of them.
+    """
+    session = current()
+    flow, fault_at = session.flow, session.fault_at
+    if flow is None or fault_at is None:
+        raise ChaosError("gateway_refused_within needs a signal flow and a fault before it")
+    start, end = fault_at + 0.5, time.time()
+    poll_until(lambda: len(flow.answers_between(start, end)) >= flow.sent_between(start, end), deadline_s + 0.5)
+    answers = flow.answers_between(start, end)
+    hung = flow.sent_between(start, end) - len(answers)
+    refused = [a for a in answers if a.status == status]
+    slow = [a for a in answers if a.status != 200 and a.elapsed_s > deadline_s]
+    if not refused:
+        seen = sorted({str(a.status) for a in answers})
+        raise ChaosError(
+            f"the gateway answered no {status} during the fault ({len(answers)} answers: {', '.join(seen) or 'none'})"
+        )
+    if slow or hung:
+        worst = max((a.elapsed_s for a in slow), default=0.0)
+        raise ChaosError(f"{len(slow)} answers slower than {deadline_s:g} s (worst {worst:.2f} s), {hung} unanswered")
+    session.progress(f"{len(refused)} of {len(answers)} requests during the fault answered {status} within {deadline_s:g} s")
+    return {"refused": len(refused), "during_fault": len(answers)}
+
+
+def wait_for_alert_firing(alert: str) -> dict[str, Any]:
+    """Fault → firing in Prometheus → in Alertmanager → the receiver's notification, each timed."""
+    session = current()
+    if session.fault_at is None:
+        raise ChaosError("no fault was injected before waiting for the alert")
+    path = session.alert_path
+    for_s = path.alert_for_s(alert)
+    if for_s is None:
+        session.problem(f"{alert} is not a rule the running Prometheus knows: it can never fire")
+        raise ChaosError(f"{alert} never fired: no such alert rule loaded")
+    budget = session.experiment.notify_budget_s(for_s)
+    session.extras["notify_budget_s"] = budget
+    seen = path.wait_for_firing(alert, session.fault_at, budget + FIRE_DEADLINE_MARGIN_S)
+    obs = session.observation
+    obs.time_to_alertmanager_s = _since(seen.alertmanager, session.fault_at)
+    if seen.notification is None:
+        session.problem(f"{alert} never fired: no notification within {budget + FIRE_DEADLINE_MARGIN_S:g} s of the fault")
+        raise ChaosError(f"{alert} never fired")
+    session.fired = seen.notification
+    obs.time_to_notify_s = float(seen.notification["received_at"]) - session.fault_at
+    # Prometheus sends an alert with startsAt = the evaluation that made it fire (FiredAt).
+    obs.time_to_fire_s = parse_time(seen.notification["startsAt"]) - session.fault_at
+    # Alertmanager had it before the receiver did; a slow poll must not say otherwise.
+    obs.time_to_alertmanager_s = min(obs.time_to_alertmanager_s or obs.time_to_notify_s, obs.time_to_notify_s)
+    if obs.time_to_notify_s > budget:
+        session.problem(f"{alert} notified {obs.time_to_notify_s:.1f} s after the fault (budget {budget:g} s)")
+    return {"fire_s": obs.time_to_fire_s, "alertmanager_s": obs.time_to_alertmanager_s, "notify_s": obs.time_to_notify_s}
+
+
+def wait_for_alert_resolved(alert: str) -> float:
+    """Repair → the receiver's resolved notification of the episode that fired."""
+    session = current()
+    if session.fired is None:
+        raise ChaosError(f"{alert} never fired, so it cannot resolve")
+    if session.repaired_at is None:
+        raise ChaosError("no repair was made before waiting for the resolution")
+    fired = session.fired
+    budget = session.experiment.resolve_within_s
+    found = session.alert_path.wait_for_notification(
+        lambda notes: first_notification(
+            notes, alert, "resolved", fired["received_at"], fingerprint=fired["fingerprint"], starts_at=fired["startsAt"]
+        ),
+        since=fired["received_at"],
+        deadline_s=budget + FIRE_DEADLINE_MARGIN_S + 30.0,
+    )
+    if found is None:
+        session.problem(f"{alert} was never notified as resolved after the repair")
+        raise ChaosError(f"{alert} never resolved")
+    resolve = float(found["received_at"]) - session.repaired_at
+    session.observation.time_to_resolve_s = resolve
+    if resolve > budget:
+        session.problem(f"{alert} resolved {resolve:.1f} s after the repair (budget {budget:g} s)")
+    return resolve
+
+
+def wait_for_watchdog_silence() -> float:
+    """The dead man's switch released: the receiver gets the Watchdog `resolved` once no Prometheus sends it."""
+    session = current()
+    fault_at = session.fault_at
+    if fault_at is None:
+        raise ChaosError("no fault was injected before waiting for the Watchdog to stop")
+    found = session.alert_path.wait_for_notification(
+        lambda notes: first_notification(notes, "Watchdog", "resolved", fault_at), since=fault_at, deadline_s=30.0
+    )
+    if found is None:
+        session.problem("the receiver never learned that the Watchdog stopped (no resolved Watchdog within 30 s)")
+        raise ChaosError("Watchdog still looks alive")
+    session.observation.time_to_notify_s = float(found["received_at"]) - fault_at
+    return session.observation.time_to_notify_s
+
+
+def wait_for_watchdog_back(within_s: float = 30.0) -> float:
+    session = current()
+    repaired_at = session.repaired_at
+    if repaired_at is None:
+        raise ChaosError("no repair before waiting for the Watchdog to come back")
+    found = session.alert_path.wait_for_notification(
+        lambda notes: first_notification(notes, "Watchdog", "firing", repaired_at), since=repaired_at, deadline_s=within_s
+    )
+    if found is None:
+        session.problem(f"the Watchdog was not notified again within {within_s:g} s of the repair")
+        raise ChaosError("Watchdog did not come back")
+    session.observation.time_to_resolve_s = float(found["received_at"]) - repaired_at
+    return session.observation.time_to_resolve_s
+
+
+def no_unexpected_alerts(settle_s: float = QUIET_WITHIN_S) -> list[str]:
+    """After the repair, wait until quiet; every alert notified since the fault must be declared."""
+    session = current()
+    left = session.alert_path.wait_for_quiet(settle_s)
+    if left:
+        session.problem(f"still active {settle_s:g} s after the repair: {', '.join(sorted(left))}")
+    experiment = session.experiment
+    since = session.fault_at if session.fault_at is not None else session.started_at
+    found = unexpected_alerts(session.alert_path.notifications(since=since), since, {experiment.alert, *experiment.also_notified})
+    session.observation.unexpected_alerts = found
+    if found:
+        session.problem(f"alerts notified that the experiment does not declare: {', '.join(found)}")
+        raise ChaosError(f"unexpected alerts: {', '.join(found)}")
+    return found
+
+
+def _since(at: float | None, start: float) -> float | None:
+    return None if at is None else at - start

@@ -1,0 +1,65 @@
+"""``atctl chaos run`` results as text (a table), JSON (the issue's shape) and JUnit XML. Pure."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from xml.etree import ElementTree
+
+from agentic_trading.chaos.runner import ExperimentResult
+
+
+def to_json(results: Sequence[ExperimentResult]) -> str:
+    return json.dumps({"experiments": [r.to_json() for r in results]}, indent=2)
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def text_rows(results: Sequence[ExperimentResult]) -> list[tuple[str, ...]]:
+    """One row per experiment: name, alert, status, fire, AM, notify, resolve (seconds), signals."""
+    rows = []
+    for r in results:
+        signals = "-" if r.signals_accepted is None else f"{r.signals_decided}/{r.signals_accepted}"
+        rows.append(
+            (
+                r.name,
+                r.alert,
+                r.status,
+                _cell(r.time_to_fire_s),
+                _cell(r.time_to_alertmanager_s),
+                _cell(r.time_to_notify_s),
+                _cell(r.time_to_resolve_s),
+                signals,
+            )
+        )
+    return rows
+
+
+TEXT_HEADERS = ("experiment", "alert", "status", "fire", "AM", "notify", "resolve", "decided")
+
+
+def to_junit(results: Sequence[ExperimentResult], suite: str = "atctl chaos") -> str:
+    """JUnit XML: one testcase per experiment; failed → <failure>, skipped (exception) → <skipped>."""
+    failed = [r for r in results if r.status in ("failed", "interrupted")]
+    skipped = [r for r in results if r.status == "skipped"]
+    root = ElementTree.Element(
+        "testsuite",
+        name=suite,
+        tests=str(len(results)),
+        failures=str(len(failed)),
+        skipped=str(len(skipped)),
+        time=f"{sum(r.duration_s for r in results):.2f}",
+    )
+    for r in results:
+        case = ElementTree.SubElement(
+            root, "testcase", classname="chaos", name=f"{r.name} ({r.alert})", time=f"{r.duration_s:.2f}"
+        )
+        if r.status in ("failed", "interrupted"):
+            ElementTree.SubElement(case, "failure", message=r.message).text = json.dumps(r.to_json(), indent=2)
+        elif r.status == "skipped":
+            ElementTree.SubElement(case, "skipped", message=r.message)
+        else:
+            ElementTree.SubElement(case, "system-out").text = json.dumps(r.to_json(), indent=2)
+    return ElementTree.tostring(root, encoding="unicode", xml_declaration=True)

@@ -1,0 +1,164 @@
+"""Run experiment files with Chaos Toolkit's engine (chaostoolkit-lib) and judge each run.
+
+chaostoolkit-lib plays the file: steady-state hypothesis, method, hypothesis again, then
+the rollbacks, with the rollback strategy ``always`` — so rollbacks also run on a failed
+activity, a deviated hypothesis and Ctrl-C (chaoslib catches KeyboardInterrupt during
+the method and goes on to the rollbacks). After it returns, the session undoes anything
+still active once more (with SIGINT ignored for that moment), so even an interrupt during
+a rollback leaves no partition, proxy or stopped program behind.
+
+The verdict is ours, not chaoslib's (whose exit status does not always follow its journal):
+``passed`` only when the baseline held, every activity and rollback succeeded, the
+hypothesis did not deviate and no expectation failed (:mod:`agentic_trading.chaos.measure`).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaoslib.experiment import run_experiment as chaoslib_run
+
+from agentic_trading.chaos import partition
+from agentic_trading.chaos.experiment import Experiment
+from agentic_trading.chaos.measure import seconds
+from agentic_trading.chaos.session import Session, active
+from agentic_trading.stack import Stack
+
+ROLLBACK_SETTINGS = {"runtime": {"rollbacks": {"strategy": "always"}}}
+Progress = Callable[[str], None]
+
+_chaoslib_log = logging.getLogger("chaostoolkit")
+_chaoslib_log.addHandler(logging.NullHandler())
+_chaoslib_log.propagate = False
+
+
+@dataclass
+class ExperimentResult:
+    """One experiment's outcome: the JSON fields of ``atctl chaos run --format json``."""
+
+    name: str
+    alert: str
+    status: str  # passed, failed, skipped, interrupted
+    fault: str
+    time_to_fire_s: float | None = None
+    time_to_alertmanager_s: float | None = None
+    time_to_notify_s: float | None = None
+    time_to_resolve_s: float | None = None
+    unexpected_alerts: list[str] = field(default_factory=list)
+    signals_accepted: int | None = None
+    signals_decided: int | None = None
+    message: str = ""
+    duration_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "alert": self.alert,
+            "status": self.status,
+            "fault": self.fault,
+            "time_to_fire_s": seconds(self.time_to_fire_s),
+            "time_to_alertmanager_s": seconds(self.time_to_alertmanager_s),
+            "time_to_notify_s": seconds(self.time_to_notify_s),
+            "time_to_resolve_s": seconds(self.time_to_resolve_s),
+            "unexpected_alerts": self.unexpected_alerts,
+            "signals_accepted": self.signals_accepted,
+            "signals_decided": self.signals_decided,
+            "message": self.message,
+        }
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("passed", "skipped")
+
+
+def run_one(stack: Stack, experiment: Experiment, progress: Progress | None = None) -> ExperimentResult:
+    """Run one experiment against ``stack`` and judge it; exceptions become ``skipped`` without running."""
+    say = progress or (lambda message: None)
+    if experiment.exception:
+        return ExperimentResult(experiment.name, experiment.alert, "skipped", experiment.fault, message=experiment.exception)
+    started = time.monotonic()
+    session = Session(stack=stack, experiment=experiment, progress=say)
+    stale = partition.remove_leftovers(session.tag)  # a run killed with SIGKILL could not clean up
+    if stale:
+        say(f"removed kernel rules left by an earlier run: {'; '.join(stale)}")
+    journal: dict[str, Any] = {}
+    interrupted = False
+    try:
+        with active(session):
+            try:
+                journal = chaoslib_run(copy.deepcopy(experiment.document), settings=copy.deepcopy(ROLLBACK_SETTINGS))
+            except KeyboardInterrupt:
+                interrupted = True  # outside the method (chaoslib catches it inside): clean up below
+            finally:
+                with sigint_ignored():
+                    session.undo_all()
+                    leftovers = partition.remove_leftovers(session.tag)
+                    if leftovers:
+                        session.problem(f"removed left-over kernel rules: {'; '.join(leftovers)}")
+    finally:
+        session.close()
+    result = judge(experiment, session, journal, interrupted)
+    result.duration_s = time.monotonic() - started
+    return result
+
+
+def judge(experiment: Experiment, session: Session, journal: dict[str, Any], interrupted: bool = False) -> ExperimentResult:
+    obs = session.observation
+    problems = list(obs.problems)
+    status = journal.get("status")
+    if interrupted or status == "interrupted":
+        verdict = "interrupted"
+        problems.insert(0, "interrupted (Ctrl-C); rollbacks ran")
+    else:
+        before = (journal.get("steady_states") or {}).get("before") or {}
+        if before and not before.get("steady_state_met"):
+            problems.insert(0, "the stack was not in its steady state before the fault (see `atctl status`)")
+        if journal.get("deviated"):
+            problems.append("the steady state did not come back after the experiment")
+        if status not in ("completed", None) or not journal:
+            problems.append(f"chaostoolkit ended the run as {status!r}")
+        for section in ("run", "rollbacks"):
+            for run in journal.get(section) or []:
+                if run.get("status") != "succeeded":
+                    why = (run.get("exception") or ["failed"])[-1].strip()
+                    problems.append(f"{run['activity']['name']}: {why}")
+        verdict = "failed" if problems else "passed"
+    return ExperimentResult(
+        name=experiment.name,
+        alert=experiment.alert,
+        status=verdict,
+        fault=session.fault_description or experiment.fault,
+        time_to_fire_s=obs.time_to_fire_s,
+        time_to_alertmanager_s=obs.time_to_alertmanager_s,
+        time_to_notify_s=obs.time_to_notify_s,
+        time_to_resolve_s=obs.time_to_resolve_s,
+        unexpected_alerts=obs.unexpected_alerts,
+        signals_accepted=obs.signals_accepted,
+        signals_decided=obs.signals_decided,
+        message=_dedupe(problems)[0] if problems else "ok",
+    )
+
+
+def _dedupe(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+@contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """Cleanup that must finish: a second Ctrl-C waits until it is done."""
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals cannot arrive here anyway
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,3 @@
+from agentic_trading.dashboards.server import main
+
+main()

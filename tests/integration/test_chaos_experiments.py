@@ -1,0 +1,149 @@
+"""Chaos experiments and incident scenarios against the real test stack.
+
+A representative subset of ``chaos/`` runs here (the whole set is ``atctl chaos run --all``,
+timed in docs/chaos.md): a process fault through the CLI with its JUnit report, the kernel
+partition of the gateway from NATS, an experiment whose alert rule was deleted, and Ctrl-C in
+the middle of a partition. After each, the stack must be as it was: every program healthy,
+no iptables rule or cgroup of ours left.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+import yaml
+from _live import LiveStack
+
+from _support import eventually
+from agentic_trading.chaos import partition
+from agentic_trading.chaos.experiment import discover
+from agentic_trading.chaos.observe import AlertPath
+from agentic_trading.chaos.runner import run_one
+from agentic_trading.chaos.scenarios import SCENARIOS, run_scenario
+
+# The experiments poll with their own deadlines; the module waits for quiet at the end (up to 90 s).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+ATCTL = [str(Path(sys.executable).with_name("atctl"))]
+EXPERIMENTS = {e.name: e for e in discover()}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quiet_afterwards(live: LiveStack) -> Iterator[None]:
+    """Later test files expect only the Watchdog active: wait for this module's alerts to end."""
+    yield
+    AlertPath(live.settings, live.http).wait_for_quiet(90.0)
+
+
+def _tag(live: LiveStack) -> str:
+    return f"{live.settings.port_offset}-"
+
+
+def assert_left_as_it_was(live: LiveStack) -> None:
+    live.stack.wait_healthy(timeout=60)
+    assert partition.active_rules(_tag(live)) == []
+    assert partition.leftover_cgroups(_tag(live)) == []
+
+
+def _atctl(live: LiveStack, *args: str) -> list[str]:
+    return [*ATCTL, *args, "--state-dir", str(live.settings.state_dir)]
+
+
+def test_gateway_down_passes_through_the_cli_and_its_junit_report_parses(live: LiveStack, tmp_path: Path):
+    result = subprocess.run(
+        _atctl(live, "chaos", "run", "gateway-down", "--format", "junit", "--output", str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    suite = ElementTree.parse(tmp_path / "chaos.xml").getroot()
+    assert (suite.get("tests"), suite.get("failures")) == ("1", "0")
+    assert ElementTree.fromstring(result.stdout).get("tests") == "1"  # stdout is the same report
+    assert_left_as_it_was(live)
+
+
+def test_nats_partition_drops_packets_fires_and_loses_no_accepted_signal(live: LiveStack):
+    result = run_one(live.stack, EXPERIMENTS["nats-partition"], progress=print)
+
+    assert result.status == "passed", result.to_json()
+    assert "DROP" in result.fault
+    assert result.time_to_notify_s is not None and result.time_to_notify_s <= 5.0  # publish deadline 1.5 s + for 0 s + 3 s
+    assert result.signals_accepted and result.signals_decided == result.signals_accepted
+    assert_left_as_it_was(live)
+
+
+@pytest.fixture
+def without_gateway_down(live: LiveStack) -> Iterator[None]:
+    """The stack's rendered copy of gateway.yml without GatewayDown, loaded by Prometheus; restored after."""
+    rules = live.settings.state_dir / "config" / "observability" / "prometheus" / "alerts" / "gateway.yml"
+    original = rules.read_text()
+    document = yaml.safe_load(original)
+    for group in document["groups"]:
+        group["rules"] = [r for r in group["rules"] if r.get("alert") != "GatewayDown"]
+    path = AlertPath(live.settings, live.http)
+
+    def reload_until(present: bool) -> None:
+        # SIGHUP, as an operator reloads it: the lifecycle API (/-/reload) is off (docs/security.md).
+        (prometheus,) = [s for s in live.stack.status() if s.name == "prometheus"]
+        os.kill(prometheus.pid, signal.SIGHUP)
+        eventually(lambda: (path.alert_for_s("GatewayDown") is not None) == present, timeout_s=15, what="rules reloaded")
+
+    rules.write_text(yaml.safe_dump(document, sort_keys=False))
+    try:
+        reload_until(present=False)
+        yield
+    finally:
+        rules.write_text(original)
+        reload_until(present=True)
+
+
+def test_with_its_rule_deleted_the_experiment_fails_naming_the_alert_and_the_stack_is_restored(
+    live: LiveStack, without_gateway_down: None
+):
+    result = run_one(live.stack, EXPERIMENTS["gateway-down"], progress=print)
+
+    assert result.status == "failed"
+    assert "GatewayDown never fired" in result.message or "GatewayDown is not a rule" in result.message, result.message
+    assert result.time_to_notify_s is None
+    assert_left_as_it_was(live)
+
+
+def test_ctrl_c_during_a_partition_runs_the_rollbacks(live: LiveStack):
+    process = subprocess.Popen(
+        _atctl(live, "chaos", "run", "nats-partition"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # As at a terminal: a suite started in the background (nohup, CI) ignores SIGINT, and
+        # its children would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    seen = []
+    assert process.stderr is not None
+    for line in process.stderr:
+        seen.append(line)
+        if "fault:" in line:
+            break
+    assert any("fault:" in line for line in seen), "".join(seen)
+    eventually(lambda: partition.active_rules(_tag(live)), timeout_s=10, what="the partition's DROP rules in place")
+
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 1, stderr
+    assert "interrupted" in stdout
+    assert_left_as_it_was(live)
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_incident_scenario(live: LiveStack, name: str):
+    result = run_scenario(live.stack, name)
+    assert result.passed, result.to_json()

@@ -1,0 +1,39 @@
+"""Judging an experiment from the receiver's notifications."""
+
+from __future__ import annotations
+
+from agentic_trading.chaos.measure import first_notification, judge_signals, unexpected_alerts
+
+
+def _note(alert: str, status: str, at: float, fingerprint: str = "f1", starts: str = "s1") -> dict[str, object]:
+    return {"alertname": alert, "status": status, "received_at": at, "fingerprint": fingerprint, "startsAt": starts}
+
+
+NOTES = [
+    _note("GatewayDown", "resolved", 5.0, starts="old"),  # an earlier episode resolving late
+    _note("GatewayDown", "firing", 11.0),
+    _note("Watchdog", "firing", 12.0),
+    _note("TargetDown", "firing", 13.0, fingerprint="f2"),
+    _note("GatewayDown", "resolved", 20.0),
+]
+
+
+def test_the_first_notification_after_the_fault_is_found():
+    assert first_notification(NOTES, "GatewayDown", "firing", since=10.0)["received_at"] == 11.0
+    assert first_notification(NOTES, "GatewayDown", "firing", since=12.0) is None
+
+
+def test_a_resolution_is_tied_to_the_episode_that_fired():
+    found = first_notification(NOTES, "GatewayDown", "resolved", since=0.0, fingerprint="f1", starts_at="s1")
+    assert found is not None and found["received_at"] == 20.0
+
+
+def test_undeclared_alerts_are_unexpected_but_the_watchdog_never_is():
+    assert unexpected_alerts(NOTES, since=10.0, allowed={"GatewayDown"}) == ["TargetDown"]
+    assert unexpected_alerts(NOTES, since=10.0, allowed={"GatewayDown", "TargetDown"}) == []
+
+
+def test_lost_and_doubled_signals_are_named():
+    assert judge_signals(3, 3, [], []) == []
+    problems = judge_signals(3, 1, ["sig_b"], ["sig_c"])
+    assert problems == ["1 of 3 accepted signals never decided (e.g. sig_c)", "1 signals decided more than once (e.g. sig_b)"]

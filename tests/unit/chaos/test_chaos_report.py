@@ -1,0 +1,52 @@
+"""Reports of `atctl chaos run`: the JSON shape of the issue, JUnit that parses, text rows."""
+
+from __future__ import annotations
+
+import json
+from xml.etree import ElementTree
+
+from agentic_trading.chaos.report import text_rows, to_json, to_junit
+from agentic_trading.chaos.runner import ExperimentResult
+
+PASSED = ExperimentResult(
+    "gateway-down", "GatewayDown", "passed", "stop", 0.93, 1.36, 1.961, 2.97, [], 11, 11, "ok", duration_s=9.0
+)
+FAILED = ExperimentResult("nats-down", "NATSServerDown", "failed", "stop", message="NATSServerDown never fired", duration_s=30.0)
+SKIPPED = ExperimentResult("high-cpu", "HighCPU", "skipped", "burn", message="cannot fire: one core of two")
+KEYS = [
+    "name",
+    "alert",
+    "status",
+    "fault",
+    "time_to_fire_s",
+    "time_to_alertmanager_s",
+    "time_to_notify_s",
+    "time_to_resolve_s",
+    "unexpected_alerts",
+    "signals_accepted",
+    "signals_decided",
+    "message",
+]
+
+
+def test_json_has_exactly_the_fields_of_the_issue():
+    document = json.loads(to_json([PASSED, FAILED]))
+    assert list(document) == ["experiments"]
+    assert [list(e) for e in document["experiments"]] == [KEYS, KEYS]
+    assert document["experiments"][0]["time_to_notify_s"] == 1.96
+
+
+def test_junit_parses_with_failures_and_skips_counted():
+    suite = ElementTree.fromstring(to_junit([PASSED, FAILED, SKIPPED]))
+    assert suite.tag == "testsuite"
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("3", "1", "1")
+    cases = suite.findall("testcase")
+    assert cases[1].find("failure").get("message") == "NATSServerDown never fired"
+    assert cases[2].find("skipped") is not None and cases[0].find("failure") is None
+
+
+def test_text_rows_show_dashes_for_what_was_not_measured():
+    assert text_rows([PASSED, FAILED]) == [
+        ("gateway-down", "GatewayDown", "passed", "0.9", "1.4", "2.0", "3.0", "11/11"),
+        ("nats-down", "NATSServerDown", "failed", "-", "-", "-", "-", "-"),
+    ]

@@ -1,0 +1,65 @@
+"""The verdict on a Chaos Toolkit journal: ours, and stricter than chaoslib's status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agentic_trading.chaos.experiment import Experiment
+from agentic_trading.chaos.runner import judge
+from agentic_trading.chaos.session import Session
+
+EXPERIMENT = Experiment("gateway-down", Path("chaos/gateway-down.yaml"), "t", "GatewayDown", "stop", document={})
+
+
+def _session() -> Session:
+    return Session(stack=None, experiment=EXPERIMENT)  # type: ignore[arg-type]
+
+
+def _run(name: str, status: str = "succeeded", exception: str | None = None) -> dict[str, Any]:
+    run: dict[str, Any] = {"activity": {"name": name}, "status": status}
+    if exception:
+        run["exception"] = ["Traceback", exception]
+    return run
+
+
+def _journal(**overrides: Any) -> dict[str, Any]:
+    journal = {
+        "status": "completed",
+        "deviated": False,
+        "steady_states": {"before": {"steady_state_met": True}},
+        "run": [_run("stop"), _run("fires")],
+        "rollbacks": [_run("restore")],
+    }
+    journal.update(overrides)
+    return journal
+
+
+def test_a_clean_journal_passes():
+    result = judge(EXPERIMENT, _session(), _journal())
+    assert (result.status, result.message) == ("passed", "ok")
+
+
+def test_a_failed_probe_fails_with_the_first_problem_recorded():
+    session = _session()
+    session.problem("GatewayDown never fired: no notification within 18 s of the fault")
+    journal = _journal(run=[_run("stop"), _run("fires", "failed", "ChaosError: GatewayDown never fired")])
+    result = judge(EXPERIMENT, session, journal)
+    assert result.status == "failed"
+    assert result.message == "GatewayDown never fired: no notification within 18 s of the fault"
+
+
+def test_chaoslib_completed_is_not_enough_when_a_rollback_failed():
+    result = judge(EXPERIMENT, _session(), _journal(rollbacks=[_run("restore", "failed", "FaultError: rule left")]))
+    assert result.status == "failed" and "restore: FaultError: rule left" in result.message
+
+
+def test_a_baseline_not_met_fails_instead_of_exiting_0():
+    result = judge(EXPERIMENT, _session(), _journal(steady_states={"before": {"steady_state_met": False}}, run=[]))
+    assert result.status == "failed" and "steady state before the fault" in result.message
+
+
+def test_an_interrupt_is_reported_as_such():
+    result = judge(EXPERIMENT, _session(), _journal(status="interrupted"))
+    assert result.status == "interrupted" and "Ctrl-C" in result.message
+    assert not result.ok
