@@ -27,6 +27,8 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import nats
 import nats.errors
@@ -58,6 +60,9 @@ STREAM_SUBJECTS = {
     OPINIONS_STREAM: "opinions.>",
     DECISIONS_STREAM: "decisions.>",
 }
+# A new agent consumer starts with the signals of this many seconds (the default decision
+# deadline): older ones were already decided without the agent.
+AGENT_REPLAY_S = 2.0
 MSG_ID_HEADER = "Nats-Msg-Id"
 CORRELATION_HEADER = "X-Correlation-ID"
 
@@ -256,22 +261,40 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
                     f"stream {name} on {settings.nats_url} cannot take this version's configuration ({exc.description}): "
                     "it was created by an older version; drain it and start afresh with `atctl down --purge && atctl up`"
                 ) from exc
+    agent_consumers = {agent_consumer_name(agent_type) for agent_type in AGENT_TYPES}
     for stream, durable, subject in durable_consumers():
-        await ensure_consumer(js, stream, durable, subject)
+        # A deleted agent consumer recreated here must not replay SIGNALS (ensure_consumer).
+        replay_s = AGENT_REPLAY_S if durable in agent_consumers else None
+        await ensure_consumer(js, stream, durable, subject, replay_s=replay_s)
 
 
-async def ensure_consumer(js: JetStreamContext, stream: str, durable: str, filter_subject: str) -> None:
-    """Create a durable pull consumer if it does not exist yet."""
+async def ensure_consumer(
+    js: JetStreamContext, stream: str, durable: str, filter_subject: str, *, replay_s: float | None = None
+) -> None:
+    """Create a durable pull consumer if it does not exist yet.
+
+    ``replay_s`` None: a new consumer starts at the stream's first message (the orchestrator
+    must decide every accepted signal). A number: it starts with the messages of the last
+    ``replay_s`` seconds. An agent's consumer that was deleted and is recreated must not
+    replay the whole SIGNALS stream: those signals were decided without it long ago, and
+    the flood only tripped NATSConsumerLag (docs/runbooks/AgentStalled.md).
+    """
     try:
         await js.consumer_info(stream, durable)
         return
     except NotFoundError:
         pass
+    if replay_s is None:
+        start: dict[str, Any] = {"deliver_policy": DeliverPolicy.ALL}
+    else:
+        since = datetime.now(UTC) - timedelta(seconds=replay_s)
+        start = {"deliver_policy": DeliverPolicy.BY_START_TIME, "opt_start_time": since}
+        log.info("consumer_created", stream=stream, durable=durable, replay_s=replay_s)
     await js.add_consumer(
         stream,
         ConsumerConfig(
             durable_name=durable,
-            deliver_policy=DeliverPolicy.ALL,
+            **start,
             ack_policy=AckPolicy.EXPLICIT,
             ack_wait=ACK_WAIT_S,
             max_ack_pending=MAX_ACK_PENDING,
@@ -281,9 +304,9 @@ async def ensure_consumer(js: JetStreamContext, stream: str, durable: str, filte
 
 
 async def pull_subscription(
-    js: JetStreamContext, stream: str, durable: str, filter_subject: str
+    js: JetStreamContext, stream: str, durable: str, filter_subject: str, *, replay_s: float | None = None
 ) -> JetStreamContext.PullSubscription:
-    await ensure_consumer(js, stream, durable, filter_subject)
+    await ensure_consumer(js, stream, durable, filter_subject, replay_s=replay_s)
     return await js.pull_subscribe_bind(durable=durable, stream=stream)
 
 

@@ -26,7 +26,7 @@ AGENT_USERS: tuple[str, ...] = tuple(f"agent-{agent_type}" for agent_type in AGE
 # Everyone with a Redis user of their own, and everyone with a NATS user (the NATS exporter
 # reads the monitoring port, which has no users in nats-server 2.9: see docs/security.md).
 REDIS_USERS: tuple[str, ...] = ("gateway", "orchestrator", *AGENT_USERS, REDIS_EXPORTER, ADMIN)
-NATS_USERS: tuple[str, ...] = ("gateway", "orchestrator", *AGENT_USERS, ADMIN)
+NATS_USERS: tuple[str, ...] = ("gateway", "orchestrator", *AGENT_USERS, "canary", ADMIN)
 
 WEBHOOK_SECRET = "webhook_secret"
 WEBHOOK_SECRET_VARIABLE = "AT_WEBHOOK_SECRET"
@@ -34,7 +34,8 @@ DASHBOARDS_PASSWORD_VARIABLE = "AT_DASHBOARDS_PASSWORD"
 # Environment variable -> the supervised programs that may hold it (supervisord holds it
 # too, to hand it on: docs/security.md). Redis and NATS passwords never travel by environment.
 SECRET_VARIABLE_HOLDERS: dict[str, frozenset[str]] = {
-    WEBHOOK_SECRET_VARIABLE: frozenset({"gateway"}),
+    # The canary signs its test signals like any sender (agentic_trading.canary).
+    WEBHOOK_SECRET_VARIABLE: frozenset({"gateway", "canary"}),
     DASHBOARDS_PASSWORD_VARIABLE: frozenset({"dashboards"}),
 }
 

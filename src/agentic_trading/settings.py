@@ -33,6 +33,7 @@ _PORT_FIELDS: dict[str, str] = {
     "agent-correlation": "correlation_port",
     "orchestrator": "orchestrator_port",
     "receiver": "receiver_port",
+    "canary": "canary_port",
     "nats": "nats_port",
     "nats-monitor": "nats_monitor_port",
     "nats-exporter": "nats_exporter_port",
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
     correlation_port: int = 8104
     orchestrator_port: int = 8201
     receiver_port: int = 8301
+    canary_port: int = 8401
     nats_port: int = 4222
     nats_monitor_port: int = 8222
     nats_exporter_port: int = 7777
@@ -156,6 +158,15 @@ class Settings(BaseSettings):
                         f"{item.strip()!r} is not an address or CIDR (e.g. 52.89.214.238 or 10.0.0.0/8): {exc}"
                     ) from None
         return value
+
+    # Where rendered alerts link their runbooks (e.g. https://git.example/at/blob/main/docs/runbooks/);
+    # unset: file://<repository>/docs/runbooks/, the pages on this machine.
+    runbook_base_url: str | None = None
+    # The receiver's dead man's switch watcher expects a Watchdog notification this often until it
+    # has seen two (then it learns the pace); missing after 3 intervals (receiver/watchdog.py).
+    watchdog_interval_s: float = Field(60.0, gt=0)
+    # The canary (agentic_trading.canary) sends one test signal through the pipeline this often.
+    canary_interval_s: float = Field(2.0, gt=0)
 
     # Paper trading: the largest absolute position per instrument the risk agent allows.
     max_position_units: float = Field(5.0, gt=0)

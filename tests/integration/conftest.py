@@ -71,3 +71,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "live" in getattr(item, "fixturenames", ()) and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(float(item.config.getini("timeout")), func_only=True))
+    # Faults that leave the shared stack's SLO and canary windows burning for minutes go
+    # last, so the tests that expect a quiet stack ("only the Watchdog fires") run first.
+    items.sort(key=lambda item: item.get_closest_marker("leaves_alerts") is not None)

@@ -144,6 +144,7 @@ class AgentRunner:
             bus.SIGNALS_STREAM,
             bus.agent_consumer_name(self.agent_type),
             bus.STREAM_SUBJECTS[bus.SIGNALS_STREAM],
+            replay_s=bus.AGENT_REPLAY_S,
         )
 
     async def run(self, stop: asyncio.Event, psub: Any | None = None) -> None:

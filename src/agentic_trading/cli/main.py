@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from agentic_trading import __version__
-from agentic_trading.cli import chaos, control, dashboards, generate, lint, load, logs, scenario, stack, summary, trace
+from agentic_trading.cli import alerts, chaos, control, dashboards, generate, lint, load, logs, scenario, stack, summary, trace
 from agentic_trading.cli import verify as verify_command
 from agentic_trading.cli.common import DebugOption, GlobalOptions, PortOffsetOption, ReportingGroup, StateDirOption
 
@@ -57,5 +57,6 @@ verify_command.register(app)  # cli/verify.py: atctl verify, atctl health
 generate.register(app)
 dashboards.register(app)  # cli/dashboards.py: atctl dashboards screenshot
 lint.register(app)  # cli/lint.py: atctl lint, the observability tree's static checks
+alerts.register(app)  # cli/alerts.py: atctl alerts, atctl alerts silence
 chaos.register(app)  # cli/chaos.py: atctl chaos list|run
 scenario.register(app)  # cli/scenario.py: atctl scenario NAME

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from agentic_trading.cli.alerts import status_line
 from agentic_trading.cli.common import (
     JSON,
     TEXT,
@@ -173,7 +174,7 @@ def status(
     port_offset: PortOffsetOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Show every program: pid, state, uptime, health, URL.
+    """Show every program: pid, state, uptime, health, URL, and a line with what fires now.
 
     Exit code 0 when all are healthy, 1 when any is not, 2 when there is no stack.
     """
@@ -192,6 +193,8 @@ def status(
         typer.echo(json.dumps(body, indent=2))
     else:
         console.print(status_table(statuses, title=f"Stack in {stack.paths.state_dir}"))
+        if any(s.name == "prometheus" and s.healthy for s in statuses):
+            console.print(escape(status_line(stack.settings)), soft_wrap=True)
     if not healthy:
         raise typer.Exit(1)
 

@@ -60,7 +60,7 @@ def cpu_usage_percent(busy_seconds: float, elapsed_seconds: float, cores: int) -
 
 
 def tree_cpu_percent(previous: TreeSample, current: TreeSample, cores: int) -> float | None:
-    """The tree's CPU usage between two samples, or None when they span no time."""
+    """The tree's CPU usage between two samples (0..100 of all cores), or None when they span no time."""
     elapsed = current.taken_at - previous.taken_at
     if elapsed <= 0:
         return None

@@ -6,6 +6,7 @@ unix socket ``<state_dir>/supervisor.sock``) for every process, samples each pro
 tree with psutil (the program and its children, e.g. uvicorn workers) and serves:
 
 * ``container_cpu_usage_percent{service}``   0..100, all cores = 100, over the last interval
+* ``process_cpu_core_usage_percent{service}`` the same in cores: 100 = one core busy (HighCPU)
 * ``container_memory_usage_bytes{service}``  resident memory of the tree (shared pages counted per process)
 * ``supervised_process_up{service}``         1 while every process of the program is RUNNING
 * ``supervised_process_restarts_total{service}``  pid changes seen while RUNNING
@@ -71,6 +72,12 @@ class ServiceFigures:
     restarts: int
     cpu_percent: float | None  # None until two samples of a running process exist
     memory_bytes: int | None
+    cores: int = 1
+
+    @property
+    def cpu_core_percent(self) -> float | None:
+        """CPU in cores (100 = one core busy): what a saturated single thread reaches."""
+        return None if self.cpu_percent is None else self.cpu_percent * self.cores
 
 
 def service_name(process_name: str, group: str) -> str:
@@ -121,10 +128,10 @@ class ProcessTracker:
                 memory = sample.rss_bytes
                 self._previous[process.name] = sample
             per_service.setdefault(process.service, []).append((running, restarts, cpu, memory))
-        return tuple(_service_figures(service, rows) for service, rows in sorted(per_service.items()))
+        return tuple(_service_figures(service, rows, self.cores) for service, rows in sorted(per_service.items()))
 
 
-def _service_figures(service: str, rows: list[tuple[bool, int, float | None, int | None]]) -> ServiceFigures:
+def _service_figures(service: str, rows: list[tuple[bool, int, float | None, int | None]], cores: int = 1) -> ServiceFigures:
     cpus = [cpu for _, _, cpu, _ in rows if cpu is not None]
     memories = [memory for _, _, _, memory in rows if memory is not None]
     return ServiceFigures(
@@ -133,6 +140,7 @@ def _service_figures(service: str, rows: list[tuple[bool, int, float | None, int
         restarts=sum(restarts for _, restarts, _, _ in rows),
         cpu_percent=clamp(sum(cpus)) if cpus else None,
         memory_bytes=sum(memories) if memories else None,
+        cores=cores,
     )
 
 
@@ -259,6 +267,11 @@ def figure_families(figures: Iterable[ServiceFigures]) -> Iterator[Metric]:
         "CPU used by the program and its children over the last second, 0..100 of all cores",
         labels=["service"],
     )
+    cores = GaugeMetricFamily(
+        "process_cpu_core_usage_percent",
+        "CPU used by the program and its children over the last second, in cores: 100 = one core busy",
+        labels=["service"],
+    )
     memory = GaugeMetricFamily(
         "container_memory_usage_bytes", "Resident memory of the program and its children", labels=["service"]
     )
@@ -271,9 +284,11 @@ def figure_families(figures: Iterable[ServiceFigures]) -> Iterator[Metric]:
         restarts.add_metric([f.service], f.restarts)
         if f.cpu_percent is not None:
             cpu.add_metric([f.service], f.cpu_percent)
+        if f.cpu_core_percent is not None:
+            cores.add_metric([f.service], f.cpu_core_percent)
         if f.memory_bytes is not None:
             memory.add_metric([f.service], f.memory_bytes)
-    yield from (cpu, memory, up, restarts)
+    yield from (cpu, cores, memory, up, restarts)
 
 
 async def serve(settings: Settings, socket_path: Path) -> None:

@@ -5,8 +5,10 @@ scrape and evaluation, a 900 ms scrape timeout, every alert's ``for`` set to its
 fast hold time in ``config.yaml`` (0s when absent), every range window in alert
 expressions scaled by fast/production evaluation interval (15s -> 1s: ``[5m]`` ->
 ``[20s]``, never under :data:`FAST_MIN_WINDOW_S`), and Alertmanager ``group_wait 0s``,
-``group_interval 1s``, ``repeat_interval`` at most 1h. Recording rules keep their
-windows: their names promise one (``..._rate5m``).
+``group_interval 1s``, ``repeat_interval`` at most 1h (5 s for the Watchdog's route).
+Recording rules keep their windows: their names promise one (``..._rate5m``); the SLO
+error ratios (``slo:error_ratio:<role>``) are named by role and take the fast windows of
+:data:`agentic_trading.observability.slo.FAST_WINDOWS`.
 
 Pure functions over plain documents: they return changed copies.
 """
@@ -21,6 +23,7 @@ from typing import Any
 from agentic_trading.observability.config import ObservabilityConfig
 from agentic_trading.observability.durations import format_duration, parse_duration
 from agentic_trading.observability.errors import ObservabilityError
+from agentic_trading.observability.slo import EVENTS_PREFIX, FAST_WINDOWS, RECORD_PREFIX
 
 FAST_SCRAPE_INTERVAL = "1s"
 FAST_EVALUATION_INTERVAL = "1s"
@@ -28,6 +31,9 @@ FAST_SCRAPE_TIMEOUT = "900ms"
 FAST_GROUP_WAIT = "0s"
 FAST_GROUP_INTERVAL = "1s"  # 0s is refused by Alertmanager
 FAST_REPEAT_INTERVAL = "1h"
+# A route that repeats more often than FAST_REPEAT_INTERVAL (the Watchdog, the dead man's
+# switch) repeats this often, so the receiver notices a silent alert path in seconds.
+FAST_HEARTBEAT_REPEAT_INTERVAL = "5s"
 # Shortest range window after scaling: 4 scrapes, so rate() keeps 2 samples after a missed one.
 FAST_MIN_WINDOW_S = 4.0
 
@@ -64,6 +70,13 @@ def fast_rule_document(document: dict[str, Any], kind: str, config: Observabilit
         if "interval" in group:
             group["interval"] = FAST_EVALUATION_INTERVAL
         if kind != "alerts":
+            for rule in group.get("rules") or []:
+                # SLO error ratios are named by their window's role (slo:error_ratio:page_long),
+                # not its length: they scale with the burn-rate alerts that read them.
+                record = str(rule.get("record", ""))
+                role = next((record[len(p) :] for p in (RECORD_PREFIX, EVENTS_PREFIX) if record.startswith(p)), None)
+                if role in FAST_WINDOWS:
+                    rule["expr"] = _RANGE.sub(f"[{FAST_WINDOWS[role]}]", str(rule["expr"]))
             continue
         for rule in group.get("rules") or []:
             if "alert" not in rule:
@@ -102,9 +115,11 @@ def fast_alertmanager_document(document: dict[str, Any]) -> dict[str, Any]:
         if depth == 0:
             route["repeat_interval"] = FAST_REPEAT_INTERVAL
         elif "repeat_interval" in route:
-            # A route that repeats more often than 1h (the Watchdog) keeps its pace.
             own = parse_duration(route["repeat_interval"])
-            route["repeat_interval"] = format_duration(min(own, parse_duration(FAST_REPEAT_INTERVAL)))
+            if own < parse_duration(FAST_REPEAT_INTERVAL):
+                route["repeat_interval"] = FAST_HEARTBEAT_REPEAT_INTERVAL
+            else:
+                route["repeat_interval"] = FAST_REPEAT_INTERVAL
     return fast
 
 

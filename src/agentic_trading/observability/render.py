@@ -95,13 +95,41 @@ def render_stack(tree: ObservabilityTree, settings: Settings, out_dir: Path, pro
     rules_dir = out_dir / "prometheus"
     texts: dict[Path, str] = {}
     sources = {f"{f.kind}/{f.path.name}": f.path for f in tree.recording_files + tree.alert_files}
+    base = tree.config.runbook_base_url
+    runbooks = stack_runbook_base(tree, settings)
     for name, document in rule_documents(tree, profile).items():
-        texts[Path("prometheus") / name] = dump_yaml(document, sources[name], profile)
+        texts[Path("prometheus") / name] = dump_yaml(with_runbook_base(document, base, runbooks), sources[name], profile)
     prometheus = prometheus_document(tree, settings, rules_dir, profile)
     texts[Path("prometheus.yml")] = dump_yaml(prometheus, tree.prometheus.path, profile)
     alertmanager = alertmanager_document(tree, settings, profile)
     texts[Path("alertmanager") / "alertmanager.yml"] = dump_yaml(alertmanager, tree.alertmanager.path, profile)
     return texts
+
+
+def stack_runbook_base(tree: ObservabilityTree, settings: Settings) -> str:
+    """Where a stack's alerts link their runbooks: ``AT_RUNBOOK_BASE_URL``, else the files.
+
+    The alert files say ``docs/runbooks/``, relative to the repository; a link in
+    Alertmanager or a notification must open from anywhere, so it becomes
+    ``file://<repository>/docs/runbooks/`` unless a base URL is configured.
+    """
+    if settings.runbook_base_url:
+        return settings.runbook_base_url.rstrip("/") + "/"
+    base = tree.config.runbook_base_url
+    if "://" in base:
+        return base
+    return (tree.paths.root.parent / base).resolve().as_uri() + "/"
+
+
+def with_runbook_base(document: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    """The rule document with every ``runbook_url`` under ``old`` moved under ``new`` (in place)."""
+    for group in document.get("groups") or []:
+        for rule in group.get("rules") or []:
+            annotations = rule.get("annotations") or {}
+            url = annotations.get("runbook_url")
+            if isinstance(url, str) and url.startswith(old):
+                annotations["runbook_url"] = new + url[len(old) :]
+    return document
 
 
 def _port(settings: Settings, component: str, where: Location) -> int:

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 from agentic_trading.receiver.payload import ALERT_STATUSES, PayloadError, parse_webhook
 from agentic_trading.receiver.store import NotificationStore
+from agentic_trading.receiver.watchdog import WATCHDOG, WatchdogWatch
 from agentic_trading.service.http import Receive, Scope, Send, ServiceApp, read_body, send_json
 from agentic_trading.service.runtime import run_service
 from agentic_trading.settings import Settings, load_settings
@@ -20,6 +21,7 @@ from agentic_trading.telemetry.metrics import ReceiverMetrics
 SERVICE = "receiver"
 MAX_BODY_BYTES = 1024 * 1024
 QUERY_FILTERS = ("alertname", "status", "since")
+WATCHDOG_CHECK_INTERVAL_S = 1.0
 
 log = get_logger(__name__)
 
@@ -28,8 +30,17 @@ class _QueryError(PayloadError):
     """A query parameter that cannot be used: like a bad payload, answered 400 naming ``field``."""
 
 
-def build_app(store: NotificationStore, metrics: ReceiverMetrics, clock: Callable[[], float] = time.time) -> ServiceApp:
-    """The receiver as an ASGI app over ``store``; ``clock`` stamps ``received_at``."""
+def build_app(
+    store: NotificationStore,
+    metrics: ReceiverMetrics,
+    clock: Callable[[], float] = time.time,
+    watchdog: WatchdogWatch | None = None,
+) -> ServiceApp:
+    """The receiver as an ASGI app over ``store``; ``clock`` stamps ``received_at``.
+
+    ``watchdog`` (default: a new watch started now) is told of every Watchdog notification.
+    """
+    watch = watchdog if watchdog is not None else WatchdogWatch(started_at=clock())
 
     async def receive_alerts(scope: Scope, receive: Receive, send: Send) -> None:
         body = await read_body(receive, MAX_BODY_BYTES)
@@ -44,6 +55,8 @@ def build_app(store: NotificationStore, metrics: ReceiverMetrics, clock: Callabl
             return
         store.append(notifications)
         for n in notifications:
+            if n.alertname == WATCHDOG and n.status == "firing":
+                note_watchdog(watch, metrics, n.received_at)
             metrics.notifications.labels(n.alertname, n.status).inc()
             log.info(
                 "alert_received",
@@ -64,11 +77,49 @@ def build_app(store: NotificationStore, metrics: ReceiverMetrics, clock: Callabl
         found = store.query(alertname=filters.alertname, status=filters.status, since=filters.since)
         await send_json(send, 200, {"notifications": [n.to_json() for n in found]})
 
+    async def watchdog_status(scope: Scope, receive: Receive, send: Send) -> None:
+        await send_json(send, 200, watch.status(clock()))
+
     return ServiceApp(
         SERVICE,
         metrics.registry,
-        routes={("POST", "/alerts"): receive_alerts, ("GET", "/notifications"): list_notifications},
+        routes={
+            ("POST", "/alerts"): receive_alerts,
+            ("GET", "/notifications"): list_notifications,
+            ("GET", "/watchdog"): watchdog_status,
+        },
     )
+
+
+def note_watchdog(watch: WatchdogWatch, metrics: ReceiverMetrics, at: float) -> None:
+    """A Watchdog notification arrived: record it, and say so if it had been missing."""
+    if watch.received(at):
+        log.info("watchdog_back", interval_s=round(watch.interval_s(), 3))
+    metrics.watchdog_missing.set(0)
+    metrics.watchdog_last_received.set(at)
+
+
+def check_watchdog(watch: WatchdogWatch, metrics: ReceiverMetrics, now: float) -> None:
+    """Once a second: is the Watchdog overdue? Logged once per outage, as an error."""
+    if watch.check(now):
+        status = watch.status(now)
+        log.error(
+            "watchdog_missing",
+            silent_for_s=status["silent_for_s"],
+            expected_interval_s=status["expected_interval_s"],
+            hint="Prometheus, Alertmanager or the path between them is broken: atctl status; atctl alerts",
+        )
+    metrics.watchdog_missing.set(int(watch.missing))
+
+
+async def watch_watchdog(watch: WatchdogWatch, metrics: ReceiverMetrics, stop: asyncio.Event) -> None:
+    """Check the Watchdog every second until ``stop``."""
+    while not stop.is_set():
+        check_watchdog(watch, metrics, time.time())
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=WATCHDOG_CHECK_INTERVAL_S)
+        except TimeoutError:
+            continue
 
 
 async def _send_error(send: Send, status: int, error: str, field: str, message: str) -> None:
@@ -112,10 +163,12 @@ async def serve(settings: Settings) -> None:
     store = NotificationStore(settings.state_dir / "receiver" / "notifications.jsonl")
     loaded = store.load()
     log.info("notifications_loaded", path=str(store.path), count=loaded)
-    app = build_app(store, ReceiverMetrics())
+    metrics = ReceiverMetrics()
+    watch = WatchdogWatch(started_at=time.time(), default_interval_s=settings.watchdog_interval_s)
+    app = build_app(store, metrics, watchdog=watch)
 
     async def wait_for_stop(stop: asyncio.Event) -> None:
-        await stop.wait()
+        await watch_watchdog(watch, metrics, stop)
 
     try:
         await run_service(SERVICE, app, settings.host, settings.port(SERVICE), wait_for_stop)

@@ -73,6 +73,8 @@ NATS_PERMISSIONS: dict[str, NatsPermissions | None] = {
         f"agent-{agent_type}": NatsPermissions((f"opinions.{agent_type}", _JS_API, f"$JS.ACK.SIGNALS.agent-{agent_type}.>"))
         for agent_type in AGENT_TYPES
     },
+    # The canary (agentic_trading.canary) only listens for decisions; it publishes nothing.
+    "canary": NatsPermissions((), subscribe=("decisions.>", _REPLIES)),
     ADMIN: None,  # everything
 }
 

@@ -12,6 +12,7 @@ experiments use::
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,8 @@ from typing import Any
 
 import psutil
 
+from agentic_trading.alerts.shutdown import resolve_open_alerts
+from agentic_trading.alerts.sources import AlertClient, AlertSourceError, AlertSources
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.stack.environment import supervisord_environment
 from agentic_trading.stack.errors import (
@@ -46,8 +49,10 @@ from agentic_trading.stack.ports import (
     port_offset_problems,
     safe_port_offset_near,
 )
+from agentic_trading.stack.preflight import check_rendered, check_source_rules
 from agentic_trading.stack.process_state import describe_state, is_paused
 from agentic_trading.stack.programs import (
+    OBSERVABILITY_MODULE,
     PROGRAMS,
     Program,
     ProgramContext,
@@ -68,10 +73,15 @@ from agentic_trading.stack.supervisor import (
     SupervisorClient,
 )
 from agentic_trading.stack.webhook_secret import record_webhook_secret
+from agentic_trading.telemetry.logging import get_logger
 
 PAUSED = "PAUSED"  # supervisord says RUNNING, but the process is stopped by SIGSTOP
 POLL_INTERVAL_S = 0.25
 SUPERVISORD_START_TIMEOUT_S = 15.0
+# atctl down waits this long for the receiver to get the "resolved" of every open alert.
+SHUTDOWN_RESOLVE_TIMEOUT_S = 5.0
+
+log = get_logger(__name__)
 
 ProgressCallback = Callable[[list["ComponentStatus"]], None]
 
@@ -162,10 +172,15 @@ class Stack:
         if conflicts:
             suggestion = find_free_port_offset(self.settings, selected)
             raise PortInUseError(conflicts, self.settings.port_offset, suggestion)
-        rendered = render_stack(ProgramContext(self.settings, self.paths), selected)
+        if any(p.module == OBSERVABILITY_MODULE for p in selected):
+            _check_source_rules()  # before rendering: promtool's own file:line:col for a broken rule
+        context = ProgramContext(self.settings, self.paths)
+        rendered = render_stack(context, selected)
         for name, command in rendered.commands.items():
             if resolve_binary(command[0]) is None:
                 raise MissingRequirementError(f"{name}: {command[0]} is not installed: run scripts/bootstrap.sh")
+        if context.observability is not None:
+            _check_rendered(context.observability)
         save_record(self.paths, StackRecord(self.settings, [p.name for p in selected], demo=demo))
         if running:
             self._apply_config()
@@ -366,7 +381,10 @@ class Stack:
     # -- down --------------------------------------------------------------------------------
 
     def down(self, purge: bool = False, timeout: float = 60.0) -> bool:
-        """Stop every program (demo, then services, then NATS and Redis), then supervisord.
+        """Stop every program (demo, then watchers, then services, then NATS and Redis), then supervisord.
+
+        Prometheus stops first, and every alert still open is resolved at the receiver
+        (alerts/shutdown.py), so no record stays `firing` across a restart.
 
         Data stays unless ``purge``. Returns False when nothing was running (not an error).
         """
@@ -385,6 +403,7 @@ class Stack:
         for info in infos:
             if info.state == RUNNING and is_paused(info.pid):
                 self.supervisor.signal(info.name, "CONT")
+        self._end_open_alerts({info.name for info in infos if info.state == RUNNING})
         tiers: dict[int, list[str]] = {}
         for info in infos:
             program = _program_or_none(info.name)
@@ -399,6 +418,21 @@ class Stack:
                 if time.monotonic() >= deadline:
                     raise SupervisorError(f"Still stopping after the deadline: {', '.join(alive)}; try `atctl down` again")
                 time.sleep(POLL_INTERVAL_S)
+
+    def _end_open_alerts(self, running: set[str]) -> None:
+        """Stop Prometheus, then resolve every open alert at the receiver (alerts/shutdown.py)."""
+        if not {"prometheus", "alertmanager", "receiver"} <= running:
+            return
+        record = self.record()  # `atctl down` is not told the port offset: the stack's own ports
+        settings = record.settings if record is not None else self.settings
+        self.supervisor.stop("prometheus", wait=True)
+        try:
+            with AlertClient(AlertSources.of(settings)) as client:
+                ended, resolved = resolve_open_alerts(client, SHUTDOWN_RESOLVE_TIMEOUT_S)
+        except AlertSourceError as error:
+            log.warning("alerts_not_resolved_at_shutdown", error=str(error))
+            return
+        log.debug("alerts_resolved_at_shutdown", ended=ended, resolved_at_receiver=resolved)
 
     def purge(self) -> None:
         """Delete the state directory (configs, data, logs); only when it is a stack's and stopped."""
@@ -422,6 +456,22 @@ class Stack:
             yield self
         finally:
             self.down(purge=purge)
+
+
+def _check_source_rules() -> None:
+    """promtool on the repository's rule files (preflight.py): refused with promtool's line:col."""
+    source = importlib.import_module(OBSERVABILITY_MODULE).default_source_dir() / "prometheus"
+    check_source_rules(resolve_binary("promtool"), sorted(source.glob("rules/*.yml")) + sorted(source.glob("alerts/*.yml")))
+
+
+def _check_rendered(files: Any) -> None:
+    """promtool and amtool on the stack's rendered files, before anything starts (preflight.py)."""
+    check_rendered(
+        resolve_binary("promtool"),
+        resolve_binary("amtool"),
+        sorted(files.rules_dir.glob("rules/*.yml")) + sorted(files.rules_dir.glob("alerts/*.yml")),
+        files.alertmanager_config,
+    )
 
 
 def supervisord_command() -> list[str]:

@@ -27,10 +27,14 @@ OBSERVABILITY_MODULE = "agentic_trading.stack.observability"
 # Debian puts some daemons in sbin, which is not on every user's PATH.
 _EXTRA_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-# Start order: infrastructure, then everything that talks to it, then load.
+# Start order: infrastructure, then everything that talks to it, then what watches it, then
+# load. Prometheus and Alertmanager start once the services (the canary among them: it sends
+# nothing until the gateway is ready) are healthy, and stop before them: a first scrape of a service still starting (or already stopping) is
+# up == 0, which paged GatewayDown/AgentDown on every `atctl up` and `atctl down`.
 TIER_INFRASTRUCTURE = 0
 TIER_SERVICES = 1
-TIER_DEMO = 2
+TIER_WATCHERS = 2
+TIER_DEMO = 3
 
 
 @dataclass
@@ -237,6 +241,7 @@ PROGRAMS: tuple[Program, ...] = (
         probe=HttpProbe("prometheus", "/-/ready"),
         url=_http_url("prometheus"),
         ports=("prometheus",),
+        tier=TIER_WATCHERS,
         binary="prometheus",
         module=OBSERVABILITY_MODULE,
         data="prometheus",
@@ -247,6 +252,7 @@ PROGRAMS: tuple[Program, ...] = (
         probe=HttpProbe("alertmanager", "/-/ready"),
         url=_http_url("alertmanager"),
         ports=("alertmanager",),
+        tier=TIER_WATCHERS,
         binary="prometheus-alertmanager",
         module=OBSERVABILITY_MODULE,
         data="alertmanager",
@@ -258,6 +264,14 @@ PROGRAMS: tuple[Program, ...] = (
         url=_http_url("dashboards"),
         ports=("dashboards",),
         module="agentic_trading.dashboards",
+    ),
+    Program(
+        name="canary",
+        command=_python_module("agentic_trading.canary"),
+        probe=HttpProbe("canary", "/healthz"),
+        url=_http_url("canary"),
+        ports=("canary",),
+        module="agentic_trading.canary",
     ),
     # Demo programs: started only by `atctl up --demo`. Add more here.
     Program(

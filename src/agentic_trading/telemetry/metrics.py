@@ -164,3 +164,44 @@ class ReceiverMetrics:
             ["alertname", "status"],
             registry=r,
         )
+        # The dead man's switch watcher (receiver/watchdog.py): its own signal, not Alertmanager's.
+        self.watchdog_missing = Gauge(
+            "receiver_watchdog_missing",
+            "1 while no Watchdog notification arrived within 3 expected intervals",
+            registry=r,
+        )
+        self.watchdog_last_received = Gauge(
+            "receiver_watchdog_last_received_timestamp_seconds",
+            "Unix time the latest Watchdog notification arrived (0: none since the receiver started)",
+            registry=r,
+        )
+
+
+# Send-to-decision of a canary signal; its deadline is a few decision deadlines (2 s each).
+CANARY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0)
+
+
+class CanaryMetrics:
+    """The end-to-end probe (agentic_trading.canary): its signals sent, decided, and not decided."""
+
+    def __init__(self, registry: CollectorRegistry | None = None):
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        _build_info(r, "canary")
+        self.sent = Counter("canary_signals_sent_total", "Canary signals the gateway accepted (200)", registry=r)
+        self.send_failures = Counter(
+            "canary_send_failures_total", "Canary signals the gateway did not accept, by reason", ["reason"], registry=r
+        )
+        self.decided = Counter("canary_signals_decided_total", "Canary signals decided within the deadline", registry=r)
+        self.undecided = Counter(
+            "canary_signals_undecided_total", "Canary signals accepted but not decided within the deadline", registry=r
+        )
+        self.decision_duration = Histogram(
+            "canary_decision_duration_seconds",
+            "A canary signal's send to its decision on decisions.>",
+            buckets=CANARY_BUCKETS,
+            registry=r,
+        )
+        self.last_decided = Gauge(
+            "canary_last_decided_timestamp_seconds", "Unix time the latest canary signal was decided", registry=r
+        )

@@ -82,6 +82,10 @@ class PrometheusClient:
     def rules(self) -> list[dict[str, Any]]:
         return list(self._get("/api/v1/rules")["groups"])
 
+    def alerts(self) -> list[dict[str, Any]]:
+        """Pending and firing alerts as the rule manager holds them now (``/api/v1/alerts``)."""
+        return list(self._get("/api/v1/alerts")["alerts"])
+
     def started_at(self) -> float | None:
         """Unix time Prometheus (re)started, from /api/v1/status/runtimeinfo; None when it does not say."""
         try:

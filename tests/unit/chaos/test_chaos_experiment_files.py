@@ -46,5 +46,8 @@ def test_a_run_experiment_restores_the_stack_and_measures_its_alert(experiment: 
 
 def test_exceptions_are_few_and_say_why():
     exceptions = {e.alert: e.exception for e in EXPERIMENTS if e.exception}
-    assert set(exceptions) == {"HighCPU", "NATSStreamNearlyFull"}, exceptions
+    # The alerting work's new alerts are proven by tests/integration/test_alert_faults.py and
+    # promtool until the chaos owner turns them into experiments.
+    new_alerts = {"AgentFailing", "OrchestratorDown", "CanarySignalsUndecided", "SLOBurnRateFast", "SLOBurnRateSlow"}
+    assert set(exceptions) == {"HighCPU", "NATSStreamNearlyFull"} | new_alerts, exceptions
     assert all(len(reason) > 40 for reason in exceptions.values())

@@ -45,6 +45,7 @@ INVOCATIONS = {
     "generate normal": ["generate", "normal"],
     "generate errors": ["generate", "errors"],
     "generate burst": ["generate", "burst"],
+    "alerts silence": ["alerts", "silence", "AgentDown", "--comment", "planned"],
     "dashboards screenshot": ["dashboards", "screenshot"],
     "chaos run": ["chaos", "run", "gateway-down"],
     "scenario": ["scenario", "signal-flow"],

@@ -94,6 +94,18 @@ def test_the_processes_of_one_program_add_up_and_it_is_up_only_when_all_run():
     assert tracker.observe(processes, {})[0].up is False
 
 
+def test_a_saturated_single_thread_is_one_full_core_whatever_the_cores():
+    """HighCPU reads the per-core figure: one spinning thread on 2 cores is 50 % of the
+    machine (under the 90 % threshold forever) but 100 % of a core."""
+    for cores in (1, 2, 8):
+        tracker = ProcessTracker(cores=cores)
+        processes = [SupervisedProcess("redis", "redis", 10, "RUNNING")]
+        tracker.observe(processes, {"redis": tree(0, 5.0)})
+        (figures,) = tracker.observe(processes, {"redis": tree(2, 7.0)})  # 2 CPU seconds in 2 s
+        assert figures.cpu_core_percent == pytest.approx(100.0)
+        assert figures.cpu_percent == pytest.approx(100.0 / cores)
+
+
 def test_figures_make_a_valid_exposition_with_the_contract_names(promtool_check):
     tracker = ProcessTracker(cores=2)
     processes = [SupervisedProcess("gateway", "gateway", 10, "RUNNING"), SupervisedProcess("nats", "nats", 0, "STOPPED")]
@@ -108,6 +120,7 @@ def test_figures_make_a_valid_exposition_with_the_contract_names(promtool_check)
     exposition = generate_latest(registry)
 
     assert values(exposition, "container_cpu_usage_percent") == {"gateway": pytest.approx(5.0), "nats": 0.0}
+    assert values(exposition, "process_cpu_core_usage_percent") == {"gateway": pytest.approx(10.0), "nats": 0.0}
     assert values(exposition, "container_memory_usage_bytes") == {"gateway": 1000, "nats": 0}
     assert values(exposition, "supervised_process_up") == {"gateway": 1, "nats": 0}
     assert values(exposition, "supervised_process_restarts_total") == {"gateway": 0, "nats": 0}

@@ -87,7 +87,8 @@ def test_a_severity_outside_the_allowed_set(tree_copy: TreeCopy) -> None:
 
 def test_a_runbook_url_outside_the_base(tree_copy: TreeCopy) -> None:
     path = tree_copy.edit(
-        "prometheus/alerts/orchestrator.yml", lambda text: text.replace("github.com/agentic-trading", "example.com/elsewhere")
+        "prometheus/alerts/orchestrator.yml",
+        lambda text: text.replace("docs/runbooks/OrchestratorDown.md", "https://example.com/elsewhere/OrchestratorDown.md"),
     )
     _only(tree_copy.lint(), "alert-runbook-url", path, tree_copy.line_of(path, "runbook_url:"))
 

@@ -7,6 +7,7 @@ a fast stack that takes minutes to alert.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import yaml
 from agentic_trading.observability import load_tree
 from agentic_trading.observability.render import rule_documents
 from agentic_trading.settings import Settings
-from agentic_trading.stack.observability import render_observability
+from agentic_trading.stack.observability import default_source_dir, render_observability
+
+OBSERVABILITY = default_source_dir()
 
 TREE = load_tree()
 RULE_FILES = [f.path for f in TREE.recording_files + TREE.alert_files]
@@ -73,11 +76,13 @@ tests:
   - interval: 1s
     input_series:
       - series: 'up{{job="gateway", instance="i", service="gateway"}}'
-        values: '1x9 0x9'
+        values: '1x9 0x19'
     alert_rule_test:
       - {{eval_time: 9s, alertname: GatewayDown, exp_alerts: []}}
-      # for: 0s in the fast profile: firing at the first evaluation that sees up == 0.
-      - eval_time: 10s
+      # A 10 s hold in the fast profile (a planned restart is shorter): down from 10s,
+      # pending until 19s, firing at 20s.
+      - {{eval_time: 19s, alertname: GatewayDown, exp_alerts: []}}
+      - eval_time: 20s
         alertname: GatewayDown
         exp_alerts: [{{exp_labels: {{severity: critical, job: gateway, instance: i, service: gateway}}}}]
   - interval: 1s
@@ -125,3 +130,22 @@ def test_fast_profile_alerts_fire_within_seconds(promtool: str, tmp_path: Path) 
     test_file = tmp_path / "fast_test.yml"
     test_file.write_text(FAST_TEST.format(alerts=alerts))
     run_tool([promtool, "test", "rules", str(test_file)])
+
+
+def test_the_rendered_fast_profile_passes_its_own_promtool_cases(promtool: str, tmp_path: Path) -> None:
+    """prometheus/tests/fast/*.yml, beside the rules as `atctl up` renders them (their README)."""
+    files = render_observability(Settings(), tmp_path / "rendered", profile="fast")
+    for path in (files.rules_dir / "alerts").glob("*.yml"):  # timing, not wording: promtool compares annotations
+        document = yaml.safe_load(path.read_text())
+        for group in document["groups"]:
+            for rule in group["rules"]:
+                rule.pop("annotations", None)
+        path.write_text(yaml.safe_dump(document))
+    tests_dir = files.rules_dir / "tests"
+    tests_dir.mkdir()
+    cases = sorted((OBSERVABILITY / "prometheus" / "tests" / "fast").glob("*.yml"))
+    assert {case.stem for case in cases} >= {"gateway", "nats", "platform", "slos"}
+    for case in cases:
+        shutil.copy(case, tests_dir / case.name)
+    result = run_tool([promtool, "test", "rules", *(str(tests_dir / case.name) for case in cases)])
+    assert result.stdout.count("SUCCESS") == len(cases)

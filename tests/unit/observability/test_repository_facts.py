@@ -73,4 +73,6 @@ def test_grafana_provisioning_points_at_prometheus_and_the_dashboards() -> None:
 
 
 def test_only_the_alerts_that_would_fire_falsely_on_a_test_stack_keep_a_fast_hold() -> None:
-    assert set(TREE.config.fast_hold) == {"AgentStalled", "HighCPU", "NATSConsumerLag"}
+    downs = {"GatewayDown", "AgentDown", "OrchestratorDown", "TargetDown", "NATSServerDown", "RedisDown"}
+    longer = {"HighCPU", "OrchestratorDegradedWorkflows"}
+    assert set(TREE.config.fast_hold) == downs | longer | {"NATSPublishFailure", "AgentStalled", "NATSConsumerLag"}

@@ -21,7 +21,8 @@ def test_every_alert_has_its_for_severity_threshold_runbook_and_place() -> None:
     alert = TREE.alert("GatewayHighErrorRate")
     path = TREE.paths.rules_dir / "alerts" / "gateway.yml"
     assert (alert.group, alert.for_, alert.for_s, alert.severity) == ("gateway.alerts", "2m", 120.0, "warning")
-    assert str(alert.threshold) == "> 0.01" and alert.windows_s == (300.0, 300.0)
+    # The ratio, and its minimum volume (5 invalid webhooks in the same window).
+    assert str(alert.threshold) == "> 0.01" and alert.windows_s == (300.0, 300.0, 300.0)
     assert {s.metric for s in alert.selectors} == {"gateway_validation_errors_total", "gateway_webhooks_total"}
     assert alert.runbook_url == TREE.config.runbook_base_url + "GatewayHighErrorRate.md"
     assert alert.location.line == _line(path, "- alert: GatewayHighErrorRate")

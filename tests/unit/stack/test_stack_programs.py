@@ -8,6 +8,7 @@ from agentic_trading.stack import programs as programs_module
 from agentic_trading.stack.errors import MissingRequirementError, UnknownProgramError
 from agentic_trading.stack.programs import (
     PROGRAM_NAMES,
+    PROGRAMS,
     check_requirements,
     get_program,
     module_is_runnable,
@@ -32,8 +33,18 @@ def test_program_names_are_the_contract() -> None:
         "prometheus",
         "alertmanager",
         "dashboards",
+        "canary",
         "traffic",
     )
+
+
+def test_watchers_start_after_the_services_and_stop_before_them() -> None:
+    """A scrape of a service still starting (or already stopping) is up == 0: a false page."""
+    tiers = {p.name: p.tier for p in PROGRAMS}
+    services = ("gateway", "agent-risk", "orchestrator", "receiver")
+    for watcher in ("prometheus", "alertmanager"):
+        assert all(tiers[watcher] > tiers[service] for service in (*services, "canary")), watcher
+    assert tiers["traffic"] > tiers["prometheus"]
 
 
 def test_demo_programs_only_with_demo() -> None:

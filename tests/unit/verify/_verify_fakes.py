@@ -42,6 +42,7 @@ class FakePrometheus:
         self.label_values: dict[str, list[str]] = {}
         self.alertmanagers: list[str] = ["http://127.0.0.1:9093/api/v2/alerts"]
         self.rules: list[dict[str, Any]] = []
+        self.alerts: list[dict[str, Any]] = []  # /api/v1/alerts
         self.queries: list[str] = []
         self.reachable = True
         self.start_time: str | None = None  # runtimeinfo's startTime, e.g. "2026-01-15T10:30:00.123456789Z"
@@ -70,6 +71,8 @@ class FakePrometheus:
             return _ok({"startTime": self.start_time})
         if path == "/api/v1/rules":
             return _ok({"groups": self.rules})
+        if path == "/api/v1/alerts":
+            return _ok({"alerts": self.alerts})
         if path in ("/-/healthy", "/-/ready"):
             return httpx.Response(200, text="ok")
         return httpx.Response(404, text="not found")

@@ -66,7 +66,9 @@ def _lint_details(source: Path, category: str) -> list[str]:
 def test_four_faults_in_the_alerts_give_one_finding_each(fake: FakeDeployment, source: Path) -> None:
     """One verify run (promtool takes seconds) for four faults, each in its own alert or file."""
     gateway = _replace(
-        source / "prometheus/alerts/gateway.yml", "gateway_validation_errors_total[5m]", "gateway_validaton_errors_total[5m]"
+        source / "prometheus/alerts/gateway.yml",
+        "(rate(gateway_validation_errors_total[5m]))",
+        "(rate(gateway_validaton_errors_total[5m]))",
     )
     tests = source / "prometheus/tests/platform.yml"
     document = yaml.safe_load(tests.read_text())

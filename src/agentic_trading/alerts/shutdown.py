@@ -1,0 +1,64 @@
+"""Close every open alert when the stack is shut down on purpose (``atctl down``).
+
+Why: Prometheus and Alertmanager both keep their alert state in memory. When both stop,
+nobody remembers that an alert was firing, so nobody ever sends its "resolved": after
+``atctl down``/``atctl up`` the receiver's last record of it stayed ``firing`` forever,
+even when the condition was long gone. A planned shutdown therefore ends every alert it
+knows: Prometheus is stopped first (so nothing re-fires them), then every alert
+Alertmanager holds is re-posted with ``endsAt`` = now and the annotation
+``resolved_by: atctl down``, and Alertmanager, which still runs, sends the resolved
+notifications on its next ``group_interval`` tick. An alert whose condition still holds
+fires again, as a new notification, once the stack is back up.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from agentic_trading.alerts.sources import AlertClient
+
+RESOLVED_BY = "atctl down"
+POLL_INTERVAL_S = 0.2
+
+
+def expired_copies(alerts: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The alerts as Alertmanager's API takes them, ended at ``now`` (pure)."""
+    ends = now.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    copies = []
+    for alert in alerts:
+        annotations = dict(alert.get("annotations") or {}, resolved_by=RESOLVED_BY)
+        copy: dict[str, Any] = {"labels": dict(alert.get("labels") or {}), "annotations": annotations, "endsAt": ends}
+        if alert.get("startsAt"):
+            copy["startsAt"] = alert["startsAt"]
+        if alert.get("generatorURL"):
+            copy["generatorURL"] = alert["generatorURL"]
+        copies.append(copy)
+    return copies
+
+
+def resolve_open_alerts(client: AlertClient, timeout_s: float) -> tuple[int, int]:
+    """End every alert Alertmanager holds; wait until the receiver got their "resolved".
+
+    Returns (alerts ended, resolved notifications seen at the receiver within ``timeout_s``).
+    Only notified alerts (not silenced or inhibited) get a resolved notification.
+    """
+    started = time.time()
+    held = client.alertmanager_alerts()
+    if not held:
+        return 0, 0
+    client.post_alerts(expired_copies(held, datetime.now(UTC)))
+    notified = {
+        a["labels"].get("alertname")
+        for a in held
+        if not ((a.get("status") or {}).get("silencedBy") or (a.get("status") or {}).get("inhibitedBy"))
+    }
+    deadline = time.monotonic() + timeout_s
+    seen: set[str] = set()
+    while time.monotonic() < deadline:
+        seen = {n["alertname"] for n in client.notifications(started) if n.get("status") == "resolved"}
+        if notified <= seen:
+            break
+        time.sleep(POLL_INTERVAL_S)
+    return len(held), len(seen & notified)
