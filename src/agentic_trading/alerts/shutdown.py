@@ -17,7 +17,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from agentic_trading.alerts.sources import AlertClient
+from agentic_trading.alerts.sources import AlertClient, AlertSourceError, AlertSources
+from agentic_trading.telemetry.logging import get_logger
+
+log = get_logger(__name__)
 
 RESOLVED_BY = "atctl down"
 POLL_INTERVAL_S = 0.2
@@ -62,3 +65,14 @@ def resolve_open_alerts(client: AlertClient, timeout_s: float) -> tuple[int, int
             break
         time.sleep(POLL_INTERVAL_S)
     return len(held), len(seen & notified)
+
+
+def resolve_alerts_at_shutdown(sources: AlertSources, timeout_s: float) -> None:
+    """:func:`resolve_open_alerts` for ``atctl down`` once Prometheus is stopped; a failure is logged, not raised."""
+    try:
+        with AlertClient(sources) as client:
+            ended, resolved = resolve_open_alerts(client, timeout_s)
+    except AlertSourceError as error:
+        log.warning("alerts_not_resolved_at_shutdown", error=str(error))
+        return
+    log.debug("alerts_resolved_at_shutdown", ended=ended, resolved_at_receiver=resolved)

@@ -12,21 +12,15 @@ experiments use::
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-import psutil
-
-from agentic_trading.alerts.shutdown import resolve_open_alerts
-from agentic_trading.alerts.sources import AlertClient, AlertSourceError, AlertSources
+from agentic_trading.alerts.shutdown import resolve_alerts_at_shutdown
+from agentic_trading.alerts.sources import AlertSources
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.stack.environment import supervisord_environment
 from agentic_trading.stack.errors import (
@@ -40,7 +34,6 @@ from agentic_trading.stack.errors import (
     StartTimeoutError,
     SupervisorError,
 )
-from agentic_trading.stack.health import check_all
 from agentic_trading.stack.logs import tail_lines
 from agentic_trading.stack.paths import StackPaths
 from agentic_trading.stack.ports import (
@@ -49,15 +42,13 @@ from agentic_trading.stack.ports import (
     port_offset_problems,
     safe_port_offset_near,
 )
-from agentic_trading.stack.preflight import check_rendered, check_source_rules
-from agentic_trading.stack.process_state import describe_state, is_paused
+from agentic_trading.stack.preflight import check_rendered_files, check_repository_rules
+from agentic_trading.stack.process_state import is_paused, wait_for_exit
 from agentic_trading.stack.programs import (
     OBSERVABILITY_MODULE,
-    PROGRAMS,
     Program,
     ProgramContext,
     check_requirements,
-    get_program,
     program_ports,
     programs_named,
     resolve_binary,
@@ -66,38 +57,23 @@ from agentic_trading.stack.programs import (
 from agentic_trading.stack.render import render_stack
 from agentic_trading.stack.scrapes import wait_until_scraped
 from agentic_trading.stack.state import StackRecord, load_record, replace_settings, save_record
+from agentic_trading.stack.status import ComponentStatus, program_or_none, program_statuses
 from agentic_trading.stack.supervisor import (
     ALIVE_STATES,
     FATAL,
     RUNNING,
     SupervisorClient,
+    supervisord_command,
 )
 from agentic_trading.stack.webhook_secret import record_webhook_secret
-from agentic_trading.telemetry.logging import get_logger
 
-PAUSED = "PAUSED"  # supervisord says RUNNING, but the process is stopped by SIGSTOP
 POLL_INTERVAL_S = 0.25
 SUPERVISORD_START_TIMEOUT_S = 15.0
 # atctl down waits this long for the receiver to get the "resolved" of every open alert.
 SHUTDOWN_RESOLVE_TIMEOUT_S = 5.0
 
-log = get_logger(__name__)
 
 ProgressCallback = Callable[[list["ComponentStatus"]], None]
-
-
-@dataclass(frozen=True)
-class ComponentStatus:
-    name: str
-    state: str  # supervisord's state name, or PAUSED
-    pid: int | None
-    uptime_s: int | None
-    healthy: bool
-    health: str  # "ok", or what is wrong
-    url: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Stack:
@@ -173,14 +149,14 @@ class Stack:
             suggestion = find_free_port_offset(self.settings, selected)
             raise PortInUseError(conflicts, self.settings.port_offset, suggestion)
         if any(p.module == OBSERVABILITY_MODULE for p in selected):
-            _check_source_rules()  # before rendering: promtool's own file:line:col for a broken rule
+            check_repository_rules()  # before rendering: promtool's own file:line:col for a broken rule
         context = ProgramContext(self.settings, self.paths)
         rendered = render_stack(context, selected)
         for name, command in rendered.commands.items():
             if resolve_binary(command[0]) is None:
                 raise MissingRequirementError(f"{name}: {command[0]} is not installed: run scripts/bootstrap.sh")
         if context.observability is not None:
-            _check_rendered(context.observability)
+            check_rendered_files(context.observability)
         save_record(self.paths, StackRecord(self.settings, [p.name for p in selected], demo=demo))
         if running:
             self._apply_config()
@@ -261,41 +237,7 @@ class Stack:
 
     def status(self) -> list[ComponentStatus]:
         """Every program supervisord knows: state, pid, uptime, health (probes run concurrently)."""
-        infos = self.supervisor.info()
-        order = {p.name: index for index, p in enumerate(PROGRAMS)}
-        infos.sort(key=lambda info: (order.get(info.name, len(order)), info.name))
-        running = [info for info in infos if info.state == RUNNING]
-        paused = {info.name for info in running if is_paused(info.pid)}
-        programs = {info.name: _program_or_none(info.name) for info in infos}
-        probed = {
-            info.name: program.probe
-            for info in running
-            if (program := programs[info.name]) is not None and info.name not in paused
-        }
-        health = check_all(self.settings, probed)
-        statuses = []
-        for info in infos:
-            program = programs[info.name]
-            if info.name in paused:
-                state, healthy, detail = PAUSED, False, f"paused (SIGSTOP): `atctl resume {info.name}`"
-            elif info.name in health:
-                state, healthy, detail = info.state, health[info.name].ok, health[info.name].detail
-            elif info.state == RUNNING:
-                state, healthy, detail = info.state, True, "running"
-            else:
-                state, healthy, detail = info.state, False, describe_state(info)
-            statuses.append(
-                ComponentStatus(
-                    name=info.name,
-                    state=state,
-                    pid=info.pid or None,
-                    uptime_s=info.uptime_s,
-                    healthy=healthy,
-                    health=detail,
-                    url=program.url(self.settings) if program else "",
-                )
-            )
-        return statuses
+        return program_statuses(self.settings, self.supervisor.info())
 
     def wait_healthy(
         self,
@@ -393,7 +335,7 @@ class Stack:
             self._stop_all(time.monotonic() + timeout)
             pid = self.supervisor.pid()
             self.supervisor.shutdown()
-            _wait_for_exit(pid, timeout, f"supervisord (pid {pid}) of {self.paths.state_dir}")
+            wait_for_exit(pid, timeout, f"supervisord (pid {pid}) of {self.paths.state_dir}")
         if purge:
             self.purge()
         return was_running
@@ -406,7 +348,7 @@ class Stack:
         self._end_open_alerts({info.name for info in infos if info.state == RUNNING})
         tiers: dict[int, list[str]] = {}
         for info in infos:
-            program = _program_or_none(info.name)
+            program = program_or_none(info.name)
             tiers.setdefault(program.tier if program else 1, []).append(info.name)
         for tier in sorted(tiers, reverse=True):
             for name in tiers[tier]:
@@ -426,13 +368,7 @@ class Stack:
         record = self.record()  # `atctl down` is not told the port offset: the stack's own ports
         settings = record.settings if record is not None else self.settings
         self.supervisor.stop("prometheus", wait=True)
-        try:
-            with AlertClient(AlertSources.of(settings)) as client:
-                ended, resolved = resolve_open_alerts(client, SHUTDOWN_RESOLVE_TIMEOUT_S)
-        except AlertSourceError as error:
-            log.warning("alerts_not_resolved_at_shutdown", error=str(error))
-            return
-        log.debug("alerts_resolved_at_shutdown", ended=ended, resolved_at_receiver=resolved)
+        resolve_alerts_at_shutdown(AlertSources.of(settings), SHUTDOWN_RESOLVE_TIMEOUT_S)
 
     def purge(self) -> None:
         """Delete the state directory (configs, data, logs); only when it is a stack's and stopped."""
@@ -456,49 +392,3 @@ class Stack:
             yield self
         finally:
             self.down(purge=purge)
-
-
-def _check_source_rules() -> None:
-    """promtool on the repository's rule files (preflight.py): refused with promtool's line:col."""
-    source = importlib.import_module(OBSERVABILITY_MODULE).default_source_dir() / "prometheus"
-    check_source_rules(resolve_binary("promtool"), sorted(source.glob("rules/*.yml")) + sorted(source.glob("alerts/*.yml")))
-
-
-def _check_rendered(files: Any) -> None:
-    """promtool and amtool on the stack's rendered files, before anything starts (preflight.py)."""
-    check_rendered(
-        resolve_binary("promtool"),
-        resolve_binary("amtool"),
-        sorted(files.rules_dir.glob("rules/*.yml")) + sorted(files.rules_dir.glob("alerts/*.yml")),
-        files.alertmanager_config,
-    )
-
-
-def supervisord_command() -> list[str]:
-    """The venv's supervisord (beside this Python), else one on PATH, else the module."""
-    beside = Path(sys.executable).parent / "supervisord"
-    if beside.exists():
-        return [str(beside)]
-    found = resolve_binary("supervisord")
-    return [found] if found else [sys.executable, "-m", "supervisor.supervisord"]
-
-
-def _program_or_none(name: str) -> Program | None:
-    try:
-        return get_program(name)
-    except StackError:
-        return None
-
-
-def _wait_for_exit(pid: int, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            process = psutil.Process(pid)
-            if process.status() == psutil.STATUS_ZOMBIE:
-                return
-        except psutil.NoSuchProcess:
-            return
-        if time.monotonic() >= deadline:
-            raise SupervisorError(f"{what} is still running {timeout:g} s after shutdown: `kill {pid}`")
-        time.sleep(POLL_INTERVAL_S)

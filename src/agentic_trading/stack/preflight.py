@@ -12,12 +12,15 @@ and the rendered copies (so a rendering mistake is caught too) are checked.
 
 from __future__ import annotations
 
+import importlib
 import re
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from agentic_trading.stack.errors import MissingRequirementError, StackError
+from agentic_trading.stack.programs import OBSERVABILITY_MODULE, resolve_binary
 
 TOOL_TIMEOUT_S = 10.0
 # promtool: "path: 7:15: group "g", rule 1, "A": could not parse expression: 1:18: parse error: …"
@@ -111,3 +114,19 @@ def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
         return subprocess.run(command, capture_output=True, text=True, timeout=TOOL_TIMEOUT_S, check=False)
     except (OSError, subprocess.TimeoutExpired) as error:
         raise StackError(f"could not run {command[0]} ({error}): reinstall it with scripts/bootstrap.sh") from error
+
+
+def check_repository_rules() -> None:
+    """promtool on the repository's rule files: refused with promtool's own line:col."""
+    source = importlib.import_module(OBSERVABILITY_MODULE).default_source_dir() / "prometheus"
+    check_source_rules(resolve_binary("promtool"), sorted(source.glob("rules/*.yml")) + sorted(source.glob("alerts/*.yml")))
+
+
+def check_rendered_files(files: Any) -> None:
+    """promtool and amtool on a stack's rendered files (``ObservabilityFiles``), before anything starts."""
+    check_rendered(
+        resolve_binary("promtool"),
+        resolve_binary("amtool"),
+        sorted(files.rules_dir.glob("rules/*.yml")) + sorted(files.rules_dir.glob("alerts/*.yml")),
+        files.alertmanager_config,
+    )

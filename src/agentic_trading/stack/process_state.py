@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import psutil
 
+from agentic_trading.stack.errors import SupervisorError
 from agentic_trading.stack.supervisor import BACKOFF, EXITED, FATAL, STARTING, STOPPED, ProcessInfo
 
 
@@ -31,3 +34,21 @@ def describe_state(info: ProcessInfo) -> str:
     if info.state == EXITED:
         return f"exited ({why})" if why else "exited"
     return info.state.lower()
+
+
+EXIT_POLL_INTERVAL_S = 0.25
+
+
+def wait_for_exit(pid: int, timeout: float, what: str) -> None:
+    """Return once ``pid`` is gone (or a zombie); :class:`SupervisorError` naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            process = psutil.Process(pid)
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        if time.monotonic() >= deadline:
+            raise SupervisorError(f"{what} is still running {timeout:g} s after shutdown: `kill {pid}`")
+        time.sleep(EXIT_POLL_INTERVAL_S)

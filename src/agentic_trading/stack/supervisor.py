@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import sys
 import xmlrpc.client
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from supervisor.xmlrpc import Faults, SupervisorTransport
 
 from agentic_trading.stack.errors import NoStackError, SupervisorError, UnknownProgramError
 from agentic_trading.stack.paths import StackPaths
+from agentic_trading.stack.programs import resolve_binary
 
 RPC_TIMEOUT_S = 30.0
 
@@ -187,3 +189,12 @@ class SupervisorClient:
 
     def remove_program(self, name: str) -> None:
         self._call("removeProcessGroup", name, name=name)
+
+
+def supervisord_command() -> list[str]:
+    """The venv's supervisord (beside this Python), else one on PATH, else the module."""
+    beside = Path(sys.executable).parent / "supervisord"
+    if beside.exists():
+        return [str(beside)]
+    found = resolve_binary("supervisord")
+    return [found] if found else [sys.executable, "-m", "supervisor.supervisord"]
