@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from functools import partial
 
+from agentic_trading.observability.dashboard_states import ALL, may_be_empty, panels_of
 from agentic_trading.observability.dashboards import Dashboard, PanelQuery, Variable
 from agentic_trading.observability.promql import PromQLSyntaxError, metric_names
 from agentic_trading.observability.templating import (
@@ -168,8 +169,22 @@ def query_returns_data(ctx: VerifyContext, resolver: VariableResolver, query: Pa
     if missing and len(conditional) == len(missing):
         reasons = "; ".join(f"{name} appears only {ctx.catalog.owner_of(name).conditional}" for name in conditional)
         return Outcome.skipped(f"no data yet, as expected: {reasons}", expr)
+    allowed = empty_allowed(resolver, query)
+    if allowed is not None:
+        return Outcome.skipped(f"no data, which the panel allows with every variable at All (mayBeEmpty: {allowed})", expr)
     why = f": no series of {', '.join(missing)}" if missing else " (every metric has series: check the label matchers)"
     return Outcome.failed(f"returned no data{why}", expr)
+
+
+def empty_allowed(resolver: VariableResolver, query: PanelQuery) -> str | None:
+    """The panel's ``mayBeEmpty`` reason when it may be empty in the state verify checks (every variable
+    at "All"), by the same rule as the viewer and the browser tests; None when it must show data."""
+    options = resolver.resolve()
+    state = {name: [ALL] for name in options}
+    for panel in panels_of(resolver.dashboard.document):
+        if panel.get("title") == query.panel and may_be_empty(panel, state, options):
+            return str((panel.get("mayBeEmpty") or {}).get("reason") or "declared")
+    return None
 
 
 # --- Grafana ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentic_trading.dashboards.browser import DashboardView
-from agentic_trading.dashboards.states import describe_state, may_be_empty, panels_of
+from agentic_trading.observability.dashboard_states import describe_state, may_be_empty, panels_of
 
 # Rate windows are 1m and 5m and the test stack is minutes old: a short range shows the curves.
 # No auto-refresh: a page is judged once, after its first complete load.

@@ -16,7 +16,7 @@ from _dashboard_checks import TEST_RANGE, problems_in
 
 from agentic_trading.dashboards.browser import Viewer
 from agentic_trading.dashboards.library import default_dashboards_dir, read_dashboards
-from agentic_trading.dashboards.states import describe_state, variable_states
+from agentic_trading.observability.dashboard_states import describe_state, variable_states
 
 pytestmark = pytest.mark.integration
 

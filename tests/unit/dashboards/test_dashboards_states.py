@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from agentic_trading.dashboards.library import default_dashboards_dir
-from agentic_trading.dashboards.states import describe_state, may_be_empty, variable_states
+from agentic_trading.observability.dashboard_states import describe_state, may_be_empty, variable_states
 
 AGENTS = ["correlation", "momentum", "risk", "sentiment"]
 MULTI = {"templating": {"list": [{"name": "agent_type", "multi": True, "includeAll": True}]}}

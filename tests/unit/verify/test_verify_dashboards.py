@@ -130,3 +130,21 @@ def test_a_dashboard_file_that_is_not_json_stops_the_run_naming_file_and_line(ve
     ctx = VerifyContext(verify_ctx.endpoints, Sources.defaults(dashboards_dir=directory), verify_ctx.http)
     with pytest.raises(ObservabilityError, match=r"bad\.json:3: not valid JSON"):
         plan(ctx)
+
+
+def test_a_panel_that_declares_it_may_be_empty_at_all_is_skipped_by_the_viewers_rule(
+    verify_ctx: VerifyContext, fake_prometheus: FakePrometheus
+) -> None:
+    """verify checks every variable at "All" and reads ``mayBeEmpty`` as the viewer and browser tests do."""
+    fake_prometheus.label_values["agent_type"] = ["momentum", "risk"]
+    variable = {"name": "agent_type", "type": "query", "query": "label_values(up, agent_type)", "multi": True, "includeAll": True}
+    always = {**_panel("Always may be empty", "up"), "mayBeEmpty": {"reason": "until the first veto"}}
+    risk_only = {**_panel("Empty only without risk", "up"), "mayBeEmpty": {"reason": "r", "when": {"agent_type": ["momentum"]}}}
+    plain = _panel("Must show data", "up")
+    dashboard = _dashboard([always, risk_only, plain], templating=[variable])
+    resolver = VariableResolver(verify_ctx, dashboard)
+    outcomes = [query_returns_data(verify_ctx, resolver, query) for query in dashboard.queries()]
+
+    assert outcomes[0].status is Status.skipped and "until the first veto" in outcomes[0].message
+    # "All" selects risk too, which the declaration does not cover: the panel must show data.
+    assert [o.status for o in outcomes[1:]] == [Status.failed, Status.failed]

@@ -1,7 +1,7 @@
 """Variable states of a dashboard, and which panels may be empty in each: pure, no I/O.
 
 The same semantics the page implements in ``static/grafana.js`` (``emptyAllowed``), in Python,
-so the browser tests (and ``atctl verify --category dashboards``, once wired) enumerate the
+so the browser tests and ``atctl verify --category dashboards`` enumerate the
 same states and agree with the page on which panels may show no data.
 
 A panel declares it itself, in the dashboard JSON (Grafana ignores keys it does not know)::
