@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import orjson
 
+from _support import eventually
 from agentic_trading.credentials import ADMIN, nats_credentials, redis_url
 from agentic_trading.settings import Settings
-from agentic_trading.stack import Stack
+from agentic_trading.stack import Stack, select_programs
+from agentic_trading.stack.ports import find_free_port_offset
 
 T = TypeVar("T")
 
@@ -120,3 +125,43 @@ class LiveStack:
     def notifications(self, **filters: Any) -> list[dict[str, Any]]:
         response = self.http.get(self.url("receiver") + "/notifications", params=filters)
         return response.json()["notifications"]
+
+
+STACK_START_TIMEOUT_S = 60.0
+# Programs Prometheus does not scrape themselves (exporters speak for NATS and Redis; the
+# dashboards viewer has no metrics).
+_NOT_SCRAPED = ("nats", "redis", "dashboards")
+
+
+@contextmanager
+def running_live_stack(state_dir: Path, offset: int) -> Iterator[LiveStack]:
+    """A stack on ``offset``, up and scraped twice, as a :class:`LiveStack`; taken down (data kept) after."""
+    # The dashboards ask for a password (user admin), as the specification's visual test expects.
+    stack = Stack(Settings(state_dir=state_dir, port_offset=offset, dashboards_password="admin"))
+    started = time.monotonic()
+    stack.up(timeout=STACK_START_TIMEOUT_S)
+    with httpx.Client(timeout=5.0) as client:
+        live = LiveStack(stack=stack, settings=stack.settings, http=client)
+        try:
+            # Counters that move before Prometheus's first scrape of a target are invisible to
+            # rate(): tests start once every target has been scraped twice.
+            eventually(
+                lambda: (
+                    (live.query_value("min(count_over_time(up[1m]))") or 0) >= 2
+                    and len(live.query("up")) >= len(stack.programs()) - len(_NOT_SCRAPED)
+                ),
+                timeout_s=30,
+                interval_s=0.2,
+                what="two scrapes of every target",
+            )
+            print(f"\ntest stack up in {time.monotonic() - started:.1f} s at port offset {offset}, state {state_dir}")
+            yield live
+        finally:
+            stack.down(purge=False)
+
+
+def free_test_offset(state_dir: Path, candidates: list[int]) -> int:
+    """The first offset in ``candidates`` at which every port of a whole stack is free now."""
+    offset = find_free_port_offset(Settings(state_dir=state_dir), select_programs(None, demo=False), candidates=candidates)
+    assert offset is not None, "no free port offset for the test stack"
+    return offset

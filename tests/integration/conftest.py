@@ -8,57 +8,22 @@ user's own stack. ``AT_TEST_PORT_OFFSET`` forces an offset.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
-from _live import LiveStack
-
-from _support import eventually
-from agentic_trading.settings import Settings
-from agentic_trading.stack import Stack, select_programs
-from agentic_trading.stack.ports import find_free_port_offset
-
-STACK_START_TIMEOUT_S = 60.0
-# Programs Prometheus does not scrape themselves (exporters speak for NATS and Redis; the
-# dashboards viewer has no metrics).
-_NOT_SCRAPED = ("nats", "redis", "dashboards")
+from _live import LiveStack, free_test_offset, running_live_stack
 
 
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
     state_dir = tmp_path_factory.mktemp("stack") / "state"
-    base = Settings(state_dir=state_dir)
-    programs = select_programs(None, demo=False)
     requested = os.environ.get("AT_TEST_PORT_OFFSET")
     if requested is not None:
         offset = int(requested)
     else:
-        offset = find_free_port_offset(base, programs, candidates=[0, *range(10000, 23001, 1000)])
-    assert offset is not None, "no free port offset for the test stack"
-    # The dashboards ask for a password (user admin), as the specification's visual test expects.
-    stack = Stack(Settings(state_dir=state_dir, port_offset=offset, dashboards_password="admin"))
-    started = time.monotonic()
-    stack.up(timeout=STACK_START_TIMEOUT_S)
-    with httpx.Client(timeout=5.0) as client:
-        live = LiveStack(stack=stack, settings=stack.settings, http=client)
-        try:
-            # Counters that move before Prometheus's first scrape of a target are invisible to
-            # rate(): tests start once every target has been scraped twice.
-            eventually(
-                lambda: (
-                    (live.query_value("min(count_over_time(up[1m]))") or 0) >= 2
-                    and len(live.query("up")) >= len(stack.programs()) - len(_NOT_SCRAPED)
-                ),
-                timeout_s=30,
-                interval_s=0.2,
-                what="two scrapes of every target",
-            )
-            print(f"\ntest stack up in {time.monotonic() - started:.1f} s at port offset {offset}, state {state_dir}")
-            yield live
-        finally:
-            stack.down(purge=False)
+        offset = free_test_offset(state_dir, [0, *range(10000, 23001, 1000)])
+    with running_live_stack(state_dir, offset) as live:
+        yield live
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

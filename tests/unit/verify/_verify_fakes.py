@@ -84,13 +84,15 @@ class FakeGateway:
     def __init__(self) -> None:
         self.count = 5.0
         self.miscount = 0.0
+        self.extra_once = 0.0  # another sender's posts, counted once with the next webhook
         self.posted: list[httpx.Request] = []
         self.exposition_extra = ""
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         if request.url.path == "/webhook/test" and request.method == "POST":
             self.posted.append(request)
-            self.count += 1 + self.miscount
+            self.count += 1 + self.miscount + self.extra_once
+            self.extra_once = 0.0
             return httpx.Response(200, json={"status": "accepted"})
         if request.url.path == "/metrics":
             text = (

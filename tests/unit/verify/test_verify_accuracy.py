@@ -45,7 +45,18 @@ def test_a_gateway_that_counts_twice_is_caught(verify_ctx: VerifyContext, deploy
     deployment.gateway.miscount = 1
     outcome = webhook_counted_exactly(verify_ctx)
     assert outcome.status is Status.failed
-    assert "went from 5 to 11 (+6)" in outcome.message
+    # Off by the same +3 on every try, so not another sender's post: tried SEND_ATTEMPTS times.
+    assert "went from 17 to 23 (+6)" in outcome.message
+    assert len(deployment.gateway.posted) == 3 * TEST_WEBHOOKS
+
+
+def test_another_senders_post_in_the_count_is_tried_again(verify_ctx: VerifyContext, deployment: FakeDeployment) -> None:
+    """The stack's canary posts to /webhook/test every few seconds: one such post costs one more try."""
+    _prometheus_follows_the_gateway(deployment)
+    deployment.gateway.extra_once = 1
+    outcome = webhook_counted_exactly(verify_ctx)
+    assert outcome.status is Status.passed, outcome.message
+    assert len(deployment.gateway.posted) == 2 * TEST_WEBHOOKS
 
 
 def test_prometheus_lagging_behind_the_gateway_is_caught(
