@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
-from _live import LiveStack
+from _live import LiveStack, free_test_offset, running_live_stack
 
 from _support import eventually
 from agentic_trading.chaos import partition
@@ -30,6 +30,19 @@ from agentic_trading.chaos.scenarios import SCENARIOS, run_scenario
 
 # The experiments poll with their own deadlines; the module waits for quiet at the end (up to 90 s).
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """A stack of this module's own: every experiment starts from a steady state (nothing but the
+    Watchdog active), which the shared stack does not have after faults that leave the canary and
+    SLO windows burning for minutes (back-pressure, alert faults)."""
+    state_dir = tmp_path_factory.mktemp("chaos") / "state"
+    forced = os.environ.get("AT_TEST_PORT_OFFSET")
+    candidates = [o for o in range(10000, 23001, 1000) if forced is None or o != int(forced)]
+    with running_live_stack(state_dir, free_test_offset(state_dir, candidates)) as stack:
+        yield stack
+
 
 ATCTL = [str(Path(sys.executable).with_name("atctl"))]
 EXPERIMENTS = {e.name: e for e in discover()}
