@@ -38,6 +38,7 @@ from agentic_trading.verify.grafana import GrafanaAuth
 from agentic_trading.verify.html import render_html
 from agentic_trading.verify.metric_docs import DEFAULT_DOCS_PATH, write_metric_docs
 from agentic_trading.verify.report import render_junit, render_text, report_json
+from agentic_trading.web_access import web_client_options
 
 
 class ReportFormat(StrEnum):
@@ -193,6 +194,8 @@ def execute(
         grafana_auth=GrafanaAuth.from_env(),
         webhook_secret=secret,
         settings=settings,
+        # A remote deployment's credentials come from AT_WEB_USER/AT_WEB_PASSWORD/AT_WEB_CA_FILE.
+        http_options=web_client_options(settings or Settings(), endpoints.prometheus, endpoints.alertmanager),
     ) as ctx:
         if quiet:
             report = run_checks(ctx, categories)
@@ -344,11 +347,12 @@ def health(
     options = merge_options(ctx, state_dir, port_offset, debug)
     sources = Sources.defaults(dashboards_dir=dashboards_dir)
     given = {"prometheus": prometheus_url, "alertmanager": alertmanager_url, "grafana": grafana_url}
-    endpoints, _ = resolve_endpoints(options, given, ["prometheus", "alertmanager"])
+    endpoints, settings = resolve_endpoints(options, given, ["prometheus", "alertmanager"])
     execute(
         endpoints,
         sources,
         ["health"],
+        settings=settings,
         title="atctl health",
         output_format=output_format,
         output_dir=output,
