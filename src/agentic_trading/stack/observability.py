@@ -44,7 +44,7 @@ class ObservabilityFiles:
     # Holds rules/*.yml (recording) and alerts/*.yml, as prometheus.yml loads them.
     rules_dir: Path
     profile: str
-    web_config: Path | None = None  # --web.config.file of both, on a secured stack
+    web_configs: dict[str, Path] | None = None  # component -> its --web.config.file, on a secured stack
 
 
 def default_source_dir() -> Path:
@@ -90,7 +90,7 @@ def render_observability(
         alertmanager_config=out / "alertmanager" / "alertmanager.yml",
         rules_dir=out / "prometheus",
         profile=profile,
-        web_config=web.web_config if web is not None else None,
+        web_configs=web.web_configs if web is not None else None,
     )
 
 
@@ -103,8 +103,8 @@ def prometheus_command(settings: Settings, files: ObservabilityFiles, data_dir: 
         f"--storage.tsdb.path={data_dir}",
         f"--storage.tsdb.retention.time={PROMETHEUS_RETENTION}",
     ]
-    if files.web_config is not None:
-        command.append(f"--web.config.file={files.web_config}")
+    if files.web_configs is not None:
+        command.append(f"--web.config.file={files.web_configs['prometheus']}")
     if files.profile == "fast":
         command.extend(PROMETHEUS_FLAGS_FAST)
     return command
@@ -120,8 +120,8 @@ def alertmanager_command(settings: Settings, files: ObservabilityFiles, data_dir
         # No gossip: one node, and no port 9094 taken behind the stack's back.
         "--cluster.listen-address=",
     ]
-    if files.web_config is not None:
-        command.append(f"--web.config.file={files.web_config}")
+    if files.web_configs is not None:
+        command.append(f"--web.config.file={files.web_configs['alertmanager']}")
     return command
 
 

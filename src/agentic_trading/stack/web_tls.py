@@ -10,8 +10,9 @@ When Prometheus and Alertmanager listen off loopback (``AT_HOST``/``AT_WEB_HOST`
 * ``ca.pem``/``ca.key``: the stack's own CA, made once (clients keep trusting it across ``up``);
 * ``server.pem``/``server.key``: Prometheus' and Alertmanager's certificate, signed by that CA
   for every name they are reached by (re-issued when the names change);
-* ``web.yml``: their ``--web.config.file`` (the certificate, and ``basic_auth_users`` with the
-  bcrypt hash of ``web_admin``; the Prometheus exporter-toolkit format, read on every request).
+* ``web_prometheus.yml``, ``web_alertmanager.yml``: their ``--web.config.file`` (the
+  certificate, and ``basic_auth_users`` with the bcrypt hash of ``web_admin``; the Prometheus
+  exporter-toolkit format, read on every request; one file each, so one can be changed alone).
 
 The keys and certificates come from Debian's ``openssl`` (``scripts/bootstrap.sh`` installs it).
 """
@@ -23,6 +24,7 @@ import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import bcrypt
 import yaml
@@ -39,7 +41,8 @@ CA_KEY = "ca.key"
 SERVER_CERT = "server.pem"
 SERVER_KEY = "server.key"
 SERVER_NAMES = "server_names"  # the names the current certificate was issued for
-WEB_CONFIG = "web.yml"
+# Component -> its --web.config.file.
+WEB_CONFIGS: dict[str, str] = {"prometheus": "web_prometheus.yml", "alertmanager": "web_alertmanager.yml"}
 CA_DAYS = 3650
 SERVER_DAYS = 825
 _KEY_OPTIONS = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
@@ -49,7 +52,7 @@ _KEY_OPTIONS = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-n
 class WebFiles:
     """What Prometheus and Alertmanager are started with, and what their clients read."""
 
-    web_config: Path  # --web.config.file
+    web_configs: dict[str, Path]  # component -> its --web.config.file
     ca_file: Path
     admin_password_file: Path
     receiver_password_file: Path
@@ -77,12 +80,15 @@ def subject_alt_names(names: list[str]) -> str:
     return ",".join(entries)
 
 
-def render_web_config(cert: Path, key: Path, users: dict[str, str]) -> str:
-    """Pure: web.yml for ``--web.config.file``; ``users`` maps a user to its bcrypt hash."""
-    document = {
+def web_config_document(cert: Path, key: Path, users: dict[str, str]) -> dict[str, Any]:
+    """Pure: the ``--web.config.file`` document; ``users`` maps a user to its bcrypt hash."""
+    return {
         "tls_server_config": {"cert_file": str(cert), "key_file": str(key)},
         "basic_auth_users": dict(users),
     }
+
+
+def render_web_config(document: dict[str, Any]) -> str:
     return "# Rendered by atctl up (stack/web_tls.py); edits are overwritten.\n" + yaml.safe_dump(document, sort_keys=False)
 
 
@@ -154,23 +160,33 @@ def ensure_web_files(paths: StackPaths, settings: Settings) -> WebFiles:
     for name in (CA_KEY, SERVER_KEY, SERVER_CERT, CA_CERT):
         (directory / name).chmod(0o600)
     hashed = bcrypt.hashpw(admin.encode(), bcrypt.gensalt(BCRYPT_COST)).decode()
-    config = render_web_config(directory / SERVER_CERT, directory / SERVER_KEY, {settings.web_user: hashed})
-    existing = read_secret(paths, WEB_CONFIG)
-    if existing is None or not _same_users(existing, settings.web_user, admin):
-        write_secret(paths, WEB_CONFIG, config)
+    wanted = web_config_document(directory / SERVER_CERT, directory / SERVER_KEY, {settings.web_user: hashed})
+    for name in WEB_CONFIGS.values():
+        if not _is_current(read_secret(paths, name), wanted, settings.web_user, admin):
+            write_secret(paths, name, render_web_config(wanted))
     return WebFiles(
-        web_config=directory / WEB_CONFIG,
+        web_configs={component: directory / name for component, name in WEB_CONFIGS.items()},
         ca_file=directory / CA_CERT,
         admin_password_file=directory / WEB_ADMIN_SECRET,
         receiver_password_file=directory / RECEIVER_SECRET,
     )
 
 
-def _same_users(existing: str, user: str, password: str) -> bool:
-    """Whether web.yml already holds exactly ``user`` with ``password`` (a new bcrypt salt would rewrite it each up)."""
+def _is_current(existing: str | None, wanted: dict[str, Any], user: str, password: str) -> bool:
+    """Whether a web config already says what ``wanted`` says (its hash of ``password`` has another salt)."""
+    if existing is None:
+        return False
     try:
-        users = (yaml.safe_load(existing) or {}).get("basic_auth_users") or {}
+        document = yaml.safe_load(existing)
     except yaml.YAMLError:
         return False
-    hashed = users.get(user)
-    return set(users) == {user} and isinstance(hashed, str) and bcrypt.checkpw(password.encode(), hashed.encode())
+    if not isinstance(document, dict) or set(document) != set(wanted):
+        return False
+    users = document.get("basic_auth_users") or {}
+    hashed = users.get(user) if isinstance(users, dict) else None
+    return (
+        document.get("tls_server_config") == wanted["tls_server_config"]
+        and set(users) == {user}
+        and isinstance(hashed, str)
+        and bcrypt.checkpw(password.encode(), hashed.encode())
+    )
