@@ -37,7 +37,8 @@ CHECKS = {"prometheus": "prometheus queries", "alertmanager": "alertmanager sile
 
 
 @pytest.fixture(scope="module")
-def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def secured(live: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Prometheus, Alertmanager and the receiver off loopback (after the shared stack, which the verify test uses)."""
     state_dir = tmp_path_factory.mktemp("web-auth") / "state"
     forced = os.environ.get("AT_TEST_PORT_OFFSET")
     candidates = [o for o in range(10000, 23001, 1000) if forced is None or o != int(forced)]
@@ -117,6 +118,7 @@ def _verify_security(live: LiveStack, secured: Stack) -> dict[str, str]:
         secured.settings.url("alertmanager"),
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, env=env)
+    assert result.returncode in (0, 1), result.stderr
     return {check["name"]: check["status"] for check in json.loads(result.stdout)["checks"]}
 
 

@@ -168,6 +168,13 @@ def resolve_endpoints(
     return Endpoints.from_settings(settings, **given), settings
 
 
+def _web_settings(settings: Settings | None) -> Settings:
+    """Whose credentials reach Prometheus and Alertmanager: the environment's when it gives a password
+    (AT_WEB_USER, AT_WEB_PASSWORD, AT_WEB_CA_FILE: a deployment elsewhere), else the local stack's files."""
+    environment = Settings()
+    return environment if settings is None or environment.web_password is not None else settings
+
+
 def execute(
     endpoints: Endpoints,
     sources: Sources,
@@ -194,8 +201,7 @@ def execute(
         grafana_auth=GrafanaAuth.from_env(),
         webhook_secret=secret,
         settings=settings,
-        # A remote deployment's credentials come from AT_WEB_USER/AT_WEB_PASSWORD/AT_WEB_CA_FILE.
-        http_options=web_client_options(settings or Settings(), endpoints.prometheus, endpoints.alertmanager),
+        http_options=web_client_options(_web_settings(settings), endpoints.prometheus, endpoints.alertmanager),
     ) as ctx:
         if quiet:
             report = run_checks(ctx, categories)
