@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from agentic_trading.alerts.sources import AlertSources
 from agentic_trading.cli.common import (
     JSON,
     TEXT,
@@ -79,7 +80,7 @@ def summary(
     stack = attach_stack(options)
     client = quick_redis(redis_url(stack.settings, ADMIN))
     try:
-        result = collect_summary(stack.settings.url("prometheus"), client, window)
+        result = collect_summary(AlertSources.of(stack.settings), client, window)
     finally:
         client.close()
     if output == JSON:
