@@ -76,8 +76,8 @@ def own_stack(programs: list[str], port_offset: int) -> Iterator[Stack]:
     with tempfile.TemporaryDirectory(prefix="at-bench-") as tmp:
         stack = Stack(Settings(state_dir=Path(tmp) / "state", port_offset=port_offset))
         console.print(f"starting {', '.join(programs)} at port offset {port_offset} …")
-        stack.up(programs, timeout=90)
         try:
+            stack.up(programs, timeout=90)
             yield stack
         finally:
             stack.down()

@@ -31,7 +31,9 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from rich.console import Console
 from rich.table import Table
 
+from agentic_trading.credentials import ADMIN, nats_credentials
 from agentic_trading.load.runner import run_open
+from agentic_trading.settings import Settings
 from agentic_trading.stack import select_programs
 
 CLEAN_P99_MS = 250.0
@@ -46,8 +48,8 @@ def _stream_state(url: str, name: str) -> dict[str, int]:
     return {"messages": 0, "last_seq": 0}
 
 
-async def _decisions_after(nats_url: str, after_seq: int, until_seq: int) -> list[dict[str, Any]]:
-    nc = await nats.connect(nats_url)
+async def _decisions_after(settings: Settings, after_seq: int, until_seq: int) -> list[dict[str, Any]]:
+    nc = await nats.connect(settings.nats_url, **nats_credentials(settings, ADMIN))
     try:
         sub = await nc.jetstream().subscribe(
             "decisions.>",
@@ -78,7 +80,7 @@ def measure(stack, rate: int, duration_s: float) -> dict[str, Any]:
     drained_s = time.monotonic() - sent_done
     cpu_after = cpu_seconds(stack)
     last = _stream_state(monitor, "DECISIONS")["last_seq"]
-    decisions = asyncio.run(_decisions_after(stack.settings.nats_url, before, last)) if last > before else []
+    decisions = asyncio.run(_decisions_after(stack.settings, before, last)) if last > before else []
     latencies_ms = [d["latency_s"] * 1000 for d in decisions]
     row = {
         "rate": rate,
