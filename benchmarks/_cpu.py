@@ -27,6 +27,11 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
     return spent
 
 
+def process_cpu(pid: int) -> float:
+    """user + system CPU seconds of process ``pid`` and its children (a peer server: Flask, nginx)."""
+    return _own_cpu(psutil.Process(pid))
+
+
 def _own_cpu(proc: psutil.Process) -> float:
     times = proc.cpu_times()
     if proc.name().startswith("supervisord"):

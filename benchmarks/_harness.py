@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from rich.console import Console
 
@@ -83,8 +83,15 @@ def own_stack(programs: list[str], port_offset: int) -> Iterator[Stack]:
             stack.down()
 
 
+class Peer(NamedTuple):
+    """A peer server for the comparison: where to send, and its process (for its CPU)."""
+
+    url: str
+    pid: int
+
+
 @contextmanager
-def flask_peer() -> Iterator[str]:
+def flask_peer() -> Iterator[Peer]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "benchmarks" / "peers" / "flask_receiver.py"), str(port)],
@@ -93,14 +100,14 @@ def flask_peer() -> Iterator[str]:
     )
     try:
         wait_for_port(port)
-        yield f"http://127.0.0.1:{port}/webhook/tradingview"
+        yield Peer(f"http://127.0.0.1:{port}/webhook/tradingview", proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
 @contextmanager
-def nginx_peer() -> Iterator[str]:
+def nginx_peer() -> Iterator[Peer]:
     binary = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin")
     if binary is None:
         raise SystemExit("nginx is not installed: apt-get install nginx-light (make bench does)")
@@ -112,7 +119,7 @@ def nginx_peer() -> Iterator[str]:
         proc = subprocess.Popen([binary, "-c", str(conf), "-p", state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for_port(port)
-            yield f"http://127.0.0.1:{port}/webhook/tradingview"
+            yield Peer(f"http://127.0.0.1:{port}/webhook/tradingview", proc.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
