@@ -77,7 +77,7 @@ def own_stack(programs: list[str], port_offset: int) -> Iterator[Stack]:
         stack = Stack(Settings(state_dir=Path(tmp) / "state", port_offset=port_offset))
         console.print(f"starting {', '.join(programs)} at port offset {port_offset} …")
         try:
-            stack.up(programs, timeout=90)
+            stack.up(programs, timeout=180)  # a busy shared machine starts a dozen Python programs slowly
             yield stack
         finally:
             stack.down()
