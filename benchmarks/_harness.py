@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import httpx
 from rich.console import Console
 
 from agentic_trading.settings import Settings
@@ -149,6 +150,16 @@ def run_wrk(url: str, *, duration_s: float, connections: int = 50) -> dict[str, 
     latency = {f"p{q}": round(float(v) * _UNITS_MS[u], 3) for q, v, u in _LATENCY.findall(out)}
     return {"tool": "wrk", "connections": connections, "rps": round(rps, 1), "requests": total,
             "non_2xx": int(non2xx.group(1)) if non2xx else 0, "latency_ms": latency}  # fmt: skip
+
+
+def stream_state(stack: Stack, name: str) -> dict[str, int]:
+    """A JetStream stream's state (``messages``, ``last_seq``, …) from the stack's NATS monitor."""
+    jsz = httpx.get(stack.settings.url("nats-monitor") + "/jsz", params={"streams": "true"}, timeout=5).json()
+    for account in jsz.get("account_details", []):
+        for stream in account.get("stream_detail", []):
+            if stream["name"] == name:
+                return stream["state"]
+    return {"messages": 0, "last_seq": 0}
 
 
 def write_result(name: str, data: dict[str, Any]) -> Path:

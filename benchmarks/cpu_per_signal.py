@@ -26,8 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 from _cpu import cpu_seconds, idle_cores, marginal_ms, per_signal_ms
+from _harness import stream_state
 
 from agentic_trading.settings import Settings
 from agentic_trading.stack import Stack
@@ -37,12 +37,7 @@ BIN = Path(sys.executable).parent
 
 
 def decisions_so_far(stack: Stack) -> int:
-    jsz = httpx.get(stack.settings.url("nats-monitor") + "/jsz", params={"streams": "true"}, timeout=5).json()
-    for account in jsz.get("account_details", []):
-        for stream in account.get("stream_detail", []):
-            if stream["name"] == "DECISIONS":
-                return int(stream["state"]["last_seq"])
-    return 0
+    return int(stream_state(stack, "DECISIONS")["last_seq"])
 
 
 def top_functions(raw: Path, count: int = 12) -> list[tuple[float, str]]:

@@ -25,11 +25,10 @@ import os
 import time
 from typing import Any
 
-import httpx
 import nats
 import orjson
 from _cpu import cpu_seconds, idle_cores, marginal_ms, per_signal_ms
-from _harness import console, machine, own_stack, percentile, write_result
+from _harness import console, machine, own_stack, percentile, stream_state, write_result
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from rich.console import Console
 from rich.table import Table
@@ -44,15 +43,6 @@ CLEAN_P99_MS = 250.0
 PIPELINE_PROGRAMS = ("gateway", "orchestrator", "nats", "redis", "supervisord") + tuple(
     f"agent-{agent}" for agent in ("momentum", "risk", "sentiment", "correlation")
 )
-
-
-def _stream_state(url: str, name: str) -> dict[str, int]:
-    jsz = httpx.get(url + "/jsz", params={"streams": "true"}, timeout=5).json()
-    for account in jsz.get("account_details", []):
-        for stream in account.get("stream_detail", []):
-            if stream["name"] == name:
-                return stream["state"]
-    return {"messages": 0, "last_seq": 0}
 
 
 async def _decisions_after(settings: Settings, after_seq: int, until_seq: int) -> list[dict[str, Any]]:
@@ -75,20 +65,19 @@ async def _decisions_after(settings: Settings, after_seq: int, until_seq: int) -
 
 
 def measure(stack, rate: int, duration_s: float, idle: dict[str, float] | None = None) -> dict[str, Any]:
-    monitor = stack.settings.url("nats-monitor")
-    before = _stream_state(monitor, "DECISIONS")["last_seq"]
+    before = stream_state(stack, "DECISIONS")["last_seq"]
     cpu_before = cpu_seconds(stack)
     started = time.monotonic()
     load = run_open(stack.settings.url("gateway") + "/webhook/tradingview", rate, duration_s, seed=rate).as_dict()
     accepted = load["status_codes"].get("200", 0)
     sent_done = time.monotonic()
     deadline = sent_done + 120
-    while _stream_state(monitor, "DECISIONS")["last_seq"] - before < accepted and time.monotonic() < deadline:
+    while stream_state(stack, "DECISIONS")["last_seq"] - before < accepted and time.monotonic() < deadline:
         time.sleep(0.1)
     drained_s = time.monotonic() - sent_done
     cpu_after = cpu_seconds(stack)
     wall_s = time.monotonic() - started
-    last = _stream_state(monitor, "DECISIONS")["last_seq"]
+    last = stream_state(stack, "DECISIONS")["last_seq"]
     decisions = asyncio.run(_decisions_after(stack.settings, before, last)) if last > before else []
     latencies_ms = [d["latency_s"] * 1000 for d in decisions]
     row = {

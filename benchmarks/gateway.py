@@ -25,24 +25,13 @@ import time
 from typing import Any
 
 from _cpu import cpu_seconds, process_cpu
-from _harness import Peer, console, flask_peer, machine, nginx_peer, own_stack, run_wrk, write_result
+from _harness import Peer, console, flask_peer, machine, nginx_peer, own_stack, run_wrk, stream_state, write_result
 from rich.console import Console
 from rich.table import Table
 
 from agentic_trading.load.runner import run_closed, run_open
 
 P99_BUDGET_MS = 25.0
-
-
-def _stream_messages(stack) -> int:
-    import httpx
-
-    jsz = httpx.get(stack.settings.url("nats-monitor") + "/jsz", params={"streams": "true"}, timeout=5).json()
-    for account in jsz.get("account_details", []):
-        for stream in account.get("stream_detail", []):
-            if stream["name"] == "SIGNALS":
-                return int(stream["state"]["messages"])
-    return 0
 
 
 def _cpu_of(name: str, stack, peers: dict[str, Peer]) -> dict[str, float]:
@@ -67,7 +56,7 @@ def saturation(
     for round_no in range(rounds):
         for name in order if round_no % 2 == 0 else reversed(order):
             run_wrk(targets[name], duration_s=2)  # warm-up
-            before = _stream_messages(stack) if name == "gateway" else None
+            before = int(stream_state(stack, "SIGNALS")["messages"]) if name == "gateway" else None
             cpu_before = _cpu_of(name, stack, peers)
             result = run_wrk(targets[name], duration_s=duration_s)
             cpu_after = _cpu_of(name, stack, peers)
@@ -77,7 +66,7 @@ def saturation(
             }
             if before is not None:
                 time.sleep(1)
-                result["stored_on_jetstream"] = _stream_messages(stack) - before
+                result["stored_on_jetstream"] = int(stream_state(stack, "SIGNALS")["messages"]) - before
                 ok = result["requests"] - result["non_2xx"]
                 assert result["stored_on_jetstream"] >= ok, f"a 200 without a stored signal: {result}"
             runs[name].append(result)
