@@ -8,7 +8,9 @@ raises becomes one red line on stderr and the error's ``exit_code``; with ``--de
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -113,6 +115,56 @@ def merge_options(ctx: typer.Context, state_dir: Path | None, port_offset: int |
     )
     ctx.meta[DEBUG_META_KEY] = merged.debug
     return merged
+
+
+_OPTION_PARAMETERS = {
+    name: inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+    for name, default, annotation in (
+        ("state_dir", None, StateDirOption),
+        ("port_offset", None, PortOffsetOption),
+        ("debug", False, DebugOption),
+    )
+}
+_CONTEXT_PARAMETER = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+
+
+def _with_options(command: Callable[..., None], names: Iterable[str]) -> Callable[..., None]:
+    """``command`` as Typer sees it: its own parameters, then the shared options ``names``.
+
+    Typer reads a command's parameters from its signature, so the wrapper shows one that
+    ends with the shared options; it merges them (:func:`merge_options`) and passes the
+    result as ``options`` when ``command`` declares that parameter (``ctx`` likewise).
+    """
+    names = tuple(names)
+    signature = inspect.signature(command, eval_str=True)
+    wants = set(signature.parameters)
+    own = [p for p in signature.parameters.values() if p.name not in ("ctx", "options")]
+    shown = [_CONTEXT_PARAMETER, *own, *(_OPTION_PARAMETERS[name] for name in names)]
+
+    @functools.wraps(command)
+    def run_with_options(ctx: typer.Context, **given: Any) -> None:
+        shared = {name: given.pop(name) for name in names}
+        options = merge_options(ctx, shared.get("state_dir"), shared.get("port_offset"), shared.get("debug", False))
+        extra = {"ctx": ctx, "options": options}
+        command(**given, **{name: value for name, value in extra.items() if name in wants})
+
+    run_with_options.__signature__ = signature.replace(parameters=shown)  # type: ignore[attr-defined]
+    run_with_options.__annotations__ = {p.name: p.annotation for p in shown} | {"return": None}
+    return run_with_options
+
+
+def stack_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command ``--state-dir``, ``--port-offset`` and ``--debug``, declared once, here.
+
+    The command takes ``options: GlobalOptions`` (those three merged with the ones given
+    before the command) instead of the three parameters, and ``ctx`` only if it uses it.
+    """
+    return _with_options(command, ("state_dir", "port_offset", "debug"))
+
+
+def debug_option(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command that reads no stack only ``--debug`` (as :func:`stack_options` does)."""
+    return _with_options(command, ("debug",))
 
 
 def settings_from(options: GlobalOptions) -> Settings:

@@ -17,14 +17,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agentic_trading.cli.common import (
-    DebugOption,
-    PortOffsetOption,
-    StateDirOption,
-    console,
-    err_console,
-    merge_options,
-)
+from agentic_trading.cli.common import GlobalOptions, console, err_console, stack_options
 from agentic_trading.cli.gateway_target import Endpoint, EndpointOption, GatewayUrlOption, find_gateway
 from agentic_trading.load.traffic import TrafficGenerator, TrafficReport
 
@@ -60,10 +53,7 @@ FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text (a ta
 
 
 def _run(
-    ctx: typer.Context,
-    state_dir: StateDirOption,
-    port_offset: PortOffsetOption,
-    debug: bool,
+    options: GlobalOptions,
     gateway_url: str | None,
     endpoint: Endpoint,
     seed: int | None,
@@ -72,7 +62,6 @@ def _run(
     work: Callable[[TrafficGenerator, Callable[[int], None]], Awaitable[TrafficReport]],
     expected_statuses: set[str],
 ) -> None:
-    options = merge_options(ctx, state_dir, port_offset, debug)
     target = find_gateway(options, gateway_url)
     url = target.base_url + endpoint.path
     generator = TrafficGenerator(target.base_url, seed=seed, path=endpoint.path, webhook_secret=target.webhook_secret)
@@ -114,8 +103,9 @@ def _print(report: TrafficReport, url: str, output: OutputFormat, *, signed: boo
 
 
 @generate_app.command("normal", epilog="Example:\n\n  atctl generate normal --speed 60 --duration 30\n")
+@stack_options
 def normal(
-    ctx: typer.Context,
+    options: GlobalOptions,
     duration: Annotated[float, typer.Option("--duration", min=0.1, help="Seconds to run.")] = 60.0,
     speed: Annotated[
         float, typer.Option("--speed", min=0.01, help="Time compression: 60 turns 1-5 signals a minute into 1-5 a second.")
@@ -125,21 +115,19 @@ def normal(
     gateway_url: GatewayUrlOption = None,
     seed: SeedOption = None,
     output: FormatOption = OutputFormat.text,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Realistic normal flow: 1-5 valid signals per minute (compressed by --speed), prices on a random walk."""
     _run(
-        ctx, state_dir, port_offset, debug, gateway_url, Endpoint.test if test else endpoint, seed, output, None,
+        options, gateway_url, Endpoint.test if test else endpoint, seed, output, None,
         lambda g, progress: g.normal(duration_s=duration, speed=speed, progress=progress),
         {"200"},
     )  # fmt: skip
 
 
 @generate_app.command("errors", epilog="Example:\n\n  atctl generate errors --count 100 --error-rate 0.1\n")
+@stack_options
 def errors(
-    ctx: typer.Context,
+    options: GlobalOptions,
     count: Annotated[int, typer.Option("--count", min=1, help="Webhooks to send.")] = 100,
     error_rate: Annotated[
         float, typer.Option("--error-rate", min=0.0, max=1.0, help="Share of the specification's malformed payloads.")
@@ -149,34 +137,29 @@ def errors(
     gateway_url: GatewayUrlOption = None,
     seed: SeedOption = None,
     output: FormatOption = OutputFormat.text,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Traffic with an error rate: malformed webhooks ({}, wrong fields, nulls, wrong types) among valid ones."""
     _run(
-        ctx, state_dir, port_offset, debug, gateway_url, endpoint, seed, output, count,
+        options, gateway_url, endpoint, seed, output, count,
         lambda g, progress: g.errors(count=count, error_rate=error_rate, interval_s=interval, progress=progress),
         {"200", "422"},
     )  # fmt: skip
 
 
 @generate_app.command("burst", epilog="Example:\n\n  atctl generate burst --threads 20 --per-thread 10\n")
+@stack_options
 def burst(
-    ctx: typer.Context,
+    options: GlobalOptions,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Concurrent senders.")] = 20,
     per_thread: Annotated[int, typer.Option("--per-thread", min=1, help="Signals each sender sends.")] = 10,
     endpoint: EndpointOption = Endpoint.test,
     gateway_url: GatewayUrlOption = None,
     seed: SeedOption = None,
     output: FormatOption = OutputFormat.text,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """A burst: --threads concurrent senders of --per-thread signals each (the specification's 20 x 10)."""
     _run(
-        ctx, state_dir, port_offset, debug, gateway_url, endpoint, seed, output, threads * per_thread,
+        options, gateway_url, endpoint, seed, output, threads * per_thread,
         lambda g, progress: g.burst(threads=threads, per_thread=per_thread, progress=progress),
         {"200"},
     )  # fmt: skip

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from agentic_trading.cli.common import DebugOption, console, err_console, merge_options
+from agentic_trading.cli.common import console, debug_option, err_console
 from agentic_trading.observability import AREAS, lint_tree, load_tree
 
 
@@ -26,8 +26,8 @@ class LintFormat(StrEnum):
 Area = StrEnum("Area", {name: name for name in AREAS})
 
 
+@debug_option
 def lint(
-    ctx: typer.Context,
     area: Annotated[
         list[Area] | None,
         typer.Option("--area", "-a", help="Lint only this area (repeatable): alerts, dashboards, catalog.", show_default="all"),
@@ -49,7 +49,6 @@ def lint(
     output_format: Annotated[
         LintFormat, typer.Option("--format", help="text (one finding a line) or json (one object).")
     ] = LintFormat.text,
-    debug: DebugOption = False,
 ) -> None:
     """Check the alerts, dashboards and metric catalog against their invariants, offline.
 
@@ -65,7 +64,6 @@ def lint(
 
         atctl lint --rules-dir /tmp/prometheus-copy
     """
-    merge_options(ctx, None, None, debug)  # records --debug for the error report
     areas = [a.value for a in area] if area else list(AREAS)
     tree = load_tree(source, rules_dir=rules_dir, catalog=catalog, dashboards_dir=dashboards_dir, runbooks_dir=runbooks_dir)
     findings = lint_tree(tree, areas)

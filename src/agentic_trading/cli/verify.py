@@ -18,17 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from agentic_trading.cli.common import (
-    DebugOption,
-    GlobalOptions,
-    PortOffsetOption,
-    StateDirOption,
-    attach_stack,
-    console,
-    err_console,
-    merge_options,
-    settings_from,
-)
+from agentic_trading.cli.common import GlobalOptions, attach_stack, console, err_console, settings_from, stack_options
 from agentic_trading.observability.catalog import load_catalog
 from agentic_trading.settings import Settings
 from agentic_trading.stack.errors import NoStackError
@@ -239,8 +229,9 @@ def _write_files(report: Report, output_dir: Path) -> None:
     err_console.print(f"Wrote {escape(str(written[0]))} (and {', '.join(p.name for p in written[1:])})", soft_wrap=True)
 
 
+@stack_options
 def verify(
-    ctx: typer.Context,
+    options: GlobalOptions,
     category: Annotated[
         list[Category] | None,
         typer.Option("--category", "-c", help="Run only this category (repeatable).", show_default="all"),
@@ -275,9 +266,6 @@ def verify(
         bool,
         typer.Option("--write-metric-docs", help=f"Only regenerate {DEFAULT_DOCS_PATH.name} from the catalog, then exit."),
     ] = False,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Check that metrics, dashboards, alerts and health tell the truth (the testing strategy).
 
@@ -290,7 +278,6 @@ def verify(
     loopback, secrets only in the processes that need them, header limits). Exit 0 when every check passed, 1 when one failed, 2 when Prometheus
     does not answer.
     """
-    options = merge_options(ctx, state_dir, port_offset, debug)
     sources = Sources.defaults(
         source, catalog=catalog, dashboards_dir=dashboards_dir, rules_dir=rules_dir, runbooks_dir=runbooks_dir
     )
@@ -322,8 +309,9 @@ def verify(
     )
 
 
+@stack_options
 def health(
-    ctx: typer.Context,
+    options: GlobalOptions,
     prometheus_url: PrometheusUrlOption = None,
     alertmanager_url: AlertmanagerUrlOption = None,
     grafana_url: GrafanaUrlOption = None,
@@ -333,15 +321,11 @@ def health(
     quiet: QuietOption = False,
     verbose: VerboseOption = False,
     timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """The production health check: targets up, Alertmanager connected, datasource healthy, recent data.
 
     The same as `atctl verify --category health`. Exit 0 healthy, 1 not, 2 Prometheus does not answer.
     """
-    options = merge_options(ctx, state_dir, port_offset, debug)
     sources = Sources.defaults(dashboards_dir=dashboards_dir)
     given = {"prometheus": prometheus_url, "alertmanager": alertmanager_url, "grafana": grafana_url}
     endpoints, _ = resolve_endpoints(options, given, ["prometheus", "alertmanager"])
