@@ -22,6 +22,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from agentic_trading.errors import AgenticTradingError
+from agentic_trading.observability.durations import format_age
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.stack import Stack, StackError
 from agentic_trading.stack.programs import PROGRAM_NAMES
@@ -216,15 +217,4 @@ class ReportingGroup(TyperGroup):
 
 
 def format_uptime(seconds: int | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
+    return "-" if seconds is None else format_age(seconds)

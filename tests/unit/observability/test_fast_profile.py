@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentic_trading.observability import ObservabilityError
-from agentic_trading.observability.durations import format_duration, parse_duration
+from agentic_trading.observability.durations import format_age, format_duration, parse_duration
 from agentic_trading.observability.fast import scale_range_windows
 
 
@@ -33,3 +33,8 @@ def test_durations_round_trip(text: str, seconds: float) -> None:
 def test_a_bad_duration_says_what_is_expected() -> None:
     with pytest.raises(ObservabilityError, match="not a Prometheus duration"):
         parse_duration("5 minutes")
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(-3, "0s"), (59, "59s"), (3599, "59m59s"), (86399, "23h59m"), (90000, "1d01h")])
+def test_ages_show_two_units_at_most(seconds: int, text: str) -> None:
+    assert format_age(seconds) == text
