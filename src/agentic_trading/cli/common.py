@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from agentic_trading.cli.shared_options import option, shared_options
 from agentic_trading.errors import AgenticTradingError
 from agentic_trading.observability.durations import format_age
 from agentic_trading.settings import Settings, load_settings
@@ -118,54 +119,36 @@ def merge_options(ctx: typer.Context, state_dir: Path | None, port_offset: int |
     return merged
 
 
-_OPTION_PARAMETERS = {
-    name: inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
-    for name, default, annotation in (
-        ("state_dir", None, StateDirOption),
-        ("port_offset", None, PortOffsetOption),
-        ("debug", False, DebugOption),
-    )
-}
-_CONTEXT_PARAMETER = inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context)
+# Every command that reads a stack takes ``options: GlobalOptions`` (these three, merged with the
+# ones given before the command) instead of declaring --state-dir, --port-offset and --debug.
+stack_options = shared_options(
+    "options",
+    [option("state_dir", StateDirOption), option("port_offset", PortOffsetOption), option("debug", DebugOption, False)],
+    merge_options,
+)
+# A command that reads no stack: only --debug (recorded for ReportingGroup's error report).
+debug_option = shared_options(
+    "options", [option("debug", DebugOption, False)], functools.partial(merge_options, state_dir=None, port_offset=None)
+)
 
 
-def _with_options(command: Callable[..., None], names: Iterable[str]) -> Callable[..., None]:
-    """``command`` as Typer sees it: its own parameters, then the shared options ``names``.
-
-    Typer reads a command's parameters from its signature, so the wrapper shows one that
-    ends with the shared options; it merges them (:func:`merge_options`) and passes the
-    result as ``options`` when ``command`` declares that parameter (``ctx`` likewise).
-    """
-    names = tuple(names)
-    signature = inspect.signature(command, eval_str=True)
-    wants = set(signature.parameters)
-    own = [p for p in signature.parameters.values() if p.name not in ("ctx", "options")]
-    shown = [_CONTEXT_PARAMETER, *own, *(_OPTION_PARAMETERS[name] for name in names)]
-
-    @functools.wraps(command)
-    def run_with_options(ctx: typer.Context, **given: Any) -> None:
-        shared = {name: given.pop(name) for name in names}
-        options = merge_options(ctx, shared.get("state_dir"), shared.get("port_offset"), shared.get("debug", False))
-        extra = {"ctx": ctx, "options": options}
-        command(**given, **{name: value for name, value in extra.items() if name in wants})
-
-    run_with_options.__signature__ = signature.replace(parameters=shown)  # type: ignore[attr-defined]
-    run_with_options.__annotations__ = {p.name: p.annotation for p in shown} | {"return": None}
-    return run_with_options
+def _path_option(name: str, flag: str, help: str, shown_default: str) -> inspect.Parameter:
+    return option(name, Annotated[Path | None, typer.Option(flag, help=help, show_default=shown_default)])
 
 
-def stack_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Give a command ``--state-dir``, ``--port-offset`` and ``--debug``, declared once, here.
-
-    The command takes ``options: GlobalOptions`` (those three merged with the ones given
-    before the command) instead of the three parameters, and ``ctx`` only if it uses it.
-    """
-    return _with_options(command, ("state_dir", "port_offset", "debug"))
-
-
-def debug_option(command: Callable[..., None]) -> Callable[..., None]:
-    """Give a command that reads no stack only ``--debug`` (as :func:`stack_options` does)."""
-    return _with_options(command, ("debug",))
+# The observability tree a command reads (atctl lint, atctl verify): ``tree`` holds
+# ``root`` and the overrides, as ``load_tree`` and ``Sources.defaults`` take them.
+tree_options = shared_options(
+    "tree",
+    [
+        _path_option("source", "--source", "The observability tree to read.", "the repository's observability/"),
+        _path_option("rules_dir", "--rules-dir", "Rules tree: alerts/, rules/, tests/.", "SOURCE/prometheus"),
+        _path_option("catalog", "--catalog", "The metric catalog.", "SOURCE/metrics.yaml"),
+        _path_option("dashboards_dir", "--dashboards-dir", "Grafana dashboard JSON files.", "SOURCE/grafana_dashboards"),
+        _path_option("runbooks_dir", "--runbooks-dir", "One <AlertName>.md per alert.", "SOURCE/../docs/runbooks"),
+    ],
+    lambda ctx, source, **overrides: {"root": source, **overrides},
+)
 
 
 def settings_from(options: GlobalOptions) -> Settings:
