@@ -16,9 +16,12 @@ from agentic_trading.chaos.errors import ChaosError
 from agentic_trading.chaos.measure import first_notification, judge_signals, unexpected_alerts
 from agentic_trading.chaos.observe import parse_time, poll_until
 from agentic_trading.chaos.session import current
+from agentic_trading.observability.slo import BURN_ALERTS
 from agentic_trading.stack import StackError
 
 QUIET_WITHIN_S = 90.0
+# Alerts whose windows outlast any experiment (minutes to an hour on the fast profile).
+LONG_WINDOW_ALERTS = frozenset(alert for alert, *_ in BURN_ALERTS)
 FIRE_DEADLINE_MARGIN_S = 15.0
 
 
@@ -34,11 +37,26 @@ def stack_is_healthy(within_s: float = 30.0) -> bool:
 
 
 def only_watchdog_active(within_s: float = QUIET_WITHIN_S) -> bool:
-    """Nothing but the Watchdog pending or firing in Prometheus (polled up to ``within_s``)."""
+    """Nothing but the Watchdog pending or firing in Prometheus (polled up to ``within_s``).
+
+    Two kinds of alert may still be active from an earlier fault, never the experiment's own:
+    those it declares as consequences of its fault (``also_notified``: they may notify during
+    the run anyway), and the SLO burn alerts, whose windows outlast any experiment (the
+    ticket's short window is 2 m, its long one 1 h on the fast profile): an earlier fault's
+    burn says nothing about this one. Those found active are remembered, so that
+    :func:`no_unexpected_alerts` does not blame this fault for them.
+    """
     session = current()
-    left = session.alert_path.wait_for_quiet(within_s)
+    experiment = session.experiment
+    allowed = frozenset({"Watchdog", *experiment.also_notified, *LONG_WINDOW_ALERTS} - {experiment.alert})
+    left = session.alert_path.wait_for_quiet(within_s, allowed=allowed)
     if left:
         session.progress(f"still active after {within_s:g} s: {', '.join(sorted(left))}")
+    elif session.fault_at is None:
+        lingering = session.alert_path.active_in_prometheus() & (LONG_WINDOW_ALERTS - {experiment.alert})
+        session.extras["lingering"] = lingering
+        if lingering:
+            session.progress(f"still burning from an earlier fault (not this one's): {', '.join(sorted(lingering))}")
     return not left
 
 
@@ -180,16 +198,20 @@ def wait_for_watchdog_back(within_s: float = 30.0) -> float:
 
 
 def no_unexpected_alerts(settle_s: float = QUIET_WITHIN_S) -> list[str]:
-    """After the repair, wait until quiet; every alert notified since the fault must be declared."""
+    """After the repair, wait until quiet; every alert notified since the fault must be declared.
+
+    A declared consequence resolves on its own window and is not waited for; an SLO burn that
+    was already active before the fault (:func:`only_watchdog_active`) is an earlier fault's.
+    """
     session = current()
     experiment = session.experiment
-    # A declared consequence resolves on its own window (an SLO's slow burn keeps bad events for
-    # minutes): it is not waited for; anything else still active is a problem.
-    left = session.alert_path.wait_for_quiet(settle_s, allowed=frozenset({"Watchdog", *experiment.also_notified}))
+    lingering = session.extras.get("lingering", set())
+    declared = {experiment.alert, *experiment.also_notified}
+    left = session.alert_path.wait_for_quiet(settle_s, allowed=frozenset({"Watchdog", *declared, *lingering}))
     if left:
         session.problem(f"still active {settle_s:g} s after the repair: {', '.join(sorted(left))}")
     since = session.fault_at if session.fault_at is not None else session.started_at
-    found = unexpected_alerts(session.alert_path.notifications(since=since), since, {experiment.alert, *experiment.also_notified})
+    found = unexpected_alerts(session.alert_path.notifications(since=since), since, declared | lingering)
     session.observation.unexpected_alerts = found
     if found:
         session.problem(f"alerts notified that the experiment does not declare: {', '.join(found)}")
