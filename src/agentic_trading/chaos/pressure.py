@@ -131,8 +131,8 @@ repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start >= tonumber(AR
 return 1
 """
 SPIN_CHUNK_US = 10_000
-SPIN_PIPELINE = 10  # chunks sent at once by each of two connections: while Redis runs one
-SPIN_CONNECTIONS = 2  # connection's chunks, the other's are already queued, so it never idles
+SPIN_PIPELINE = 10  # chunks sent at once by each of three connections: while Redis runs one
+SPIN_CONNECTIONS = 3  # connection's chunks, the others' are already queued, so it never idles
 SPIN_RT_PRIORITY = 1
 
 
@@ -144,8 +144,8 @@ class RedisSpin:
     priority gets only a share of a core (20-45 % measured at load 24 on 2 cores, nice -10 did
     not help), and the fault is "this process keeps a whole core busy", not "the machine is
     busy". The kernel's real-time throttling still leaves 5 % of that core to everyone else,
-    and the other core is untouched. Other clients wait at most two pipelines of chunks
-    (200 ms). Giving the two feeding threads a real-time priority too held Redis at 97-100 %,
+    and the other core is untouched. Other clients wait at most three pipelines of chunks
+    (300 ms). Giving the two feeding threads a real-time priority too held Redis at 97-100 %,
     but starved the rest of a machine at load 40 so much that its own scrapes failed: not done.
     """
 

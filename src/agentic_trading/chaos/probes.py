@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from agentic_trading.chaos.errors import ChaosError
-from agentic_trading.chaos.measure import first_notification, judge_signals, unexpected_alerts
+from agentic_trading.chaos.measure import first_notification, judge_refused, judge_signals, unexpected_alerts
 from agentic_trading.chaos.observe import parse_time, poll_until
 from agentic_trading.chaos.session import current
 from agentic_trading.observability.slo import BURN_ALERTS
@@ -68,14 +68,15 @@ def settle_signal_flow(timeout_s: float = 60.0) -> dict[str, int]:
         raise ChaosError("settle_signal_flow without start_signal_flow")
     session.undo("signal-flow")
     settlement = flow.settle(timeout_s)
-    refused_but_decided = len(set(settlement.decided) - set(settlement.accepted))
-    if refused_but_decided:
-        # A publish that left before the fault and was stored after the gateway gave up on it:
-        # the client was told to retry, and its retry is deduplicated by the signal id.
-        session.progress(f"{refused_but_decided} decisions for signals the gateway did not answer 200 (stored late)")
+    problems = judge_signals(len(settlement.accepted), settlement.decided_once, settlement.twice, settlement.lost)
+    unknown, refused_problems = judge_refused(flow.refused(), settlement.decided)
+    if unknown:
+        session.progress(
+            f"{unknown} signals answered 503 outcome_unknown were stored after all and decided, as that answer warns"
+        )
+    problems += refused_problems
     session.observation.signals_accepted = len(settlement.accepted)
     session.observation.signals_decided = settlement.decided_once
-    problems = judge_signals(len(settlement.accepted), settlement.decided_once, settlement.twice, settlement.lost)
     for problem in problems:
         session.problem(problem)
     if problems:
