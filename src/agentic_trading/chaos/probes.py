@@ -14,9 +14,9 @@ from typing import Any
 
 from agentic_trading.chaos.errors import ChaosError
 from agentic_trading.chaos.measure import first_notification, judge_refused, judge_signals, unexpected_alerts
-from agentic_trading.chaos.observe import parse_time, poll_until
+from agentic_trading.chaos.observe import AlertPath, parse_time, poll_until
 from agentic_trading.chaos.session import current
-from agentic_trading.observability.slo import BURN_ALERTS
+from agentic_trading.observability.slo import BURN_ALERTS, EVENTS_PREFIX, MIN_BAD_EVENTS, RECORD_PREFIX
 from agentic_trading.stack import StackError
 
 QUIET_WITHIN_S = 90.0
@@ -43,8 +43,9 @@ def only_watchdog_active(within_s: float = QUIET_WITHIN_S) -> bool:
     those it declares as consequences of its fault (``also_notified``: they may notify during
     the run anyway), and the SLO burn alerts, whose windows outlast any experiment (the
     ticket's short window is 2 m, its long one 1 h on the fast profile): an earlier fault's
-    burn says nothing about this one. Those found active are remembered, so that
-    :func:`no_unexpected_alerts` does not blame this fault for them.
+    burn says nothing about this one. Those SLO burns, and those whose long window already holds
+    an earlier fault's minimum of bad events (any blip fires them again), are remembered, so
+    that :func:`no_unexpected_alerts` does not blame this fault for them.
     """
     session = current()
     experiment = session.experiment
@@ -53,11 +54,25 @@ def only_watchdog_active(within_s: float = QUIET_WITHIN_S) -> bool:
     if left:
         session.progress(f"still active after {within_s:g} s: {', '.join(sorted(left))}")
     elif session.fault_at is None:
-        lingering = session.alert_path.active_in_prometheus() & (LONG_WINDOW_ALERTS - {experiment.alert})
+        lingering = _primed_burn_alerts(session.alert_path) - {experiment.alert}
         session.extras["lingering"] = lingering
         if lingering:
-            session.progress(f"still burning from an earlier fault (not this one's): {', '.join(sorted(lingering))}")
+            session.progress(f"SLO windows still hold an earlier fault's bad events: {', '.join(sorted(lingering))}")
     return not left
+
+
+def _primed_burn_alerts(path: AlertPath) -> set[str]:
+    """SLO burn alerts active now, or whose long window already holds the minimum of bad events.
+
+    Either way an earlier fault's bad events are in the window, and any blip (one late canary
+    signal in a 2-minute window is 1.6 %, above 6 x 0.1 %) fires them: not this fault's doing.
+    """
+    primed = path.active_in_prometheus() & LONG_WINDOW_ALERTS
+    for alert, _severity, _factor, long_role, _short_role, _for in BURN_ALERTS:
+        bad = path.query_max(f"{RECORD_PREFIX}{long_role} * {EVENTS_PREFIX}{long_role}")
+        if bad is not None and bad >= MIN_BAD_EVENTS:
+            primed.add(alert)
+    return primed
 
 
 def settle_signal_flow(timeout_s: float = 60.0) -> dict[str, int]:
