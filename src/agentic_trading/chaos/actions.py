@@ -8,6 +8,7 @@ agentic_trading.chaos.actions, func: ...}``. A fault marks the fault time on the
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -348,22 +349,25 @@ def burn_cpu(name: str = "redis") -> str:
     session = current()
     if name != "redis":
         raise ChaosError(f"burn_cpu can spin redis only (a Lua loop runs in its thread), not {name}")
-    pid = session.stack.supervisor.info(name)[0].pid
-    if not pid:
-        raise FaultError(f"{name} is not running: cannot burn CPU in it")
-    spin = RedisSpin(credentials.redis_url(session.stack.settings, credentials.ADMIN), pid)
+    spin = RedisSpin(credentials.redis_url(session.stack.settings, credentials.ADMIN))
     session.on_undo(f"spin:{name}", spin.stop)
     spin.start()
-    session.mark_fault(f"CPU spin in {name} (Lua busy loop in its one thread, pid {pid})")
+    session.mark_fault(f"CPU spin in {name} (Lua busy loops in its one thread)")
     return name
 
 
-def stop_cpu_burn(name: str = "redis") -> str:
+def stop_cpu_burn(name: str = "redis") -> float | None:
+    """End the spin (the repair); report the most of a core ``name`` got meanwhile, and the machine's load."""
     session = current()
     if not session.undo(f"spin:{name}"):
         raise ChaosError(f"no CPU burn in {name}")
     session.mark_repair(f"CPU spin in {name} stopped")
-    return name
+    seconds = max(1, round(time.time() - (session.fault_at or time.time())))
+    most = session.alert_path.query_max(f'max_over_time(process_cpu_core_usage_percent{{service="{name}"}}[{seconds}s])')
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if most is not None:
+        session.progress(f"{name} used at most {most:.0f} % of a core during the spin (load {load:.1f} on {cores} cores)")
+    return most
 
 
 def restore_stack(within_s: float = 60.0) -> str:

@@ -9,7 +9,6 @@ and the spin keeps Redis' single thread busy with Lua (:class:`RedisSpin`).
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 from contextlib import suppress
@@ -133,56 +132,37 @@ return 1
 SPIN_CHUNK_US = 10_000
 SPIN_PIPELINE = 10  # chunks sent at once by each of three connections: while Redis runs one
 SPIN_CONNECTIONS = 3  # connection's chunks, the others' are already queued, so it never idles
-SPIN_RT_PRIORITY = 1
 
 
 class RedisSpin:
-    """A single-threaded CPU burn inside Redis (pid ``pid``): Lua busy loops in 10 ms chunks until :meth:`stop`.
+    """A single-threaded CPU burn inside Redis: Lua busy loops in 10 ms chunks until :meth:`stop`.
 
-    While it runs, Redis is scheduled round-robin at the lowest real-time priority (SCHED_RR 1;
-    restored on stop): on a shared machine whose load is above its core count a spin at normal
-    priority gets only a share of a core (20-45 % measured at load 24 on 2 cores, nice -10 did
-    not help), and the fault is "this process keeps a whole core busy", not "the machine is
-    busy". The kernel's real-time throttling still leaves 5 % of that core to everyone else,
-    and the other core is untouched. Other clients wait at most three pipelines of chunks
-    (300 ms). Giving the two feeding threads a real-time priority too held Redis at 97-100 %,
-    but starved the rest of a machine at load 40 so much that its own scrapes failed: not done.
+    At normal priority, as a real runaway script would run: on a machine with a free core it
+    keeps that core busy (HighCPU's fault). On a shared machine whose load is far above its
+    cores it gets only a share of one (20-45 % measured at load 24 on 2 cores): the experiment
+    then reports the highest figure Redis reached. A real-time priority got it the core but
+    starved everything else on the machine (other stacks' NATS stalled for 12 s): not done.
+    Other clients wait at most three pipelines of chunks (300 ms).
     """
 
-    def __init__(self, redis_url: str, pid: int):
+    def __init__(self, redis_url: str):
         self.redis_url = redis_url
-        self.pid = pid
         self.chunks = 0
         self.error: Exception | None = None
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._policy_before: tuple[int, int] | None = None
 
     def start(self) -> None:
-        policy = os.sched_getscheduler(self.pid)
-        self._policy_before = (policy, os.sched_getparam(self.pid).sched_priority)
-        try:
-            os.sched_setscheduler(self.pid, os.SCHED_RR, os.sched_param(SPIN_RT_PRIORITY))
-        except PermissionError as exc:
-            self._policy_before = None
-            raise FaultError(f"cannot give Redis a real-time priority for the spin ({exc}): run as root") from exc
         self._threads = [threading.Thread(target=self._spin, name="redis-spin", daemon=True) for _ in range(SPIN_CONNECTIONS)]
         for thread in self._threads:
             thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        try:
-            for thread in self._threads:
-                thread.join(timeout=10)
-                if thread.is_alive():
-                    raise FaultError("the Redis spin did not stop within 10 s")
-        finally:
-            if self._policy_before is not None:
-                policy, priority = self._policy_before
-                with suppress(ProcessLookupError):  # Redis gone: nothing to restore
-                    os.sched_setscheduler(self.pid, policy, os.sched_param(priority))
-                self._policy_before = None
+        for thread in self._threads:
+            thread.join(timeout=10)
+            if thread.is_alive():
+                raise FaultError("the Redis spin did not stop within 10 s")
         if self.error is not None:
             raise FaultError(f"the Redis spin failed: {self.error}")
 
