@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(nats-server redis-server prometheus prometheus-alertmanager prometheus-redis-exporter jq curl chromium chromium-driver iptables iproute2)
+PACKAGES=(nats-server redis-server prometheus prometheus-alertmanager prometheus-redis-exporter jq curl openssl chromium chromium-driver iptables iproute2)
 # More for one purpose, e.g. the benchmarks' peers: AT_BOOTSTRAP_EXTRA_PACKAGES="wrk nginx-light"
 read -r -a EXTRA <<<"${AT_BOOTSTRAP_EXTRA_PACKAGES:-}"
 PACKAGES+=("${EXTRA[@]}")
@@ -32,7 +32,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
     fi
   done
 else
-  for binary in nats-server redis-server prometheus prometheus-alertmanager prometheus-redis-exporter jq curl; do
+  for binary in nats-server redis-server prometheus prometheus-alertmanager prometheus-redis-exporter jq curl openssl; do
     PATH="$PATH:/usr/sbin:/sbin" command -v "$binary" >/dev/null 2>&1 || missing+=("$binary")
   done
   if ((${#missing[@]})); then

@@ -45,6 +45,24 @@ _PORT_FIELDS: dict[str, str] = {
     "dashboards": "dashboards_port",
 }
 
+# The components behind --web.config.file (basic auth and TLS when secured: docs/security.md).
+WEB_COMPONENTS: tuple[str, ...] = ("prometheus", "alertmanager")
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a bind address only accepts connections from this machine.
+
+    ``0.0.0.0``, ``::`` and an empty host mean every interface; a host name other than
+    ``localhost`` is taken as reachable from outside.
+    """
+    host = address.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 class Settings(BaseSettings):
     """All configuration. Environment variables are the field names upper-cased with ``AT_``."""
@@ -55,6 +73,20 @@ class Settings(BaseSettings):
     state_dir: Path = Path(".atctl")
     # Address every local service binds to; loopback unless you mean it.
     host: str = "127.0.0.1"
+    # Address Prometheus and Alertmanager listen on and are reached at; unset: AT_HOST. Off loopback
+    # (e.g. a private address another node's Grafana reads) they require basic auth and TLS.
+    web_host: str | None = None
+    # Basic auth and TLS (--web.config.file) for Prometheus and Alertmanager on loopback too; always on
+    # off loopback. The credentials atctl uses are generated into <state_dir>/secrets/ by atctl up.
+    web_auth: bool = False
+    # The basic-auth user atctl (and another node) gives Prometheus and Alertmanager.
+    web_user: str = "admin"
+    # Its password for a deployment elsewhere; unset: <state_dir>/secrets/web_admin of the local stack.
+    web_password: SecretStr | None = None
+    # CA certificate that signed their TLS certificate; unset: <state_dir>/secrets/ca.pem of the local stack.
+    web_ca_file: Path | None = None
+    # Further names (comma-separated) the stack's TLS certificate covers, e.g. the node's DNS name.
+    web_tls_names: str = ""
     # Added to every base port, so a second stack runs beside another (atctl up refuses unsafe ones).
     port_offset: int = Field(0, ge=0, le=50000)
 
@@ -136,7 +168,7 @@ class Settings(BaseSettings):
     # Refuse a payload without a timestamp (422): it cannot be recognised as a replay. Off by default.
     require_timestamp: bool = False
 
-    @field_validator("webhook_secret", "dashboards_password")
+    @field_validator("webhook_secret", "dashboards_password", "web_password")
     @classmethod
     def _secret_not_blank(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
@@ -180,8 +212,21 @@ class Settings(BaseSettings):
         return int(getattr(self, field)) + self.port_offset
 
     def url(self, component: str) -> str:
-        """The HTTP base URL of a component of the local stack."""
+        """The HTTP base URL of a component of the local stack (https for a secured Prometheus/Alertmanager)."""
+        if component in WEB_COMPONENTS:
+            scheme = "https" if self.web_secured else "http"
+            return f"{scheme}://{self.web_bind_host}:{self.port(component)}"
         return f"http://{self.host}:{self.port(component)}"
+
+    @property
+    def web_bind_host(self) -> str:
+        """The address Prometheus and Alertmanager listen on."""
+        return self.web_host or self.host
+
+    @property
+    def web_secured(self) -> bool:
+        """Whether Prometheus and Alertmanager require basic auth and TLS (off loopback, or AT_WEB_AUTH)."""
+        return self.web_auth or not is_loopback(self.web_bind_host)
 
     @property
     def components(self) -> tuple[str, ...]:

@@ -1,8 +1,10 @@
 """Schemathesis against the live gateway: over 1,000 requests generated from its own OpenAPI document.
 
 Positive cases follow the schema (the valid ones are really stored on JetStream and decided);
-negative cases break it. Every answer must match the document (status, headers, content type,
-body schema), none may be a server error, schema-violating requests must be refused, and a
+negative cases break it. Every answer goes through every check schemathesis has, what
+``st run --checks all`` runs (status, headers, content type and body schema per the document,
+no server error, negative data rejected, positive data accepted, allowed methods, auth), so
+none may be a server error, schema-violating requests must be refused, and a
 well-formed JSON signal is either stored (200) or refused naming its fields (422: levels on the
 wrong side of the price, or a timestamp outside the replay window, which a schema cannot say).
 The specification's malformed payloads run as fixed cases.
@@ -22,6 +24,7 @@ import schemathesis
 from _live import LiveStack
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
+from schemathesis.checks import CHECKS, is_check_class, load_all_checks
 
 from _support import eventually
 from agentic_trading.agents.state import POSITIONS_KEY
@@ -34,6 +37,9 @@ CASES_PER_MODE = 300
 MIN_CASES = 1000
 # Text bodies are schema-valid whatever they hold, and only JSON text is a signal: 400 is an answer there.
 CONFIG = schemathesis.Config.from_dict({"checks": {"positive_data_acceptance": {"expected-statuses": ["200", "400", "422"]}}})
+load_all_checks()
+# Every check schemathesis has, named explicitly (`st run --checks all`), so that no default can drop one.
+ALL_CHECKS = [check for check in CHECKS.get_all() if not is_check_class(check)]
 
 
 def _fuzz(
@@ -54,7 +60,7 @@ def _fuzz(
     def run(case: schemathesis.Case) -> None:
         response = case.call(session=session, timeout=10)
         statuses[(operation.label, mode.value, response.status_code)] += 1
-        case.validate_response(response)
+        case.validate_response(response, checks=ALL_CHECKS)
         if mode is GenerationMode.POSITIVE and case.media_type == "application/json":
             assert response.status_code in (200, 422), (case.body, response.text)
 
@@ -117,6 +123,7 @@ def test_every_generated_request_is_answered_per_the_openapi_document_without_se
     summary = ", ".join(f"{label} {mode} {status}: {n}" for (label, mode, status), n in sorted(statuses.items()))
     print(f"\n{total} generated requests in {elapsed:.1f} s: {summary}")
     assert total >= MIN_CASES, summary
+    assert {"not_a_server_error", "negative_data_rejection", "response_schema_conformance"} <= {c.__name__ for c in ALL_CHECKS}
     assert not [key for key in statuses if key[2] >= 500], summary
     accepted = sum(n for (label, _, status), n in statuses.items() if status == 200 and label.startswith("POST"))
     assert accepted > 0, f"no generated signal was stored: {summary}"

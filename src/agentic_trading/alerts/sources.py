@@ -6,13 +6,15 @@ what to check; a caller that can show the rest without one source catches it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
 from agentic_trading.errors import AgenticTradingError
 from agentic_trading.settings import Settings
+from agentic_trading.web_access import web_client_options
 
 TIMEOUT_S = 3.0
 
@@ -30,10 +32,13 @@ class AlertSources:
     prometheus: str
     alertmanager: str
     receiver: str
+    # A secured Prometheus' and Alertmanager's credentials and CA (web_access.web_client_options).
+    http_options: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, settings: Settings) -> AlertSources:
-        return cls(settings.url("prometheus"), settings.url("alertmanager"), settings.url("receiver"))
+        options = web_client_options(settings)
+        return cls(settings.url("prometheus"), settings.url("alertmanager"), settings.url("receiver"), options)
 
 
 class AlertClient:
@@ -42,7 +47,7 @@ class AlertClient:
     def __init__(self, sources: AlertSources, timeout_s: float = TIMEOUT_S):
         self.sources = sources
         # trust_env=False: a proxy from the environment must never sit between us and loopback.
-        self._http = httpx.Client(timeout=timeout_s, trust_env=False)
+        self._http = httpx.Client(timeout=timeout_s, trust_env=False, **sources.http_options)
 
     def __enter__(self) -> AlertClient:
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import textwrap
+from functools import partial
 from typing import Annotated
 
 import typer
@@ -24,8 +25,9 @@ from agentic_trading.cli.common import (
 from agentic_trading.cli.layout import terminal_width
 from agentic_trading.credentials import ADMIN, redis_url
 from agentic_trading.stack.errors import StackError
-from agentic_trading.stack.summary import PipelineSummary, collect_summary
+from agentic_trading.stack.summary import PipelineSummary, collect_summary, query_prometheus
 from agentic_trading.stack.trace_lookup import quick_redis
+from agentic_trading.web_access import web_client_options
 
 EXAMPLES = """
 Examples:
@@ -79,7 +81,8 @@ def summary(
     stack = attach_stack(options)
     client = quick_redis(redis_url(stack.settings, ADMIN))
     try:
-        result = collect_summary(stack.settings.url("prometheus"), client, window)
+        query = partial(query_prometheus, http_options=web_client_options(stack.settings))
+        result = collect_summary(stack.settings.url("prometheus"), client, window, query)
     finally:
         client.close()
     if output == JSON:

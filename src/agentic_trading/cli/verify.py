@@ -38,6 +38,7 @@ from agentic_trading.verify.grafana import GrafanaAuth
 from agentic_trading.verify.html import render_html
 from agentic_trading.verify.metric_docs import DEFAULT_DOCS_PATH, write_metric_docs
 from agentic_trading.verify.report import render_junit, render_text, report_json
+from agentic_trading.web_access import web_client_options
 
 
 class ReportFormat(StrEnum):
@@ -167,6 +168,13 @@ def resolve_endpoints(
     return Endpoints.from_settings(settings, **given), settings
 
 
+def _web_settings(settings: Settings | None) -> Settings:
+    """Whose credentials reach Prometheus and Alertmanager: the environment's when it gives a password
+    (AT_WEB_USER, AT_WEB_PASSWORD, AT_WEB_CA_FILE: a deployment elsewhere), else the local stack's files."""
+    environment = Settings()
+    return environment if settings is None or environment.web_password is not None else settings
+
+
 def execute(
     endpoints: Endpoints,
     sources: Sources,
@@ -193,6 +201,7 @@ def execute(
         grafana_auth=GrafanaAuth.from_env(),
         webhook_secret=secret,
         settings=settings,
+        http_options=web_client_options(_web_settings(settings), endpoints.prometheus, endpoints.alertmanager),
     ) as ctx:
         if quiet:
             report = run_checks(ctx, categories)
@@ -344,11 +353,12 @@ def health(
     options = merge_options(ctx, state_dir, port_offset, debug)
     sources = Sources.defaults(dashboards_dir=dashboards_dir)
     given = {"prometheus": prometheus_url, "alertmanager": alertmanager_url, "grafana": grafana_url}
-    endpoints, _ = resolve_endpoints(options, given, ["prometheus", "alertmanager"])
+    endpoints, settings = resolve_endpoints(options, given, ["prometheus", "alertmanager"])
     execute(
         endpoints,
         sources,
         ["health"],
+        settings=settings,
         title="atctl health",
         output_format=output_format,
         output_dir=output,

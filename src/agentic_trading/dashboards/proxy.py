@@ -10,6 +10,8 @@ are, so a broken query shows Prometheus's message inside its panel.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 import orjson
@@ -51,11 +53,17 @@ def _error(status: int, error_type: str, message: str) -> ProxyAnswer:
 class PrometheusProxy:
     """Forwards allowed GETs to one Prometheus (``base_url``) for the datasource uids it serves."""
 
-    def __init__(self, base_url: str, datasource_uids: frozenset[str] = frozenset({"prometheus"})):
+    def __init__(
+        self,
+        base_url: str,
+        datasource_uids: frozenset[str] = frozenset({"prometheus"}),
+        http_options: Mapping[str, Any] | None = None,
+    ):
         self.base_url = base_url.rstrip("/")
         self.datasource_uids = datasource_uids
         # trust_env=False: a proxy from the environment must never sit between us and loopback.
-        self._client = httpx.AsyncClient(timeout=TIMEOUT_S, trust_env=False)
+        # http_options: a secured Prometheus' credentials and CA (web_access.web_client_options).
+        self._client = httpx.AsyncClient(timeout=TIMEOUT_S, trust_env=False, **(http_options or {}))
 
     async def forward(self, uid: str, api_path: str, query_string: bytes) -> ProxyAnswer:
         if uid not in self.datasource_uids:

@@ -17,6 +17,7 @@ from agentic_trading.errors import AgenticTradingError
 from agentic_trading.service.runtime import run_service
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.telemetry.logging import configure_logging, get_logger
+from agentic_trading.web_access import web_client_options
 
 log = get_logger(__name__)
 
@@ -36,7 +37,7 @@ def build_viewer(settings: Settings) -> DashboardsApp:
             "set AT_DASHBOARDS_PASSWORD, or AT_HOST=127.0.0.1 (docs/security.md)"
         )
     dashboards = read_dashboards(settings.dashboards_dir or default_dashboards_dir())
-    proxy = PrometheusProxy(settings.url("prometheus"))
+    proxy = PrometheusProxy(settings.url("prometheus"), http_options=web_client_options(settings))
     return DashboardsApp(dashboards, proxy, Sessions(password))
 
 

@@ -26,7 +26,7 @@ from nats.js import JetStreamContext
 
 from agentic_trading import bus
 from agentic_trading.gateway.answers import RETRY_AFTER, Answer
-from agentic_trading.orchestrator.workflow import decision_key, workflow_key
+from agentic_trading.redis_keys import decision_key, workflow_key
 from agentic_trading.settings import Settings
 from agentic_trading.signals import Signal
 from agentic_trading.telemetry.logging import SignalLines, get_logger

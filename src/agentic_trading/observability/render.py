@@ -10,6 +10,7 @@ copies), ``prometheus/{rules,alerts}/*.yml`` and ``alertmanager/alertmanager.yml
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from agentic_trading.observability import fast
 from agentic_trading.observability.errors import ObservabilityError
 from agentic_trading.observability.source import Location, to_plain
 from agentic_trading.observability.tree import ObservabilityTree
-from agentic_trading.settings import Settings
+from agentic_trading.settings import WEB_COMPONENTS, Settings
 
 PROFILES: tuple[str, ...] = ("fast", "production")
 
@@ -27,6 +28,25 @@ _HEADER = (
     "# Rendered by agentic_trading.observability.render from {source} (profile {profile}).\n"
     "# Do not edit: edit the source and run `atctl up` again.\n"
 )
+
+
+@dataclass(frozen=True)
+class WebAuth:
+    """Files a secured stack's Prometheus and Alertmanager clients read (``stack/web_tls.py`` writes them)."""
+
+    user: str  # Prometheus' user at itself and at Alertmanager
+    password_file: Path
+    ca_file: Path
+    receiver_user: str  # Alertmanager's user at the receiver
+    receiver_password_file: Path
+
+    def client(self) -> dict[str, Any]:
+        """Scrape/alerting settings that reach a secured Prometheus or Alertmanager."""
+        return {
+            "scheme": "https",
+            "basic_auth": {"username": self.user, "password_file": str(self.password_file)},
+            "tls_config": {"ca_file": str(self.ca_file)},
+        }
 
 
 def check_profile(profile: str) -> None:
@@ -51,8 +71,14 @@ def rule_documents(tree: ObservabilityTree, profile: str = "production") -> dict
     return documents
 
 
-def prometheus_document(tree: ObservabilityTree, settings: Settings, rules_dir: Path, profile: str) -> dict[str, Any]:
-    """prometheus.yml for one stack; ``rules_dir`` is where the rule files are written."""
+def prometheus_document(
+    tree: ObservabilityTree, settings: Settings, rules_dir: Path, profile: str, web: WebAuth | None = None
+) -> dict[str, Any]:
+    """prometheus.yml for one stack; ``rules_dir`` is where the rule files are written.
+
+    With ``web`` (a secured stack), the scrapes of Prometheus and Alertmanager and the
+    Alertmanager client use HTTPS with the stack's CA and basic auth.
+    """
     check_profile(profile)
     source = tree.prometheus.document
     config = to_plain(source)
@@ -68,15 +94,22 @@ def prometheus_document(tree: ObservabilityTree, settings: Settings, rules_dir: 
                     f"{where}: job {job.get('job_name')!r}: give each static_config exactly one target "
                     "and a `service` label naming its component, so its port can follow the stack's"
                 )
-            static["targets"] = [f"{settings.host}:{_port(settings, service, where)}"]
+            host = settings.web_bind_host if service in WEB_COMPONENTS else settings.host
+            static["targets"] = [f"{host}:{_port(settings, service, where)}"]
+            if web is not None and service in WEB_COMPONENTS:
+                job.update(web.client())
     for manager in (config.get("alerting") or {}).get("alertmanagers") or []:
         for static in manager.get("static_configs") or []:
-            static["targets"] = [f"{settings.host}:{settings.port('alertmanager')}"]
+            static["targets"] = [f"{settings.web_bind_host}:{settings.port('alertmanager')}"]
+        if web is not None:
+            manager.update(web.client())
     return config
 
 
-def alertmanager_document(tree: ObservabilityTree, settings: Settings, profile: str) -> dict[str, Any]:
-    """alertmanager.yml for one stack: every webhook at the stack's receiver."""
+def alertmanager_document(
+    tree: ObservabilityTree, settings: Settings, profile: str, web: WebAuth | None = None
+) -> dict[str, Any]:
+    """alertmanager.yml for one stack: every webhook at the stack's receiver (with ``web``: with its basic auth)."""
     check_profile(profile)
     source = tree.alertmanager.document
     config = to_plain(source)
@@ -86,11 +119,16 @@ def alertmanager_document(tree: ObservabilityTree, settings: Settings, profile: 
     for receiver in config.get("receivers") or []:
         for webhook in receiver.get("webhook_configs") or []:
             webhook["url"] = receiver_url
+            if web is not None:
+                http_config = webhook.setdefault("http_config", {})
+                http_config["basic_auth"] = {"username": web.receiver_user, "password_file": str(web.receiver_password_file)}
     return config
 
 
-def render_stack(tree: ObservabilityTree, settings: Settings, out_dir: Path, profile: str = "fast") -> dict[Path, str]:
-    """Every file of one stack's configuration, relative to ``out_dir``, as text."""
+def render_stack(
+    tree: ObservabilityTree, settings: Settings, out_dir: Path, profile: str = "fast", web: WebAuth | None = None
+) -> dict[Path, str]:
+    """Every file of one stack's configuration, relative to ``out_dir``, as text (``web``: a secured stack's)."""
     out_dir = Path(out_dir)
     rules_dir = out_dir / "prometheus"
     texts: dict[Path, str] = {}
@@ -99,9 +137,9 @@ def render_stack(tree: ObservabilityTree, settings: Settings, out_dir: Path, pro
     runbooks = stack_runbook_base(tree, settings)
     for name, document in rule_documents(tree, profile).items():
         texts[Path("prometheus") / name] = dump_yaml(with_runbook_base(document, base, runbooks), sources[name], profile)
-    prometheus = prometheus_document(tree, settings, rules_dir, profile)
+    prometheus = prometheus_document(tree, settings, rules_dir, profile, web)
     texts[Path("prometheus.yml")] = dump_yaml(prometheus, tree.prometheus.path, profile)
-    alertmanager = alertmanager_document(tree, settings, profile)
+    alertmanager = alertmanager_document(tree, settings, profile, web)
     texts[Path("alertmanager") / "alertmanager.yml"] = dump_yaml(alertmanager, tree.alertmanager.path, profile)
     return texts
 

@@ -35,13 +35,18 @@ from redis.exceptions import NoScriptError
 
 from agentic_trading.opinions import Opinion
 from agentic_trading.orchestrator.decision import Decision
+from agentic_trading.redis_keys import (
+    DEADLINES_KEY,
+    OUTBOX_KEY,
+    POSITIONS_KEY,
+    correlation_key,
+    decision_key,
+    workflow_key,
+)
 from agentic_trading.signals import Signal
 
 WORKFLOW_TTL_S = 24 * 3600
 DECISION_TTL_S = 24 * 3600
-DEADLINES_KEY = "at:wf:deadlines"
-OUTBOX_KEY = "at:decisions:outbox"
-POSITIONS_KEY = "at:positions"
 
 # KEYS: decision, deadlines, outbox, positions, workflow
 # ARGV: decision json, signal id, ttl, instrument, position delta
@@ -92,18 +97,6 @@ if raw and string.sub(raw, 1, 1) == '{' then
 end
 return 0
 """
-
-
-def workflow_key(signal_id: str) -> str:
-    return f"at:wf:{signal_id}"
-
-
-def decision_key(signal_id: str) -> str:
-    return f"at:decision:{signal_id}"
-
-
-def correlation_key(correlation_id: str) -> str:
-    return f"at:correlation:{correlation_id}"
 
 
 class WorkflowStore:

@@ -1,14 +1,22 @@
-"""The receiver's HTTP surface: ``POST /alerts`` from Alertmanager, ``GET /notifications`` for tests."""
+"""The receiver's HTTP surface: ``POST /alerts`` from Alertmanager, ``GET /notifications`` for tests.
+
+On a secured stack (``AT_WEB_AUTH``, or Prometheus and Alertmanager off loopback) ``POST /alerts``
+takes only Alertmanager's basic auth (user ``alertmanager``, ``<state_dir>/secrets/web_receiver``),
+so nobody else can inject a fake alert that reaches the receiver (docs/security.md).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hmac
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from agentic_trading.credentials import read_stack_secret
 from agentic_trading.receiver.payload import ALERT_STATUSES, PayloadError, parse_webhook
 from agentic_trading.receiver.store import NotificationStore
 from agentic_trading.receiver.watchdog import WATCHDOG, WatchdogWatch
@@ -17,6 +25,7 @@ from agentic_trading.service.runtime import run_service
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.telemetry.logging import configure_logging, get_logger
 from agentic_trading.telemetry.metrics import ReceiverMetrics
+from agentic_trading.web_access import RECEIVER_SECRET, RECEIVER_USER
 
 SERVICE = "receiver"
 MAX_BODY_BYTES = 1024 * 1024
@@ -35,14 +44,21 @@ def build_app(
     metrics: ReceiverMetrics,
     clock: Callable[[], float] = time.time,
     watchdog: WatchdogWatch | None = None,
+    password: str | None = None,
 ) -> ServiceApp:
     """The receiver as an ASGI app over ``store``; ``clock`` stamps ``received_at``.
 
     ``watchdog`` (default: a new watch started now) is told of every Watchdog notification.
+    ``password``: ``POST /alerts`` requires basic auth as ``alertmanager`` with it (None: open).
     """
     watch = watchdog if watchdog is not None else WatchdogWatch(started_at=clock())
+    expected = _basic_header(RECEIVER_USER, password) if password else None
 
     async def receive_alerts(scope: Scope, receive: Receive, send: Send) -> None:
+        if expected is not None and not _authorized(scope, expected):
+            log.warning("alert_post_unauthorized", client=str((scope.get("client") or ("?",))[0]))
+            await _send_error(send, 401, "unauthorized", "Authorization", "Alertmanager's basic auth is required")
+            return
         body = await read_body(receive, MAX_BODY_BYTES)
         if body is None:
             await _send_error(send, 413, "payload_too_large", "body", f"larger than {MAX_BODY_BYTES} bytes")
@@ -122,6 +138,15 @@ async def watch_watchdog(watch: WatchdogWatch, metrics: ReceiverMetrics, stop: a
             continue
 
 
+def _basic_header(user: str, password: str) -> bytes:
+    return b"Basic " + base64.b64encode(f"{user}:{password}".encode())
+
+
+def _authorized(scope: Scope, expected: bytes) -> bool:
+    given = next((value for name, value in scope.get("headers", []) if name.lower() == b"authorization"), b"")
+    return hmac.compare_digest(given, expected)
+
+
 async def _send_error(send: Send, status: int, error: str, field: str, message: str) -> None:
     """The gateway's error shape: ``{"error": ..., "errors": [{"field": ..., "message": ...}]}``."""
     await send_json(send, status, {"error": error, "errors": [{"field": field, "message": message}]})
@@ -165,7 +190,8 @@ async def serve(settings: Settings) -> None:
     log.info("notifications_loaded", path=str(store.path), count=loaded)
     metrics = ReceiverMetrics()
     watch = WatchdogWatch(started_at=time.time(), default_interval_s=settings.watchdog_interval_s)
-    app = build_app(store, metrics, watchdog=watch)
+    password = read_stack_secret(settings.state_dir, RECEIVER_SECRET) if settings.web_secured else None
+    app = build_app(store, metrics, watchdog=watch, password=password)
 
     async def wait_for_stop(stop: asyncio.Event) -> None:
         await watch_watchdog(watch, metrics, stop)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import httpx
 
 from agentic_trading.credentials import ADMIN, read_stack_secret, redis_secret_name
-from agentic_trading.settings import Settings
+from agentic_trading.settings import WEB_COMPONENTS, Settings
+from agentic_trading.web_access import web_client_options
 
 PROBE_TIMEOUT_S = 1.0
 
@@ -37,9 +38,11 @@ class HttpProbe:
 
     def check(self, settings: Settings, timeout: float = PROBE_TIMEOUT_S) -> Health:
         url = self.target(settings)
+        # A secured Prometheus or Alertmanager answers /-/ready only over TLS, to its user.
+        options = web_client_options(settings) if self.component in WEB_COMPONENTS else {}
         try:
             # trust_env=False: a proxy from the environment must never sit between us and loopback.
-            with httpx.Client(timeout=timeout, trust_env=False) as client:
+            with httpx.Client(timeout=timeout, trust_env=False, **options) as client:
                 response = client.get(url)
         except httpx.TimeoutException:
             return Health(False, f"no answer within {timeout:g} s")

@@ -66,6 +66,7 @@ from agentic_trading.stack.supervisor import (
     supervisord_command,
 )
 from agentic_trading.stack.webhook_secret import record_webhook_secret
+from agentic_trading.web_access import web_client_options
 
 POLL_INTERVAL_S = 0.25
 SUPERVISORD_START_TIMEOUT_S = 15.0
@@ -168,7 +169,12 @@ class Stack:
         deadline = time.monotonic() + timeout
         statuses = self._start_programs(selected, timeout, on_progress)
         if any(p.name == "prometheus" for p in selected):  # so `atctl verify` right after passes
-            pending = wait_until_scraped(self.settings.url("prometheus"), program_ports(self.settings, selected), deadline)
+            pending = wait_until_scraped(
+                self.settings.url("prometheus"),
+                program_ports(self.settings, selected),
+                deadline,
+                http_options=web_client_options(self.settings),
+            )
             if pending:
                 raise StartTimeoutError({"prometheus": "not scraped yet: " + "; ".join(pending)}, timeout, self.paths.log_dir)
         return statuses

@@ -18,9 +18,11 @@ from pathlib import Path
 
 from agentic_trading.credentials import REDIS_EXPORTER
 from agentic_trading.observability import ObservabilityError, default_root, load_tree
-from agentic_trading.observability.render import PROFILES, check_profile, render_stack
+from agentic_trading.observability.render import PROFILES, WebAuth, check_profile, render_stack
 from agentic_trading.settings import Settings
 from agentic_trading.stack.access import redis_exporter_address
+from agentic_trading.stack.web_tls import WebFiles
+from agentic_trading.web_access import RECEIVER_USER
 
 __all__ = ["PROFILES", "ObservabilityFiles", "default_source_dir", "render_observability"]
 
@@ -42,6 +44,7 @@ class ObservabilityFiles:
     # Holds rules/*.yml (recording) and alerts/*.yml, as prometheus.yml loads them.
     rules_dir: Path
     profile: str
+    web_configs: dict[str, Path] | None = None  # component -> its --web.config.file, on a secured stack
 
 
 def default_source_dir() -> Path:
@@ -55,8 +58,12 @@ def render_observability(
     *,
     profile: str = "fast",
     source_dir: Path | None = None,
+    web: WebFiles | None = None,
 ) -> ObservabilityFiles:
     """Write prometheus.yml, alertmanager.yml and the rule files for one stack into ``out_dir``.
+
+    With ``web`` (a secured stack: ``stack/web_tls.py``), both run behind its web.yml and every
+    client in these files (self-scrapes, the Alertmanager client, the webhooks) authenticates.
 
     ``out_dir`` mirrors the source layout (``prometheus.yml``, ``prometheus/rules``,
     ``prometheus/alerts``, ``alertmanager/alertmanager.yml``); rule directories are
@@ -67,7 +74,10 @@ def render_observability(
     if not (source / "prometheus.yml").is_file():
         raise ObservabilityError(f"no prometheus.yml in {source}: pass source_dir= the repository's observability/ directory")
     out = Path(out_dir)
-    texts = render_stack(load_tree(source), settings, out, profile)
+    auth = None
+    if web is not None:
+        auth = WebAuth(settings.web_user, web.admin_password_file, web.ca_file, RECEIVER_USER, web.receiver_password_file)
+    texts = render_stack(load_tree(source), settings, out, profile, auth)
     for kind in ("rules", "alerts"):
         target = out / "prometheus" / kind
         if target.exists():
@@ -80,6 +90,7 @@ def render_observability(
         alertmanager_config=out / "alertmanager" / "alertmanager.yml",
         rules_dir=out / "prometheus",
         profile=profile,
+        web_configs=web.web_configs if web is not None else None,
     )
 
 
@@ -88,10 +99,12 @@ def prometheus_command(settings: Settings, files: ObservabilityFiles, data_dir: 
     command = [
         PROMETHEUS_BINARY,
         f"--config.file={files.prometheus_config}",
-        f"--web.listen-address={settings.host}:{settings.port('prometheus')}",
+        f"--web.listen-address={settings.web_bind_host}:{settings.port('prometheus')}",
         f"--storage.tsdb.path={data_dir}",
         f"--storage.tsdb.retention.time={PROMETHEUS_RETENTION}",
     ]
+    if files.web_configs is not None:
+        command.append(f"--web.config.file={files.web_configs['prometheus']}")
     if files.profile == "fast":
         command.extend(PROMETHEUS_FLAGS_FAST)
     return command
@@ -99,14 +112,17 @@ def prometheus_command(settings: Settings, files: ObservabilityFiles, data_dir: 
 
 def alertmanager_command(settings: Settings, files: ObservabilityFiles, data_dir: Path) -> list[str]:
     """The command line that runs a single, non-clustered Alertmanager on the rendered file."""
-    return [
+    command = [
         ALERTMANAGER_BINARY,
         f"--config.file={files.alertmanager_config}",
         f"--storage.path={data_dir}",
-        f"--web.listen-address={settings.host}:{settings.port('alertmanager')}",
+        f"--web.listen-address={settings.web_bind_host}:{settings.port('alertmanager')}",
         # No gossip: one node, and no port 9094 taken behind the stack's back.
         "--cluster.listen-address=",
     ]
+    if files.web_configs is not None:
+        command.append(f"--web.config.file={files.web_configs['alertmanager']}")
+    return command
 
 
 def redis_exporter_command(settings: Settings, password_file: Path | None = None) -> list[str]:

@@ -32,6 +32,7 @@ from agentic_trading.stack.environment import without_foreign_secrets
 from agentic_trading.stack.errors import StackError
 from agentic_trading.stack.paths import StackPaths
 from agentic_trading.stack.programs import OBSERVABILITY_MODULE, Program, ProgramContext
+from agentic_trading.stack.web_tls import ensure_web_files
 
 LOG_MAXBYTES = "50MB"
 LOG_BACKUPS = 2
@@ -192,8 +193,9 @@ def render_stack(ctx: ProgramContext, programs: Sequence[Program]) -> RenderedSt
         changed.add("redis")
     if any(p.module == OBSERVABILITY_MODULE for p in programs):
         observability = importlib.import_module(OBSERVABILITY_MODULE)
+        web = ensure_web_files(paths, ctx.settings) if ctx.settings.web_secured else None
         ctx.observability = observability.render_observability(
-            ctx.settings, paths.config_dir / "observability", profile=ctx.settings.profile
+            ctx.settings, paths.config_dir / "observability", profile=ctx.settings.profile, web=web
         )
     address = redis_exporter_address(ctx.settings)
     if any(p.name == "redis-exporter" for p in programs) and not urlsplit(address).username:

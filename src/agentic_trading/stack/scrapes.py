@@ -41,10 +41,13 @@ def pending_targets(targets_body: Mapping[str, Any], ports: Iterable[int]) -> li
     return pending
 
 
-def fetch_targets(prometheus_url: str) -> dict[str, Any] | None:
-    """``/api/v1/targets`` of Prometheus, or None when it does not answer (yet)."""
+def fetch_targets(prometheus_url: str, http_options: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+    """``/api/v1/targets`` of Prometheus, or None when it does not answer (yet).
+
+    ``http_options``: a secured Prometheus' credentials and CA (``web_access.web_client_options``).
+    """
     try:
-        with httpx.Client(timeout=TIMEOUT_S, trust_env=False) as client:
+        with httpx.Client(timeout=TIMEOUT_S, trust_env=False, **(http_options or {})) as client:
             response = client.get(prometheus_url + "/api/v1/targets", params={"state": "active"})
             response.raise_for_status()
             body = response.json()
@@ -60,11 +63,12 @@ def wait_until_scraped(
     interval: float = 0.25,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    http_options: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Poll until every target on ``ports`` is up; what is still pending at ``deadline`` (empty: done)."""
     wanted = list(ports)
     while True:
-        body = fetch_targets(prometheus_url)
+        body = fetch_targets(prometheus_url, http_options)
         pending = pending_targets(body, wanted) if body is not None else ["Prometheus does not answer /api/v1/targets"]
         if not pending or clock() >= deadline:
             return pending

@@ -17,7 +17,7 @@ from agentic_trading.stack.errors import StackError
 from agentic_trading.stack.paths import StackPaths
 
 SECRETS_DIR = "secrets"
-_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-")
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-.")
 
 
 class SecretFileError(StackError):
@@ -29,8 +29,8 @@ def secrets_dir(paths: StackPaths) -> Path:
 
 
 def secret_path(paths: StackPaths, name: str) -> Path:
-    if not name or set(name) - _NAME_CHARS:
-        raise ValueError(f"secret names are lower-case letters, digits, '_' and '-': {name!r}")
+    if not name or set(name) - _NAME_CHARS or name.startswith("."):
+        raise ValueError(f"secret names are lower-case letters, digits, '_', '-' and '.' (not first): {name!r}")
     return secrets_dir(paths) / name
 
 

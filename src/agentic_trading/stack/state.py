@@ -20,7 +20,7 @@ from agentic_trading.settings import Settings
 from agentic_trading.stack.errors import NoStackError, StackError
 from agentic_trading.stack.paths import StackPaths
 
-_SECRET_FIELDS = {"webhook_secret", "dashboards_password"}
+_SECRET_FIELDS = {"webhook_secret", "dashboards_password", "web_password"}
 
 
 def replace_settings(settings: Settings, **changes: Any) -> Settings:

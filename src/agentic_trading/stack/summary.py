@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import redis
 
-POSITIONS_KEY = "at:positions"  # written by the orchestrator's claim (orchestrator/workflow.py)
+from agentic_trading.redis_keys import POSITIONS_KEY
+
 WATCHDOG = "Watchdog"  # always firing by design: not a problem
 
 
@@ -80,10 +81,15 @@ def build_summary(
     return summary
 
 
-def query_prometheus(prometheus_url: str, promql: str, timeout_s: float = 2.0) -> list[dict[str, Any]] | None:
-    """An instant vector, or None when Prometheus does not answer or refuses the query."""
+def query_prometheus(
+    prometheus_url: str, promql: str, timeout_s: float = 2.0, http_options: Mapping[str, Any] | None = None
+) -> list[dict[str, Any]] | None:
+    """An instant vector, or None when Prometheus does not answer or refuses the query.
+
+    ``http_options``: a secured Prometheus' credentials and CA (``web_access.web_client_options``).
+    """
     try:
-        with httpx.Client(timeout=timeout_s, trust_env=False) as client:
+        with httpx.Client(timeout=timeout_s, trust_env=False, **(http_options or {})) as client:
             response = client.get(prometheus_url + "/api/v1/query", params={"query": promql})
             response.raise_for_status()
             body = response.json()
@@ -107,5 +113,6 @@ def collect_summary(
     window: str = "5m",
     query: Callable[[str, str], list[dict[str, Any]] | None] = query_prometheus,
 ) -> PipelineSummary:
+    """``query`` asks Prometheus (give a secured one's credentials with ``functools.partial``)."""
     answers = {name: query(prometheus_url, promql) for name, promql in queries(window).items()}
     return build_summary(window, answers, read_positions(redis_client))

@@ -6,6 +6,10 @@ Each probe is harmless when the door is open: an anonymous Redis ``PING``, an an
 an *invalid* silence posted to Alertmanager (400 when anyone may silence, 401 behind basic
 auth: nothing is ever created), and a request with too many headers to the gateway. The
 process-environment check reads ``/proc`` and only runs against the local stack.
+
+``ctx.http`` carries the stack's credentials to Prometheus and Alertmanager
+(``web_access``); the stranger's probes drop them (``auth=None``), the lifecycle probe keeps
+them, so that it sees whether the API itself is off rather than a 401 from basic auth.
 """
 
 from __future__ import annotations
@@ -95,17 +99,20 @@ def prometheus_lifecycle(ctx: VerifyContext) -> Outcome:
     )
 
 
-def _exposed(url: str) -> bool:
-    return not is_loopback(urlsplit(url).hostname or "")
+def _exposed(ctx: VerifyContext, url: str) -> bool:
+    """Off loopback: the URL's host is, or the local stack binds Prometheus and Alertmanager beyond it."""
+    if not is_loopback(urlsplit(url).hostname or ""):
+        return True
+    return ctx.settings is not None and not is_loopback(ctx.settings.web_bind_host)
 
 
 def prometheus_read_api(ctx: VerifyContext) -> Outcome:
     url = f"{ctx.endpoints.prometheus}/api/v1/query"
     reproduce = f"curl -s '{url}?query=up'"
-    status = ctx.http.get(url, params={"query": "vector(1)"}).status_code
+    status = ctx.http.get(url, params={"query": "vector(1)"}, auth=None).status_code
     if status == 401:
         return Outcome.passed("an unauthenticated query is refused (401)", reproduce)
-    if not _exposed(ctx.endpoints.prometheus):
+    if not _exposed(ctx, ctx.endpoints.prometheus):
         return Outcome.passed("queries are open, on loopback only (promtool, amtool and a local Grafana use them)", reproduce)
     return Outcome.failed(
         f"Prometheus answers unauthenticated queries (HTTP {status}) off loopback: give it basic auth "
@@ -118,10 +125,10 @@ def alertmanager_silences(ctx: VerifyContext) -> Outcome:
     url = f"{ctx.endpoints.alertmanager}/api/v2/silences"
     reproduce = f"curl -s -X POST {url} -H 'Content-Type: application/json' -d '{{}}'"
     # An invalid silence: refused as 400/422 by an open Alertmanager, 401 behind auth; never created.
-    status = ctx.http.post(url, json={}).status_code
+    status = ctx.http.post(url, json={}, auth=None).status_code
     if status in (401, 403):
         return Outcome.passed(f"an unauthenticated silence is refused ({status})", reproduce)
-    if not _exposed(ctx.endpoints.alertmanager):
+    if not _exposed(ctx, ctx.endpoints.alertmanager):
         return Outcome.passed("silences are open, on loopback only (amtool uses them)", reproduce)
     return Outcome.failed(
         f"anyone who reaches Alertmanager at {ctx.endpoints.alertmanager} can silence every alert (HTTP {status} "

@@ -8,6 +8,7 @@ fetched once per run (targets, scrape interval, parsed files) is cached here.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
@@ -139,10 +140,12 @@ class VerifyContext:
         grafana_auth: GrafanaAuth | None = None,
         webhook_secret: str | None = None,
         settings: Settings | None = None,
+        http_options: Mapping[str, Any] | None = None,
     ) -> VerifyContext:
+        """``http_options``: credentials and CA of a secured Prometheus and Alertmanager (``web_access``)."""
         # A proxy from the environment must never sit between us and loopback; remote
         # deployments may need one.
-        http = httpx.Client(timeout=timeout_s, trust_env=not endpoints.all_loopback())
+        http = httpx.Client(timeout=timeout_s, trust_env=not endpoints.all_loopback(), **(http_options or {}))
         return cls(endpoints, sources, http, grafana_auth=grafana_auth, webhook_secret=webhook_secret, settings=settings)
 
     def close(self) -> None:

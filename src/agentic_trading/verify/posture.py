@@ -9,12 +9,13 @@ dashboards should not be open to anyone.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agentic_trading.gateway.replay import window_fits_dedup
-from agentic_trading.settings import Settings
+from agentic_trading.settings import Settings, is_loopback
+
+__all__ = ["PostureFinding", "is_loopback", "security_posture"]
 
 MIN_SECRET_LENGTH = 16
 # Components whose port serves /metrics or /healthz (every service and exporter has one).
@@ -28,21 +29,6 @@ class PostureFinding:
     name: str
     ok: bool
     message: str
-
-
-def is_loopback(address: str) -> bool:
-    """Whether a bind address only accepts connections from this machine.
-
-    ``0.0.0.0``, ``::`` and an empty host mean every interface; a host name other than
-    ``localhost`` is taken as reachable from outside.
-    """
-    host = address.strip().strip("[]")
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def security_posture(

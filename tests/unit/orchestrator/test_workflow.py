@@ -8,13 +8,8 @@ import redis.asyncio as aioredis
 
 from agentic_trading.opinions import Opinion
 from agentic_trading.orchestrator.decision import decide
-from agentic_trading.orchestrator.workflow import (
-    DECISION_TTL_S,
-    POSITIONS_KEY,
-    WorkflowStore,
-    correlation_key,
-    parse_workflow,
-)
+from agentic_trading.orchestrator.workflow import DECISION_TTL_S, WorkflowStore, parse_workflow
+from agentic_trading.redis_keys import POSITIONS_KEY, correlation_key
 from agentic_trading.signals import Signal
 
 

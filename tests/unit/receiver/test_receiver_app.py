@@ -185,3 +185,15 @@ def test_a_real_alertmanager_reaches_the_receiver_which_keeps_it_across_a_restar
         for proc in (receiver, alertmanager):
             proc.terminate()
             proc.wait(timeout=10)
+
+
+async def test_with_a_password_only_alertmanagers_basic_auth_may_post_alerts(store, metrics, clock, webhook_body):
+    transport = httpx.ASGITransport(app=build_app(store, metrics, clock=clock, password="s3cret-for-the-test"))
+    async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as client:
+        anonymous = await client.post("/alerts", content=webhook_body("firing"))
+        wrong = await client.post("/alerts", content=webhook_body("firing"), auth=("alertmanager", "guess"))
+        right = await client.post("/alerts", content=webhook_body("firing"), auth=("alertmanager", "s3cret-for-the-test"))
+        kept = (await client.get("/notifications")).json()["notifications"]
+    assert anonymous.status_code == wrong.status_code == 401
+    assert anonymous.json()["errors"][0]["field"] == "Authorization"
+    assert right.status_code == 200 and len(kept) == 1

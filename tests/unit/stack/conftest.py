@@ -30,7 +30,7 @@ def stub_observability(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
     """Stands in for agentic_trading.stack.observability, so rendering is tested on its own."""
     module = types.ModuleType("agentic_trading.stack.observability")
 
-    def render_observability(settings: Settings, out_dir: Path, profile: str = "fast") -> Any:
+    def render_observability(settings: Settings, out_dir: Path, profile: str = "fast", web: Any = None) -> Any:
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "prometheus.yml").write_text("global: {}\n")
         (out_dir / "alertmanager.yml").write_text("route: {receiver: r}\nreceivers: [{name: r}]\n")
