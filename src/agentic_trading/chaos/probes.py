@@ -76,6 +76,19 @@ def _primed_burn_alerts(path: AlertPath) -> set[str]:
     return primed
 
 
+def prometheus_shows(query: str, within_s: float = 60.0) -> bool:
+    """A PromQL filter (``... == 1``) returns a series (polled up to ``within_s``).
+
+    For a steady state that a window must hold: e.g. NATS seen up for a whole alert window, so
+    an earlier experiment's NATS outage cannot silence NATSPublishFailure's ``unless``.
+    """
+    session = current()
+    if poll_until(lambda: session.alert_path.query_max(query) is not None, within_s, interval_s=0.5) is None:
+        session.progress(f"still no series after {within_s:g} s: {query}")
+        return False
+    return True
+
+
 def settle_signal_flow(timeout_s: float = 60.0) -> dict[str, int]:
     """Stop the flow; every signal answered 200 must be decided exactly once (within ``timeout_s``)."""
     session = current()
