@@ -6,6 +6,8 @@ spends per decided signal does not (much), so it is what to compare between vers
 
 from __future__ import annotations
 
+import time
+
 import psutil
 
 from agentic_trading.stack import Stack
@@ -27,6 +29,11 @@ def cpu_seconds(stack: Stack) -> dict[str, float]:
     return spent
 
 
+def process_cpu(pid: int) -> float:
+    """user + system CPU seconds of process ``pid`` and its children (a peer server: Flask, nginx)."""
+    return _own_cpu(psutil.Process(pid))
+
+
 def _own_cpu(proc: psutil.Process) -> float:
     times = proc.cpu_times()
     if proc.name().startswith("supervisord"):
@@ -41,4 +48,27 @@ def _own_cpu(proc: psutil.Process) -> float:
 def per_signal_ms(before: dict[str, float], after: dict[str, float], signals: int) -> dict[str, float]:
     """CPU milliseconds per signal of each program between two samples (largest first)."""
     rows = {name: (after[name] - before[name]) * 1000 / max(1, signals) for name in after if name in before}
+    return {name: round(ms, 3) for name, ms in sorted(rows.items(), key=lambda kv: -kv[1])}
+
+
+IDLE_SAMPLE_S = 5.0
+
+
+def idle_cores(stack: Stack, seconds: float = IDLE_SAMPLE_S) -> dict[str, float]:
+    """Cores each program uses with no signals coming (its fixed per-second work)."""
+    before = cpu_seconds(stack)
+    time.sleep(seconds)  # a measurement window, not a wait for something to happen
+    after = cpu_seconds(stack)
+    return {name: (after[name] - before[name]) / seconds for name in after if name in before}
+
+
+def marginal_ms(
+    before: dict[str, float], after: dict[str, float], idle: dict[str, float], wall_s: float, signals: int
+) -> dict[str, float]:
+    """CPU milliseconds per signal above each program's idle use over ``wall_s`` (largest first)."""
+    rows = {
+        name: ((after[name] - before[name]) - idle.get(name, 0.0) * wall_s) * 1000 / max(1, signals)
+        for name in after
+        if name in before
+    }
     return {name: round(ms, 3) for name, ms in sorted(rows.items(), key=lambda kv: -kv[1])}

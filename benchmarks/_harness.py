@@ -19,8 +19,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import httpx
 from rich.console import Console
 
 from agentic_trading.settings import Settings
@@ -76,15 +77,22 @@ def own_stack(programs: list[str], port_offset: int) -> Iterator[Stack]:
     with tempfile.TemporaryDirectory(prefix="at-bench-") as tmp:
         stack = Stack(Settings(state_dir=Path(tmp) / "state", port_offset=port_offset))
         console.print(f"starting {', '.join(programs)} at port offset {port_offset} …")
-        stack.up(programs, timeout=90)
         try:
+            stack.up(programs, timeout=180)  # a busy shared machine starts a dozen Python programs slowly
             yield stack
         finally:
             stack.down()
 
 
+class Peer(NamedTuple):
+    """A peer server for the comparison: where to send, and its process (for its CPU)."""
+
+    url: str
+    pid: int
+
+
 @contextmanager
-def flask_peer() -> Iterator[str]:
+def flask_peer() -> Iterator[Peer]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, str(ROOT / "benchmarks" / "peers" / "flask_receiver.py"), str(port)],
@@ -93,14 +101,14 @@ def flask_peer() -> Iterator[str]:
     )
     try:
         wait_for_port(port)
-        yield f"http://127.0.0.1:{port}/webhook/tradingview"
+        yield Peer(f"http://127.0.0.1:{port}/webhook/tradingview", proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
 @contextmanager
-def nginx_peer() -> Iterator[str]:
+def nginx_peer() -> Iterator[Peer]:
     binary = shutil.which("nginx", path=os.environ.get("PATH", "") + ":/usr/sbin")
     if binary is None:
         raise SystemExit("nginx is not installed: apt-get install nginx-light (make bench does)")
@@ -112,7 +120,7 @@ def nginx_peer() -> Iterator[str]:
         proc = subprocess.Popen([binary, "-c", str(conf), "-p", state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_for_port(port)
-            yield f"http://127.0.0.1:{port}/webhook/tradingview"
+            yield Peer(f"http://127.0.0.1:{port}/webhook/tradingview", proc.pid)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
@@ -142,6 +150,16 @@ def run_wrk(url: str, *, duration_s: float, connections: int = 50) -> dict[str, 
     latency = {f"p{q}": round(float(v) * _UNITS_MS[u], 3) for q, v, u in _LATENCY.findall(out)}
     return {"tool": "wrk", "connections": connections, "rps": round(rps, 1), "requests": total,
             "non_2xx": int(non2xx.group(1)) if non2xx else 0, "latency_ms": latency}  # fmt: skip
+
+
+def stream_state(stack: Stack, name: str) -> dict[str, int]:
+    """A JetStream stream's state (``messages``, ``last_seq``, …) from the stack's NATS monitor."""
+    jsz = httpx.get(stack.settings.url("nats-monitor") + "/jsz", params={"streams": "true"}, timeout=5).json()
+    for account in jsz.get("account_details", []):
+        for stream in account.get("stream_detail", []):
+            if stream["name"] == name:
+                return stream["state"]
+    return {"messages": 0, "last_seq": 0}
 
 
 def write_result(name: str, data: dict[str, Any]) -> Path:

@@ -5,7 +5,10 @@ offset of its own; ``atctl load``'s open model sends fresh signals at each rate;
 on the DECISIONS stream carries ``latency_s`` = decision time - gateway receipt time (one clock).
 For each rate: accepted signals, decisions, p50/p95/p99/max, degraded share, how long the
 pipeline took to drain after the last signal, and the CPU milliseconds each program spent per
-decided signal (user + system from /proc: the figure that stays comparable on a busy machine).
+decided signal (user + system from /proc: the figure that stays comparable on a busy machine),
+also as the *marginal* cost: less what the program spends idle (measured for 5 s before the
+first rate, times the rate's wall time), because on a starved machine the drain stretches
+and the fixed per-second costs (deadline sweeper, scrapes, idle pulls) swell the plain figure.
 
 Then a search over rates (bisection between the highest clean rate measured and the lowest
 unclean one) finds the highest **clean** rate: every signal decided, 0 % degraded, p99 under
@@ -22,32 +25,28 @@ import os
 import time
 from typing import Any
 
-import httpx
 import nats
 import orjson
-from _cpu import cpu_seconds, per_signal_ms
-from _harness import console, machine, own_stack, percentile, write_result
+from _cpu import cpu_seconds, idle_cores, marginal_ms, per_signal_ms
+from _harness import console, machine, own_stack, percentile, stream_state, write_result
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from rich.console import Console
 from rich.table import Table
 
+from agentic_trading.credentials import ADMIN, nats_credentials
 from agentic_trading.load.runner import run_open
+from agentic_trading.settings import Settings
 from agentic_trading.stack import select_programs
 
 CLEAN_P99_MS = 250.0
+# What the pipeline itself runs (the monitoring programs and the canary are left out of its sum).
+PIPELINE_PROGRAMS = ("gateway", "orchestrator", "nats", "redis", "supervisord") + tuple(
+    f"agent-{agent}" for agent in ("momentum", "risk", "sentiment", "correlation")
+)
 
 
-def _stream_state(url: str, name: str) -> dict[str, int]:
-    jsz = httpx.get(url + "/jsz", params={"streams": "true"}, timeout=5).json()
-    for account in jsz.get("account_details", []):
-        for stream in account.get("stream_detail", []):
-            if stream["name"] == name:
-                return stream["state"]
-    return {"messages": 0, "last_seq": 0}
-
-
-async def _decisions_after(nats_url: str, after_seq: int, until_seq: int) -> list[dict[str, Any]]:
-    nc = await nats.connect(nats_url)
+async def _decisions_after(settings: Settings, after_seq: int, until_seq: int) -> list[dict[str, Any]]:
+    nc = await nats.connect(settings.nats_url, **nats_credentials(settings, ADMIN))
     try:
         sub = await nc.jetstream().subscribe(
             "decisions.>",
@@ -65,20 +64,21 @@ async def _decisions_after(nats_url: str, after_seq: int, until_seq: int) -> lis
         await nc.close()
 
 
-def measure(stack, rate: int, duration_s: float) -> dict[str, Any]:
-    monitor = stack.settings.url("nats-monitor")
-    before = _stream_state(monitor, "DECISIONS")["last_seq"]
+def measure(stack, rate: int, duration_s: float, idle: dict[str, float] | None = None) -> dict[str, Any]:
+    before = stream_state(stack, "DECISIONS")["last_seq"]
     cpu_before = cpu_seconds(stack)
+    started = time.monotonic()
     load = run_open(stack.settings.url("gateway") + "/webhook/tradingview", rate, duration_s, seed=rate).as_dict()
     accepted = load["status_codes"].get("200", 0)
     sent_done = time.monotonic()
     deadline = sent_done + 120
-    while _stream_state(monitor, "DECISIONS")["last_seq"] - before < accepted and time.monotonic() < deadline:
+    while stream_state(stack, "DECISIONS")["last_seq"] - before < accepted and time.monotonic() < deadline:
         time.sleep(0.1)
     drained_s = time.monotonic() - sent_done
     cpu_after = cpu_seconds(stack)
-    last = _stream_state(monitor, "DECISIONS")["last_seq"]
-    decisions = asyncio.run(_decisions_after(stack.settings.nats_url, before, last)) if last > before else []
+    wall_s = time.monotonic() - started
+    last = stream_state(stack, "DECISIONS")["last_seq"]
+    decisions = asyncio.run(_decisions_after(stack.settings, before, last)) if last > before else []
     latencies_ms = [d["latency_s"] * 1000 for d in decisions]
     row = {
         "rate": rate,
@@ -92,6 +92,8 @@ def measure(stack, rate: int, duration_s: float) -> dict[str, Any]:
         "degraded_share": round(sum(d["status"] == "degraded" for d in decisions) / max(1, len(decisions)), 4),
         "drain_after_last_signal_s": round(drained_s, 2),
         "cpu_ms_per_decision": per_signal_ms(cpu_before, cpu_after, len(decisions)),
+        "cpu_ms_per_decision_marginal": marginal_ms(cpu_before, cpu_after, idle or {}, wall_s, len(decisions)),
+        "wall_s": round(wall_s, 1),
         "load_average": round(os.getloadavg()[0], 2),
     }
     row["clean"] = is_clean(row, expected=int(rate * duration_s))
@@ -135,7 +137,9 @@ def main() -> None:
     programs = [p.name for p in select_programs(None, demo=False)]
     with own_stack(programs, args.port_offset) as stack:
         time.sleep(2)  # let the consumers settle after start; not a measurement
-        rows = [measure(stack, int(rate), args.duration) for rate in args.rates.split(",")]
+        idle = idle_cores(stack)
+        result["idle_cores"] = {name: round(cores, 4) for name, cores in idle.items()}
+        rows = [measure(stack, int(rate), args.duration, idle) for rate in args.rates.split(",")]
         result["highest_clean_rate"] = search_clean_rate(stack, rows, args.duration, args.search)
         result["rates"] = sorted(rows, key=lambda r: r["rate"])
     result["clean_means"] = f"every signal decided, 0 % degraded, p99 < {CLEAN_P99_MS:g} ms"
@@ -155,6 +159,11 @@ def main() -> None:
     for name in result["rates"][-1]["cpu_ms_per_decision"]:
         cpu.add_row(name, *(str(row["cpu_ms_per_decision"].get(name, "")) for row in result["rates"]))
     cpu.add_row("all", *(f"{sum(row['cpu_ms_per_decision'].values()):.3f}" for row in result["rates"]))
+    pipeline = [n for n in result["rates"][-1]["cpu_ms_per_decision_marginal"] if n in PIPELINE_PROGRAMS]
+    cpu.add_row(
+        "pipeline, marginal",
+        *(f"{sum(row['cpu_ms_per_decision_marginal'].get(n, 0) for n in pipeline):.3f}" for row in result["rates"]),
+    )
     Console(highlight=False).print(cpu)
     best = result["highest_clean_rate"]
     print(f"highest clean rate ({result['clean_means']}): {best if best is not None else 'none'} signals/s")

@@ -1,13 +1,19 @@
 """A healthy stack's life pages nobody; an alert that ends is resolved at the receiver, even across a restart.
 
 One stack of its own (it is stopped and started), with demo traffic:
-start -> demo traffic -> planned restart -> down/up -> 20 s of saturating load, then the
-receiver must hold no critical notification and nothing but the Watchdog and the alerts
-that describe saturation (latency, lag). Then the stale-alert sequence: invalid webhooks
--> GatewayHighErrorRate -> down -> up with no invalid webhook -> resolved at the receiver,
-and `atctl alerts` shows nothing but the Watchdog on its first run.
+start -> demo traffic -> planned restart -> down/up -> 20 s of load the pipeline keeps up with,
+and through all of it the receiver must hold no critical notification and nothing but the
+Watchdog and the alerts that describe saturation (latency, lag). The one fault the test
+causes on purpose is the stale-alert sequence: invalid webhooks -> GatewayHighErrorRate ->
+down -> up with no invalid webhook -> resolved at the receiver, and `atctl verify` passes on
+its first run.
 
-Cost: two to three minutes on a 2-core machine (three starts, three stops, 20 s of load).
+The rule is judged twice: right after each step (what has reached the receiver by then) and
+at the end over the whole run, once Prometheus holds nothing pending and a Watchdog has
+arrived since, so a step's late consequences (decisions degraded at the deadline for a few
+seconds after a restart, a hold time running out) count too, and against the right step.
+
+Cost: two to three minutes on a 2-core machine (two starts, two stops, 20 s of load).
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import pytest
 from typer.testing import CliRunner
 
 from _support import eventually
+from agentic_trading.alerts.sources import AlertClient, AlertSources
 from agentic_trading.cli.main import app
 from agentic_trading.settings import Settings
 from agentic_trading.stack import Stack, select_programs
@@ -32,11 +39,11 @@ pytestmark = pytest.mark.integration
 
 # What a healthy stack may tell the receiver: its heartbeat, and the saturation a load test causes.
 ALLOWED_WHEN_HEALTHY = {"Watchdog", "GatewayHighLatency", "NATSConsumerLag"}
-# Under the saturating load, decisions on a busy 2-core machine fall seconds behind: the
-# decision-latency objective (2 s), the canary (10 s) and the degraded-decision ratio say
-# so, truly. Allowed only while
-# the load runs and until its backlog is decided, never outside it (docs/alerting.md).
-SATURATION = {"SLOBurnRateFast", "SLOBurnRateSlow", "CanarySignalsUndecided", "OrchestratorDegradedWorkflows"}
+# A load the pipeline keeps up with: open model, 100 signals/s to /webhook/test for 20 s. On
+# this machine kind the pipeline decides 200/s with p99 under 0.5 s even at load average 24
+# (docs/benchmarks.md). A load beyond what the pipeline decides in time makes decisions late
+# for their users, and SLOBurnRateFast pages, truly (docs/alerting.md, "Load tests").
+LOAD = ["load", "--rate", "100", "--duration", "20", "--quiet"]
 runner = CliRunner()
 
 
@@ -59,17 +66,28 @@ def _records(stack: Stack) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
 
 
+def _timeline(records: list[dict], start: float) -> str:
+    """The receiver's records as lines of seconds since ``start``, status and alert: a failure's context."""
+    return "\n".join(
+        f"{r['received_at'] - start:7.1f} s {r['status']:8} {r['alertname']} {r['labels'].get('slo', '')}" for r in records
+    )
+
+
 def _atctl(stack: Stack, *args: str) -> tuple[int, str]:
     result = runner.invoke(app, [*args, "--state-dir", str(stack.paths.state_dir)])
     return result.exit_code, result.stdout
 
 
-@pytest.mark.timeout(360)  # three starts and stops of a whole stack, and 20 s of load
-@pytest.mark.xfail(
-    strict=False,
-    reason="passed on its author's runs; failed in the last two full clean-clone runs with only declared alerts notified (GatewayHighErrorRate, NATSConsumerLag, SLO burn): under investigation (issue 15's closing note)",
-)
+@pytest.mark.timeout(360)  # two starts and stops of a whole stack, and 20 s of load
 def test_a_healthy_life_pages_nobody_and_a_stale_alert_ends_at_the_receiver(demo_stack: Stack) -> None:
+    started = time.time()
+    try:
+        _a_healthy_life(demo_stack)
+    except AssertionError as failure:  # the receiver's whole story says which step paged what
+        raise AssertionError(f"{failure}\nthe receiver's records:\n{_timeline(_records(demo_stack), started)}") from failure
+
+
+def _a_healthy_life(demo_stack: Stack) -> None:
     stack, settings = demo_stack, demo_stack.settings
     http = httpx.Client(timeout=5)
 
@@ -79,13 +97,25 @@ def test_a_healthy_life_pages_nobody_and_a_stale_alert_ends_at_the_receiver(demo
     def fired(records: list[dict]) -> set[str]:
         return {r["alertname"] for r in records if r["status"] == "firing"}
 
+    def healthy(records: list[dict], step: str, also: frozenset[str] = frozenset()) -> None:
+        critical = sorted({r["alertname"] for r in records if r["labels"].get("severity") == "critical"})
+        assert not critical, f"{step}: paged {critical}"
+        unexpected = sorted(fired(records) - ALLOWED_WHEN_HEALTHY - also)
+        assert not unexpected, f"{step}: notified {unexpected}"
+
+    def heard_after(delay_s: float, what: str) -> None:
+        """Wait for a Watchdog sent ``delay_s`` from now: what fired before it was notified before it."""
+        moment = time.time() + delay_s
+        eventually(lambda: notifications(alertname="Watchdog", since=moment), timeout_s=delay_s + 20, interval_s=0.5, what=what)
+
     # --- start, demo traffic, a planned restart: nothing but the Watchdog ----------------
     stack.up(demo=True, timeout=90)
     eventually(lambda: notifications(alertname="Watchdog", status="firing"), timeout_s=30, interval_s=0.5, what="the Watchdog")
     stack.restart("agent-sentiment")
-    quiet_life = _records(stack)
-    assert not [r["alertname"] for r in quiet_life if r["labels"].get("severity") == "critical"], quiet_life
-    assert fired(quiet_life) <= ALLOWED_WHEN_HEALTHY, f"unexpected: {sorted(fired(quiet_life) - ALLOWED_WHEN_HEALTHY)}"
+    # Signals missed by the restarting agent are decided at the 2 s deadline; scraped and
+    # evaluated a second or two later: 5 s lets them reach the receiver.
+    heard_after(5, "a Watchdog 5 s after the restart")
+    healthy(_records(stack), "start, demo traffic, `atctl restart agent-sentiment`")
 
     # --- the stale-alert sequence: invalid webhooks, down, up with none ---------------------
     flood_at = time.time()
@@ -110,25 +140,35 @@ def test_a_healthy_life_pages_nobody_and_a_stale_alert_ends_at_the_receiver(demo
         code, output = _atctl(stack, "alerts", "--format", "json")
         firing = {a["alertname"] for a in json.loads(output)["firing"] if a["state"] != "pending"}
         latest = [r for r in _records(stack) if r["alertname"] == "GatewayHighErrorRate"][-1]
+        print(f"{time.time() - up_at:5.1f} s after up: firing {sorted(firing)}, error-rate alert {latest['status']}")
         return firing <= {"Watchdog"} and latest["status"] == "resolved"
 
     eventually(settled, timeout_s=60, interval_s=1, what="nothing but the Watchdog firing, the error-rate alert resolved")
+    flood_ended = time.time()
     code, output = _atctl(stack, "verify", "--category", "alerts")
     assert code == 0, f"atctl verify --category alerts failed on its first run:\n{output}"
     after_up = [r for r in _records(stack) if r["received_at"] >= up_at]
-    assert fired(after_up) <= ALLOWED_WHEN_HEALTHY | {"GatewayHighErrorRate"}, fired(after_up)
-    assert not [r for r in after_up if r["labels"].get("severity") == "critical"], after_up
+    healthy(after_up, "`atctl down`, `atctl up`", also=frozenset({"GatewayHighErrorRate"}))
 
-    # --- 20 s of load that saturates the gateway ---------------------------------------------
+    # --- 20 s of load the pipeline keeps up with -----------------------------------------------
     load_started = time.time()
-    url = settings.url("gateway") + "/webhook/tradingview"
-    load = ["load", "--url", url, "--users", "40", "--think-min", "0", "--think-max", "0", "--duration", "20", "--quiet"]
-    result = runner.invoke(app, load)
-    assert result.exit_code == 0, result.output
-    eventually(lambda: notifications(alertname="Watchdog", since=load_started), timeout_s=15, what="the receiver after the load")
-    during_load = [r for r in _records(stack) if r["received_at"] >= load_started]
-    for record in during_load:  # for the log of a failure
-        print(f"{record['received_at'] - load_started:6.1f} s {record['status']} {record['alertname']}")
-    allowed = ALLOWED_WHEN_HEALTHY | SATURATION
-    assert fired(during_load) <= allowed, f"the load test broke something: {sorted(fired(during_load) - allowed)}"
+    code, output = _atctl(stack, *LOAD)
+    assert code == 0, output
+    # Nothing pending any more (every hold has run out or ended), then a Watchdog: whatever
+    # the run caused has reached the receiver.
+    with AlertClient(AlertSources.of(settings)) as alerts:
+        eventually(
+            lambda: not [a for a in alerts.prometheus_alerts() if a["state"] == "pending"],
+            timeout_s=60,
+            interval_s=1,
+            what="no alert pending after the load",
+        )
+    heard_after(0, "a Watchdog once nothing is pending")
+    healthy([r for r in _records(stack) if r["received_at"] >= load_started], "20 s of load at 100 signals/s")
+
+    # --- the whole run, late consequences included -------------------------------------------
+    records = _records(stack)
+    healthy(records, "the whole run", also=frozenset({"GatewayHighErrorRate"}))
+    error_rate = [r["received_at"] for r in records if r["alertname"] == "GatewayHighErrorRate" and r["status"] == "firing"]
+    assert all(flood_at <= t <= flood_ended for t in error_rate), "GatewayHighErrorRate fired outside the invalid-webhook step"
     http.close()

@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from typer.testing import CliRunner
 
 from _support import eventually
 from agentic_trading.cli.main import app
+from agentic_trading.credentials import ADMIN, redis_url
 from agentic_trading.settings import Settings
 from agentic_trading.stack import ComponentStatus, Stack, available_programs
 from agentic_trading.stack.ports import find_free_port_offset
@@ -103,6 +105,9 @@ def test_up_status_kill_restart_down(own_stack: tuple[list[str], list[str]]) -> 
 
     _traffic_tools_sign_with_the_recorded_secret(state_dir)
 
+    admin = redis.Redis.from_url(redis_url(Stack.attach(state_dir).settings, ADMIN), socket_timeout=5)
+    # A Lua script's writes reach the append-only file as one MULTI/EXEC, as the orchestrator's do.
+    admin.eval("redis.call('SET', KEYS[1], ARGV[1]); redis.call('SET', KEYS[2], ARGV[1])", 2, "at:probe:1", "at:probe:2", "kept")
     code, output = _atctl("kill", "redis", *options)
     assert code == 0, output
 
@@ -111,6 +116,9 @@ def test_up_status_kill_restart_down(own_stack: tuple[list[str], list[str]]) -> 
         return redis if redis.pid not in (None, old_pid) and redis.state == "RUNNING" and redis.healthy else None
 
     eventually(redis_restarted, timeout_s=30, interval_s=0.2, what="supervisord restarting redis")
+    # Replayed from the append-only file as the default user (stack/access.py says why it is not off).
+    assert admin.mget("at:probe:1", "at:probe:2") == [b"kept", b"kept"]
+    assert "NOPERM" not in (state_dir / "logs" / "redis.log").read_text(errors="replace")
 
     code, output = _atctl("down", *options)
     assert code == 0, output

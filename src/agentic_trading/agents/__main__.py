@@ -13,6 +13,7 @@ import uvloop
 
 from agentic_trading import bus
 from agentic_trading.agents import AgentRunner, build_agent
+from agentic_trading.lean_jetstream import LeanJetStream
 from agentic_trading.redis_client import connect_redis
 from agentic_trading.service.http import ServiceApp
 from agentic_trading.service.runtime import run_service
@@ -30,7 +31,7 @@ async def serve(agent_type: str) -> None:
     metrics = AgentMetrics(agent_type)
     redis = connect_redis(settings, component)
     nc = await bus.connect(settings, component)
-    js = nc.jetstream(timeout=2.0)
+    js = LeanJetStream(nc, timeout=2.0)
 
     async def nats_ready() -> str | None:
         return None if nc.is_connected else f"not connected to NATS at {settings.nats_url}"

@@ -8,6 +8,7 @@ their labels.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +53,17 @@ def runbook_path(url: str) -> str:
 
 def _identity(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(labels.items()))
+
+
+def firing_now(alerts: Iterable[dict[str, Any]], always_firing: Iterable[str]) -> list[dict[str, Any]]:
+    """The firing alerts of Prometheus' ``/api/v1/alerts``, those built to fire always left out.
+
+    Not the ``ALERTS`` series: Prometheus writes no staleness marker for it when it shuts
+    down, so after a restart an instant query returns the previous process's firing alerts
+    for up to the 5-minute lookback (docs/alerting.md, "No stale alerts").
+    """
+    always = set(always_firing)
+    return [a for a in alerts if a.get("state") == "firing" and a.get("labels", {}).get("alertname") not in always]
 
 
 def alert_rows(prometheus_alerts: list[dict[str, Any]], alertmanager_alerts: list[dict[str, Any]] | None) -> list[AlertRow]:

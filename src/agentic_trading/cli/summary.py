@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import re
 import textwrap
-from functools import partial
 from typing import Annotated
 
 import typer
 from rich.text import Text
 
+from agentic_trading.alerts.sources import AlertSources
 from agentic_trading.cli.common import (
     JSON,
     TEXT,
@@ -25,9 +25,8 @@ from agentic_trading.cli.common import (
 from agentic_trading.cli.layout import terminal_width
 from agentic_trading.credentials import ADMIN, redis_url
 from agentic_trading.stack.errors import StackError
-from agentic_trading.stack.summary import PipelineSummary, collect_summary, query_prometheus
+from agentic_trading.stack.summary import PipelineSummary, collect_summary
 from agentic_trading.stack.trace_lookup import quick_redis
-from agentic_trading.web_access import web_client_options
 
 EXAMPLES = """
 Examples:
@@ -81,8 +80,7 @@ def summary(
     stack = attach_stack(options)
     client = quick_redis(redis_url(stack.settings, ADMIN))
     try:
-        query = partial(query_prometheus, http_options=web_client_options(stack.settings))
-        result = collect_summary(stack.settings.url("prometheus"), client, window, query)
+        result = collect_summary(AlertSources.of(stack.settings), client, window)
     finally:
         client.close()
     if output == JSON:

@@ -63,6 +63,7 @@ from agentic_trading.gateway.requests import (
     media_type_accepted,
     wanted_headers,
 )
+from agentic_trading.lean_jetstream import LeanJetStream
 from agentic_trading.redis_client import connect_redis
 from agentic_trading.service.http import Receive, Scope, Send, send_json, send_metrics
 from agentic_trading.settings import Settings
@@ -76,7 +77,7 @@ from agentic_trading.signals import (
     build_signal,
     nests_deeper_than,
 )
-from agentic_trading.telemetry.logging import bind_signal, get_logger
+from agentic_trading.telemetry.logging import get_logger
 from agentic_trading.telemetry.metrics import WEBHOOK_STATUSES, GatewayMetrics
 
 log = get_logger("gateway")
@@ -127,7 +128,7 @@ class Gateway:
 
     async def _connect_bus(self) -> None:
         self.nc = await bus.connect(self.settings, "gateway", on_state=self._on_bus_state)
-        self.js = self.nc.jetstream(timeout=self.settings.publish_timeout_s)
+        self.js = LeanJetStream(self.nc, timeout=self.settings.publish_timeout_s)
         while True:
             try:
                 await bus.ensure_streams(self.js, self.settings)
@@ -328,8 +329,7 @@ class Gateway:
         if problems:  # every problem in one answer, so a sender fixes them in one go
             return self.answers.invalid(SignalValidationError(problems), correlation_id)
 
-        with bind_signal(signal.signal_id, correlation_id):
-            return await self.publisher.publish(self.nc, self.js, self.redis, signal)
+        return await self.publisher.publish(self.nc, self.js, self.redis, signal)  # binds the ids where it logs
 
     def _check_source(self, scope: Scope, correlation_id: str) -> Answer | None:
         """403 for a source outside AT_ALLOWED_SOURCES, 429 for one over its rate; else None."""

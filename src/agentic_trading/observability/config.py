@@ -1,14 +1,15 @@
-"""``observability/config.yaml`` as typed data: conventions the lint holds the tree to, fast hold times.
+"""``observability/config.yaml`` as typed data: conventions the lint holds the tree to, fast timings.
 
 What the alert files do not say themselves: the runbook base URL and required
 sections, the allowed severities, which alerts fire always, the shortest production
-``for``, and each alert's hold time in the fast profile.
+``for``, each alert's hold time in the fast profile, and the Alertmanager grouping of the
+few alerts whose route must not notify at once there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -27,6 +28,8 @@ class ObservabilityConfig:
     min_for_s: float
     fast_hold: Mapping[str, str]  # alert name -> `for` in the fast profile
     fast_hold_lines: Mapping[str, int]
+    # alert name -> {"group_wait": .., "group_interval": ..} of its own route in the fast profile
+    fast_grouping: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
 
     def fast_for(self, alert: str) -> str:
         """The alert's `for` in the fast profile (0s unless config.yaml says otherwise)."""
@@ -51,6 +54,7 @@ def load_config(path: Path) -> ObservabilityConfig:
         if not is_duration(str(value)):
             where = Location(path, hold.key_line(str(name)))
             raise ObservabilityError(f"{where}: fast hold time of {name} is {value!r}: write a duration such as 5s")
+    grouping = _fast_grouping(_mapping(_mapping(document, "fast_profile", path), "grouping", path), path)
     return ObservabilityConfig(
         path=path,
         runbook_base_url=base_url,
@@ -60,7 +64,25 @@ def load_config(path: Path) -> ObservabilityConfig:
         min_for_s=parse_duration(min_for),
         fast_hold=MappingProxyType({str(k): str(v) for k, v in hold.items()}),
         fast_hold_lines=MappingProxyType({str(k): hold.key_line(str(k)) for k in hold}),
+        fast_grouping=grouping,
     )
+
+
+GROUPING_KEYS = ("group_wait", "group_interval")
+
+
+def _fast_grouping(grouping: SourceMap, path: Path) -> Mapping[str, Mapping[str, str]]:
+    """``fast_profile.grouping``: per alert, durations for ``group_wait`` and ``group_interval`` only."""
+    result = {}
+    for name, timings in grouping.items():
+        where = Location(path, grouping.key_line(str(name)))
+        if not isinstance(timings, dict) or not timings or set(timings) - set(GROUPING_KEYS):
+            raise ObservabilityError(f"{where}: fast grouping of {name} must map {' and/or '.join(GROUPING_KEYS)} to durations")
+        for key, value in timings.items():
+            if not is_duration(str(value)):
+                raise ObservabilityError(f"{where}: fast {key} of {name} is {value!r}: write a duration such as 5s")
+        result[str(name)] = MappingProxyType({str(k): str(v) for k, v in timings.items()})
+    return MappingProxyType(result)
 
 
 def _mapping(document: SourceMap, key: str, path: Path) -> SourceMap:

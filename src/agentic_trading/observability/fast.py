@@ -5,7 +5,8 @@ scrape and evaluation, a 900 ms scrape timeout, every alert's ``for`` set to its
 fast hold time in ``config.yaml`` (0s when absent), every range window in alert
 expressions scaled by fast/production evaluation interval (15s -> 1s: ``[5m]`` ->
 ``[20s]``, never under :data:`FAST_MIN_WINDOW_S`), and Alertmanager ``group_wait 0s``,
-``group_interval 1s``, ``repeat_interval`` at most 1h (5 s for the Watchdog's route).
+``group_interval 1s``, ``repeat_interval`` at most 1h (5 s for the Watchdog's route),
+except the routes ``config.yaml`` gives a grouping of their own (``fast_profile.grouping``).
 Recording rules keep their windows: their names promise one (``..._rate5m``); the SLO
 error ratios (``slo:error_ratio:<role>``) are named by role and take the fast windows of
 :data:`agentic_trading.observability.slo.FAST_WINDOWS`.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from agentic_trading.observability.config import ObservabilityConfig
@@ -104,8 +106,15 @@ def fast_prometheus_document(document: dict[str, Any]) -> dict[str, Any]:
     return fast
 
 
-def fast_alertmanager_document(document: dict[str, Any]) -> dict[str, Any]:
-    """alertmanager.yml with notifications at once: group_wait 0s, group_interval 1s, repeats ≤ 1h."""
+def fast_alertmanager_document(
+    document: dict[str, Any], grouping: Mapping[str, Mapping[str, str]] | None = None
+) -> dict[str, Any]:
+    """alertmanager.yml with notifications at once: group_wait 0s, group_interval 1s, repeats ≤ 1h.
+
+    ``grouping`` (alert name -> group_wait/group_interval) sets the timings of the route
+    that matches exactly that alert name: the alerts that must be gathered into one
+    notification even in the fast profile (``config.yaml``, ``fast_profile.grouping``).
+    """
     fast = copy.deepcopy(document)
     for depth, route in _routes(fast.get("route") or {}):
         if depth == 0 or "group_wait" in route:
@@ -120,7 +129,22 @@ def fast_alertmanager_document(document: dict[str, Any]) -> dict[str, Any]:
                 route["repeat_interval"] = FAST_HEARTBEAT_REPEAT_INTERVAL
             else:
                 route["repeat_interval"] = FAST_REPEAT_INTERVAL
+    for alert, timings in (grouping or {}).items():
+        routes = [route for depth, route in _routes(fast.get("route") or {}) if depth and _matches_only(route, alert)]
+        if not routes:
+            raise ObservabilityError(
+                f"config.yaml fast_profile.grouping names {alert}, but no route of alertmanager.yml matches "
+                f'alertname="{alert}" alone: add one, or remove the grouping'
+            )
+        for route in routes:
+            route.update(timings)
     return fast
+
+
+def _matches_only(route: dict[str, Any], alert: str) -> bool:
+    """Whether the route's matchers are exactly ``alertname="<alert>"``."""
+    matchers = [str(m).replace(" ", "") for m in route.get("matchers") or []]
+    return matchers in ([f'alertname="{alert}"'], [f"alertname={alert}"])
 
 
 def _routes(route: dict[str, Any], depth: int = 0):

@@ -114,7 +114,7 @@ def alertmanager_document(
     source = tree.alertmanager.document
     config = to_plain(source)
     if profile == "fast":
-        config = fast.fast_alertmanager_document(config)
+        config = fast.fast_alertmanager_document(config, tree.config.fast_grouping)
     receiver_url = settings.url("receiver") + "/alerts"
     for receiver in config.get("receivers") or []:
         for webhook in receiver.get("webhook_configs") or []:

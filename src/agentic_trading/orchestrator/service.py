@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import nats.errors
 import redis.asyncio as aioredis
@@ -18,6 +19,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from agentic_trading import bus
+from agentic_trading.lean_jetstream import LeanJetStream
 from agentic_trading.opinions import Opinion
 from agentic_trading.orchestrator.decision import Decision, decide
 from agentic_trading.orchestrator.workflow import WorkflowStore, parse_workflow
@@ -44,10 +46,11 @@ class Orchestrator:
     def __init__(self, settings: Settings, nc: NATS, redis: aioredis.Redis, metrics: OrchestratorMetrics):
         self.settings = settings
         self.nc = nc
-        self.js: JetStreamContext = nc.jetstream(timeout=2.0)
+        self.js: JetStreamContext = LeanJetStream(nc, timeout=2.0)
         self.redis = redis
         self.store = WorkflowStore(redis)
         self.metrics = metrics
+        self._children: dict[tuple[int, str], Any] = {}
 
     # -- consuming ---------------------------------------------------------------------
     async def handle_batch(self, messages: list[Msg]) -> None:
@@ -132,8 +135,8 @@ class Orchestrator:
             return []
         won = [d for d, first in zip(decisions, await self.store.claim_all(decisions), strict=True) if first]
         for decision in won:
-            self.metrics.workflows.labels(decision.status).inc()
-            self.metrics.decisions.labels(decision.decision).inc()
+            self._child(self.metrics.workflows, decision.status).inc()
+            self._child(self.metrics.decisions, decision.decision).inc()
             self.metrics.workflow_duration.observe(decision.latency_s)
             for agent in decision.missing_agents:
                 self.metrics.missing_opinions.labels(agent).inc()
@@ -152,6 +155,14 @@ class Orchestrator:
         if failed is not None:
             raise failed
         return won
+
+    def _child(self, metric: Any, label: str) -> Any:
+        """A metric's child for one label value, looked up once (``labels()`` takes a lock each call)."""
+        key = (id(metric), label)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(label)
+        return child
 
     @staticmethod
     def _outgoing(decision: Decision) -> bus.Outgoing:

@@ -12,7 +12,9 @@ Keys:
   (``atctl trace`` finds a signal by either id without reading whole logs)
 
 The claim is one Lua script: it writes the decision only if none exists, removes the
-deadline, queues the decision for publishing and moves the paper ledger, atomically.
+deadline, queues the decision for publishing and moves the paper ledger, atomically. A claim
+that loses removes the deadline too: a deadline that outlived its signal's decision would
+otherwise be loaded, decided and lost by the sweeper every 50 ms for ever.
 So a redelivered signal or opinion, two racing tasks or a restart can never produce a
 second decision, and a crash between the claim and the publish is repaired by
 re-publishing the outbox (JetStream deduplicates on the signal id).
@@ -60,6 +62,8 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then
   redis.call('EXPIRE', KEYS[5], 300)
   return 1
 end
+-- Decided already: a deadline left for it would be swept (and lost) every round for ever.
+redis.call('ZREM', KEYS[2], ARGV[2])
 return 0
 """
 

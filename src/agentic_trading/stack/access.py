@@ -110,8 +110,21 @@ def _nats_hash(paths: StackPaths, user: str, password: str) -> str:
 
 
 def render_redis_acl(passwords: Mapping[str, str]) -> str:
-    """redis.conf ``user`` lines: the default (anonymous) user off, one user per service by SHA-256."""
-    lines = ["# Anonymous connections are refused; one ACL user per service (stack/access.py).", "user default off"]
+    """redis.conf ``user`` lines: nobody can be the default user, one user per service by SHA-256.
+
+    The default user stays ``on`` with every permission but no password (``resetpass``, not
+    ``nopass``): no connection is authenticated as it and ``AUTH default …`` always fails, so
+    anonymous clients get NOAUTH. It is not ``off`` because Redis replays the append-only file
+    as the default user and, before Redis 8 (redis/redis#14541, valkey#3983), re-checks that
+    user's permissions at every EXEC: with ``user default off`` every MULTI/EXEC in the AOF --
+    every Lua script's writes -- is refused with NOPERM on restart and silently lost.
+    """
+    lines = [
+        "# Anonymous connections are refused (NOAUTH); one ACL user per service (stack/access.py).",
+        "# The default user has no password, so nobody can be it, and keeps its permissions so",
+        "# that replaying the append-only file after a restart keeps every transaction.",
+        "user default on resetpass ~* &* +@all",
+    ]
     for user, rules in REDIS_RULES.items():
         digest = hashlib.sha256(passwords[user].encode()).hexdigest()
         lines.append(f"user {user} on #{digest} {rules}")

@@ -70,8 +70,11 @@ from agentic_trading.web_access import web_client_options
 
 POLL_INTERVAL_S = 0.25
 SUPERVISORD_START_TIMEOUT_S = 15.0
-# atctl down waits this long for the receiver to get the "resolved" of every open alert.
-SHUTDOWN_RESOLVE_TIMEOUT_S = 5.0
+# atctl down waits at most this long for the receiver to get the "resolved" of every open
+# alert (it returns once they are all there). A resolved notification waits for its group's
+# next group_interval tick: longer than the fast profile's longest, NATSConsumerLag's 10 s
+# (observability/config.yaml, fast_profile.grouping; a unit test holds them so).
+SHUTDOWN_RESOLVE_TIMEOUT_S = 12.0
 
 
 ProgressCallback = Callable[[list["ComponentStatus"]], None]

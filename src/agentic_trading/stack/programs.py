@@ -27,14 +27,19 @@ OBSERVABILITY_MODULE = "agentic_trading.stack.observability"
 # Debian puts some daemons in sbin, which is not on every user's PATH.
 _EXTRA_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-# Start order: infrastructure, then everything that talks to it, then what watches it, then
-# load. Prometheus and Alertmanager start once the services (the canary among them: it sends
-# nothing until the gateway is ready) are healthy, and stop before them: a first scrape of a service still starting (or already stopping) is
-# up == 0, which paged GatewayDown/AgentDown on every `atctl up` and `atctl down`.
+# Start order: infrastructure, then everything that talks to it, then the canary that probes
+# it, then what watches it, then load. The canary starts once the services are healthy and
+# stops before them: a canary signal sent while the orchestrator or the agents were still
+# starting on a busy machine went undecided for 10 s and paged CanarySignalsUndecided a few
+# seconds after `atctl up`. Prometheus and Alertmanager start once the services and the
+# canary are healthy, and stop before them: a first scrape of a service still starting (or
+# already stopping) is up == 0, which paged GatewayDown/AgentDown on every `atctl up` and
+# `atctl down`.
 TIER_INFRASTRUCTURE = 0
 TIER_SERVICES = 1
-TIER_WATCHERS = 2
-TIER_DEMO = 3
+TIER_PROBES = 2
+TIER_WATCHERS = 3
+TIER_DEMO = 4
 
 
 @dataclass
@@ -271,6 +276,7 @@ PROGRAMS: tuple[Program, ...] = (
         probe=HttpProbe("canary", "/healthz"),
         url=_http_url("canary"),
         ports=("canary",),
+        tier=TIER_PROBES,
         module="agentic_trading.canary",
     ),
     # Demo programs: started only by `atctl up --demo`. Add more here.

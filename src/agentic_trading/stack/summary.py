@@ -1,19 +1,26 @@
 """The pipeline as an operator sees it: traffic, decisions, lag, positions, firing alerts.
 
-The figures come from Prometheus (rates over a window) and Redis (the paper positions);
-:func:`build_summary` turns the query answers into a :class:`PipelineSummary` without I/O,
-so it is unit-tested on fixture answers.
+The figures come from Prometheus (rates over a window, and the rule manager's alerts) and
+Redis (the paper positions); :func:`build_summary` turns the answers into a
+:class:`PipelineSummary` without I/O, so it is unit-tested on fixture answers.
+
+Firing alerts come from ``/api/v1/alerts``, as in ``atctl alerts`` and ``atctl verify``,
+not from the ``ALERTS`` series, which reads as firing for up to 5 minutes after a
+Prometheus restart (docs/alerting.md, "No stale alerts").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
 import redis
 
+from agentic_trading.alerts.sources import AlertClient, AlertSourceError, AlertSources
+from agentic_trading.alerts.view import firing_now
 from agentic_trading.redis_keys import POSITIONS_KEY
 
 WATCHDOG = "Watchdog"  # always firing by design: not a problem
@@ -27,7 +34,6 @@ def queries(window: str) -> dict[str, str]:
         "decisions": f"sum by (decision) (increase(orchestrator_decisions_total[{window}]))",
         "workflows": f"sum by (status) (increase(orchestrator_workflows_total[{window}]))",
         "lag": "sum by (consumer) (nats_consumer_pending_messages + nats_consumer_ack_pending_messages)",
-        "alerts": f'ALERTS{{alertstate="firing", alertname!="{WATCHDOG}"}}',
     }
 
 
@@ -57,11 +63,16 @@ def _by(samples: list[dict[str, Any]], label: str) -> dict[str, float]:
 
 
 def build_summary(
-    window: str, answers: Mapping[str, list[dict[str, Any]] | None], positions: Mapping[str, float] | None
+    window: str,
+    answers: Mapping[str, list[dict[str, Any]] | None],
+    positions: Mapping[str, float] | None,
+    alerts: list[dict[str, Any]] | None = None,
 ) -> PipelineSummary:
-    """Pure: Prometheus vectors (None: the query failed) and Redis positions as one summary."""
+    """Pure: Prometheus vectors and ``/api/v1/alerts`` (None: not answered) and Redis positions as one summary."""
     summary = PipelineSummary(window)
     failed = [name for name, samples in answers.items() if samples is None]
+    if alerts is None:
+        failed.append("alerts")
     if failed:
         summary.problems.append("Prometheus did not answer: " + ", ".join(failed))
 
@@ -73,7 +84,7 @@ def build_summary(
     summary.decisions = {k: round(v) for k, v in _by(vector("decisions"), "decision").items()}
     summary.workflows = {k: round(v) for k, v in _by(vector("workflows"), "status").items()}
     summary.consumer_lag = {k: round(v) for k, v in _by(vector("lag"), "consumer").items()}
-    summary.firing_alerts = sorted({str(s["metric"].get("alertname", "?")) for s in vector("alerts")})
+    summary.firing_alerts = sorted({str(a.get("labels", {}).get("alertname", "?")) for a in firing_now(alerts or [], [WATCHDOG])})
     if positions is None:
         summary.problems.append("Redis did not answer: positions unknown")
     else:
@@ -107,12 +118,22 @@ def read_positions(client: redis.Redis) -> dict[str, float] | None:
     return {k.decode(): float(v) for k, v in raw.items()}
 
 
+def read_alerts(sources: AlertSources) -> list[dict[str, Any]] | None:
+    """Prometheus' pending and firing alerts now, or None when it does not answer."""
+    try:
+        with AlertClient(sources) as client:
+            return client.prometheus_alerts()
+    except AlertSourceError:
+        return None
+
+
 def collect_summary(
-    prometheus_url: str,
+    sources: AlertSources,
     redis_client: redis.Redis,
     window: str = "5m",
-    query: Callable[[str, str], list[dict[str, Any]] | None] = query_prometheus,
+    query: Callable[[str, str], list[dict[str, Any]] | None] | None = None,
 ) -> PipelineSummary:
-    """``query`` asks Prometheus (give a secured one's credentials with ``functools.partial``)."""
-    answers = {name: query(prometheus_url, promql) for name, promql in queries(window).items()}
-    return build_summary(window, answers, read_positions(redis_client))
+    """``query`` asks Prometheus; by default ``query_prometheus`` with ``sources``' credentials and CA."""
+    ask = query or partial(query_prometheus, http_options=sources.http_options)
+    answers = {name: ask(sources.prometheus, promql) for name, promql in queries(window).items()}
+    return build_summary(window, answers, read_positions(redis_client), read_alerts(sources))

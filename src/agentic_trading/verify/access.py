@@ -62,7 +62,7 @@ def redis_anonymous(ctx: VerifyContext) -> Outcome:
     return Outcome.failed(
         f"Redis answers anyone: an anonymous PING got {reply.strip().decode(errors='replace')!r}; "
         "anyone who reaches it can read, delete or reconfigure everything: `atctl up` renders ACL users "
-        "(user default off)",
+        "(a default user nobody can authenticate as)",
         reproduce,
     )
 

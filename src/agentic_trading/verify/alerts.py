@@ -13,8 +13,8 @@ import shlex
 from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any
 
+from agentic_trading.alerts.view import firing_now
 from agentic_trading.observability.rules import AlertRule
 from agentic_trading.verify.context import VerifyContext
 from agentic_trading.verify.lint import lint_check
@@ -22,17 +22,6 @@ from agentic_trading.verify.model import Check, Outcome, counted, summarise
 from agentic_trading.verify.promtool import run_promtool
 
 CATEGORY = "alerts"
-
-
-def firing_now(alerts: Iterable[dict[str, Any]], always_firing: Iterable[str]) -> list[dict[str, Any]]:
-    """The firing alerts of ``/api/v1/alerts``, those built to fire always left out.
-
-    Not the ``ALERTS`` series: Prometheus writes no staleness marker for it when it shuts
-    down, so after a restart an instant query returns the previous process's firing alerts
-    for up to the 5-minute lookback (docs/alerting.md, "No stale alerts").
-    """
-    always = set(always_firing)
-    return [a for a in alerts if a.get("state") == "firing" and a.get("labels", {}).get("alertname") not in always]
 
 
 def plan(ctx: VerifyContext) -> list[Check]:

@@ -166,3 +166,27 @@ def test_alerts_reach_the_receiver_by_severity_except_inhibited_ones(
         ("NATSConsumerLag", "nats-exporter"),
     }
     assert notifications.keys() == DELIVERED, "an inhibited alert was notified"
+
+
+def test_consumers_that_start_lagging_seconds_apart_are_one_notification(
+    alertmanager: str, receiver: tuple[int, _Notifications]
+) -> None:
+    """A load fills the six queues a few seconds apart: the receiver hears of it once, not once per consumer."""
+    _, notifications = receiver
+    consumers = ["agent-risk", "agent-momentum", "agent-sentiment", "orchestrator"]
+    lagging: list[dict[str, Any]] = []
+    for consumer in consumers:  # one more consumer a second, as Prometheus re-sends what fires
+        lagging.append(_alert("NATSConsumerLag", "warning", service="nats", job="nats", consumer=consumer))
+        httpx.post(f"{alertmanager}/api/v2/alerts", json=lagging, timeout=5).raise_for_status()
+        time.sleep(1.0)
+    deadline = time.monotonic() + DEADLINE_S
+    while not notifications.received:
+        if time.monotonic() > deadline:
+            pytest.fail(f"NATSConsumerLag not notified within {DEADLINE_S} s")
+        time.sleep(0.05)
+    with notifications.lock:
+        bodies = list(notifications.received)
+    # Under the old 0s/1s timings the first consumer was notified alone, then each one joining.
+    assert len(bodies) == 1, f"{len(bodies)} notifications for one incident"
+    assert sorted(a["labels"]["consumer"] for a in bodies[0]["alerts"]) == sorted(consumers)
+    assert {a["status"] for a in bodies[0]["alerts"]} == {"firing"}

@@ -38,7 +38,7 @@ def test_configs_hold_hashes_never_passwords(tmp_path: Path) -> None:
     text = render_redis_acl(credentials.redis) + render_nats_authorization(credentials.nats_hashes)
     for password in [*credentials.redis.values(), *credentials.nats.values()]:
         assert password not in text
-    assert "user default off" in text
+    assert "user default on resetpass ~* &* +@all" in text  # no password: nobody can AUTH as it
 
 
 def test_only_the_gateway_keeps_the_webhook_secret_and_only_the_viewer_its_password() -> None:

@@ -47,6 +47,13 @@ def test_watchers_start_after_the_services_and_stop_before_them() -> None:
     assert tiers["traffic"] > tiers["prometheus"]
 
 
+def test_the_canary_probes_only_a_pipeline_that_is_up() -> None:
+    """A canary signal sent while the orchestrator was still starting went undecided: a false page."""
+    tiers = {p.name: p.tier for p in PROGRAMS}
+    pipeline = ("gateway", "agent-momentum", "agent-risk", "agent-sentiment", "agent-correlation", "orchestrator")
+    assert all(tiers["canary"] > tiers[service] for service in pipeline)
+
+
 def test_demo_programs_only_with_demo() -> None:
     assert "traffic" not in [p.name for p in select_programs()]
     assert "traffic" in [p.name for p in select_programs(demo=True)]
