@@ -268,6 +268,30 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
         await ensure_consumer(js, stream, durable, subject, replay_s=replay_s)
 
 
+ENSURE_RETRY_S = 0.5
+
+
+async def ensure_streams_patiently(js: JetStreamContext, settings: Settings, stop: asyncio.Event) -> bool:
+    """:func:`ensure_streams`, tried again while JetStream's API times out; False if ``stop`` came first.
+
+    On a busy machine a JetStream that has just started can take longer than the client's API
+    timeout to answer: an agent or orchestrator that gave up then crashed at start-up, and
+    supervisord's retries ran out (a stack that never became healthy). A broken configuration
+    (:class:`StreamConfigError`) is still raised at once.
+    """
+    while not stop.is_set():
+        try:
+            await ensure_streams(js, settings)
+            return True
+        except (TimeoutError, nats.errors.TimeoutError) as exc:
+            log.warning("ensure_streams_retry", error=f"{type(exc).__name__}: {exc}")
+            try:
+                await asyncio.wait_for(stop.wait(), ENSURE_RETRY_S)
+            except TimeoutError:
+                continue
+    return False
+
+
 async def ensure_consumer(
     js: JetStreamContext, stream: str, durable: str, filter_subject: str, *, replay_s: float | None = None
 ) -> None:

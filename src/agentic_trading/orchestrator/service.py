@@ -262,7 +262,8 @@ class Orchestrator:
             await _wait(stop, OUTBOX_INTERVAL_S)
 
     async def run(self, stop: asyncio.Event) -> None:
-        await bus.ensure_streams(self.js, self.settings)
+        if not await bus.ensure_streams_patiently(self.js, self.settings, stop):
+            return
         tasks = [
             asyncio.create_task(self.consume(bus.SIGNALS_STREAM, bus.ORCHESTRATOR_SIGNALS_CONSUMER, "signals.>", stop)),
             asyncio.create_task(self.consume(bus.OPINIONS_STREAM, bus.ORCHESTRATOR_OPINIONS_CONSUMER, "opinions.>", stop)),
