@@ -101,13 +101,9 @@ class SignalPublisher:
                 body["correlation_id"] = original
                 body["retry_correlation_id"] = signal.correlation_id
         lines = SignalLines()  # the per-signal line, without structlog's chain (telemetry/logging.py)
-        lines.info(
+        lines.signal(
             "signal_accepted",
-            signal.signal_id,
-            signal.correlation_id,
-            instrument=signal.instrument,
-            action=signal.action,
-            test=signal.test,
+            signal,
             stream_seq=ack.seq,
             duplicate=bool(ack.duplicate),
             original_correlation_id=body["correlation_id"],

@@ -97,14 +97,7 @@ class Orchestrator:
             kind = "signal" if isinstance(part, Signal) else "opinion"
             lines.info("message_after_decision", part.signal_id, part.correlation_id, kind=kind)
         elif isinstance(part, Signal):
-            lines.info(
-                "workflow_started",
-                part.signal_id,
-                part.correlation_id,
-                instrument=part.instrument,
-                action=part.action,
-                test=part.test,
-            )
+            lines.signal("workflow_started", part)
         else:
             lines.info(
                 "opinion_received",
