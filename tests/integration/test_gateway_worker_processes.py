@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -27,7 +26,7 @@ from _live import SPEC_SIGNAL, LiveStack
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from _support import eventually
+from _support import eventually, free_port_near
 from agentic_trading.gateway.workers import metrics_dir
 
 pytestmark = pytest.mark.integration
@@ -44,17 +43,6 @@ class TwoWorkerGateway:
     metrics_dir: Path
 
 
-def _free_port_near(start: int) -> int:
-    for port in range(start, start + 200):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError(f"no free port in {start}..{start + 199}")
-
-
 def _fresh_connection() -> httpx.Client:
     """A client that opens a new connection for every request (no keep-alive)."""
     return httpx.Client(timeout=10.0, limits=httpx.Limits(max_keepalive_connections=0))
@@ -63,7 +51,7 @@ def _fresh_connection() -> httpx.Client:
 @pytest.fixture(scope="module")
 def gateway(live: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoWorkerGateway]:
     settings = live.settings
-    port = _free_port_near(settings.port("gateway") + 250)
+    port = free_port_near(settings.port("gateway") + 250)
     output = tmp_path_factory.mktemp("two-worker-gateway") / "gateway.out"
     env = {
         **os.environ,

@@ -9,7 +9,7 @@ value lives in a memory-mapped file per process in ``<state_dir>/gateway-metrics
 (``MultiProcessCollector``): counters and histograms are summed over the workers, alive
 or not (a total never goes back), and each gauge is aggregated by the mode it declares
 in ``telemetry/metrics.py``. Files of a worker that died are kept for counters but its
-gauges are dropped (``mark_process_dead``) when a worker starts or a scrape finds it gone.
+gauges are dropped (``mark_process_dead``) by the next scrape.
 
 The build info and ``process_*`` series come from the worker that answers the scrape.
 """
