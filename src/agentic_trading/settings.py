@@ -115,8 +115,8 @@ class Settings(BaseSettings):
 
     # Gateway worker processes on the one port. Above 1 their metrics are summed through
     # prometheus_client's multiprocess mode (files in <state_dir>/gateway-metrics) and rate
-    # limits apply per worker. One worker is the default: on two cores the agents and the
-    # orchestrator need the other core (docs/benchmarks.md, "Several gateway workers").
+    # limits apply per worker. One is the default: on two cores a second worker added CPU per
+    # request, not throughput (docs/benchmarks.md, "Several gateway workers").
     gateway_workers: int = Field(1, ge=1, le=16)
     # Largest webhook body the gateway reads; larger: 413.
     max_body_bytes: int = 64 * 1024
