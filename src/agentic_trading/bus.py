@@ -162,19 +162,19 @@ async def connect(
     :class:`BusUnavailable` raised.
     """
 
-    async def _disconnected() -> None:
-        log.warning("nats_disconnected", url=settings.nats_url)
+    async def _tell(connected: bool) -> None:
         if on_state:
-            result = on_state(False)
+            result = on_state(connected)
             if result is not None:
                 await result
 
+    async def _disconnected() -> None:
+        log.warning("nats_disconnected", url=settings.nats_url)
+        await _tell(False)
+
     async def _reconnected() -> None:
         log.info("nats_reconnected", url=settings.nats_url)
-        if on_state:
-            result = on_state(True)
-            if result is not None:
-                await result
+        await _tell(True)
 
     async def _error(exc: Exception) -> None:
         log.debug("nats_error", error=str(exc))

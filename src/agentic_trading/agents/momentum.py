@@ -27,10 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import redis.asyncio as aioredis
-
-from agentic_trading.agents.base import AgentLogic, Assessment, clip
-from agentic_trading.agents.state import DEFAULT_SEEN_TTL_S, Histories, HistoryStore, prices_key
+from agentic_trading.agents.base import Assessment, clip
+from agentic_trading.agents.history import HistoryAgent
+from agentic_trading.agents.state import Histories, prices_key
 from agentic_trading.signals import Signal
 
 HISTORY_LEN = 50
@@ -69,22 +68,15 @@ def assess_momentum(signal: Signal, history: Sequence[float]) -> Assessment:
     return Assessment(score, confidence, [measured, verdict])
 
 
-class MomentumAgent(AgentLogic[Histories]):
+class MomentumAgent(HistoryAgent):
     agent_type = "momentum"
+    key_for = staticmethod(prices_key)
+    keep = HISTORY_LEN
 
-    def __init__(self, redis: aioredis.Redis, *, seen_ttl_s: float = DEFAULT_SEEN_TTL_S):
-        self.store = HistoryStore(redis, self.agent_type, prices_key, HISTORY_LEN, seen_ttl_s=seen_ttl_s)
-
-    async def load(self, signals: Sequence[Signal]) -> Histories:
-        return await self.store.load(s.instrument for s in signals)
+    @staticmethod
+    def value_of(signal: Signal) -> str | None:
+        return repr(signal.price) if signal.price is not None else None
 
     def assess(self, signal: Signal, state: Histories) -> Assessment:
         history = [float(v) for v in state.values(signal.instrument, excluding=signal.signal_id)]
         return assess_momentum(signal, history)
-
-    def advance(self, signal: Signal, state: Histories) -> None:
-        if signal.price is not None:
-            state.append(signal.instrument, signal.signal_id, repr(signal.price), HISTORY_LEN)
-
-    async def record(self, signals: Sequence[Signal]) -> None:
-        await self.store.record([(s.instrument, s.signal_id, repr(s.price)) for s in signals if s.price is not None])

@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import redis.asyncio as aioredis
-
-from agentic_trading.agents.base import AgentLogic, Assessment
-from agentic_trading.agents.state import DEFAULT_SEEN_TTL_S, Histories, HistoryStore, sentiment_key
+from agentic_trading.agents.base import Assessment
+from agentic_trading.agents.history import HistoryAgent
+from agentic_trading.agents.state import Histories, sentiment_key
 from agentic_trading.signals import Signal
 
 WINDOW = 20
@@ -51,20 +50,14 @@ def assess_sentiment(signal: Signal, recent_actions: Sequence[str]) -> Assessmen
     return Assessment(score, confidence, [counted, verdict])
 
 
-class SentimentAgent(AgentLogic[Histories]):
+class SentimentAgent(HistoryAgent):
     agent_type = "sentiment"
+    key_for = staticmethod(sentiment_key)
+    keep = WINDOW
 
-    def __init__(self, redis: aioredis.Redis, *, seen_ttl_s: float = DEFAULT_SEEN_TTL_S):
-        self.store = HistoryStore(redis, self.agent_type, sentiment_key, WINDOW, seen_ttl_s=seen_ttl_s)
-
-    async def load(self, signals: Sequence[Signal]) -> Histories:
-        return await self.store.load(s.instrument for s in signals)
+    @staticmethod
+    def value_of(signal: Signal) -> str | None:
+        return signal.action
 
     def assess(self, signal: Signal, state: Histories) -> Assessment:
         return assess_sentiment(signal, state.values(signal.instrument, excluding=signal.signal_id))
-
-    def advance(self, signal: Signal, state: Histories) -> None:
-        state.append(signal.instrument, signal.signal_id, signal.action, WINDOW)
-
-    async def record(self, signals: Sequence[Signal]) -> None:
-        await self.store.record([(s.instrument, s.signal_id, s.action) for s in signals])

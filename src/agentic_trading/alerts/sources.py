@@ -78,28 +78,24 @@ class AlertClient:
 
     def create_silence(self, request: dict[str, Any]) -> str:
         """Create a silence; returns its id."""
-        url = self.sources.alertmanager + "/api/v2/silences"
-        try:
-            response = self._http.post(url, json=request)
-        except httpx.HTTPError as error:
-            raise AlertSourceError(
-                f"Alertmanager at {url} is not answering ({error}): is the stack up? (atctl status)"
-            ) from error
-        if response.status_code != 200:
-            raise AlertSourceError(f"Alertmanager refused the silence (HTTP {response.status_code}): {response.text.strip()}")
+        response = self._post_to_alertmanager("/api/v2/silences", request, "the silence")
         return str(response.json().get("silenceID", ""))
 
     def post_alerts(self, alerts: list[dict[str, Any]]) -> None:
         """Send alerts to Alertmanager as Prometheus does (``POST /api/v2/alerts``)."""
-        url = self.sources.alertmanager + "/api/v2/alerts"
+        self._post_to_alertmanager("/api/v2/alerts", alerts, "the alerts")
+
+    def _post_to_alertmanager(self, path: str, body: Any, what: str) -> httpx.Response:
+        url = self.sources.alertmanager + path
         try:
-            response = self._http.post(url, json=alerts)
+            response = self._http.post(url, json=body)
         except httpx.HTTPError as error:
             raise AlertSourceError(
                 f"Alertmanager at {url} is not answering ({error}): is the stack up? (atctl status)"
             ) from error
         if response.status_code != 200:
-            raise AlertSourceError(f"Alertmanager refused the alerts (HTTP {response.status_code}): {response.text.strip()}")
+            raise AlertSourceError(f"Alertmanager refused {what} (HTTP {response.status_code}): {response.text.strip()}")
+        return response
 
     def _get(self, url: str, what: str, params: dict[str, Any] | None = None) -> Any:
         try:

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from agentic_trading.observability.durations import format_age
+
 _RUNBOOK_PATH = re.compile(r"(docs/runbooks/[^/?#]+\.md)")
 # Severity order for sorting: pages first.
 _SEVERITY_RANK = {"critical": 0, "warning": 1, "info": 2, "none": 3}
@@ -164,14 +166,7 @@ def age(timestamp: str, now: datetime) -> str:
     moment = parse_time(timestamp)
     if moment is None:
         return "-"
-    seconds = max(0, int((now - moment).total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
+    return format_age(int((now - moment).total_seconds()))
 
 
 def parse_time(timestamp: str) -> datetime | None:

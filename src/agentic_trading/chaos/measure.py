@@ -7,7 +7,7 @@ Notifications are the receiver's records (``GET /notifications``): dicts with
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 WATCHDOG = "Watchdog"
@@ -49,8 +49,11 @@ def unexpected_alerts(notifications: Iterable[Mapping[str, Any]], since: float, 
 
 
 @dataclass
-class Observation:
-    """What one experiment saw; seconds are from the fault (fire, notify) or the repair (resolve)."""
+class Figures:
+    """What an experiment measures; seconds are from the fault (fire, notify) or the repair (resolve).
+
+    The probes fill an :class:`Observation`; the experiment's result carries the same figures.
+    """
 
     time_to_fire_s: float | None = None
     time_to_alertmanager_s: float | None = None
@@ -59,6 +62,16 @@ class Observation:
     unexpected_alerts: list[str] = field(default_factory=list)
     signals_accepted: int | None = None
     signals_decided: int | None = None
+
+    def figures(self) -> dict[str, Any]:
+        """These figures alone, by field name (an observation's, for its experiment's result)."""
+        return {figure.name: getattr(self, figure.name) for figure in fields(Figures)}
+
+
+@dataclass
+class Observation(Figures):
+    """What one experiment saw while it ran."""
+
     problems: list[str] = field(default_factory=list)  # every assertion that did not hold, in order
 
 

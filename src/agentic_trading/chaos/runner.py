@@ -20,14 +20,14 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from chaoslib.experiment import run_experiment as chaoslib_run
 
 from agentic_trading.chaos import partition
 from agentic_trading.chaos.experiment import Experiment
-from agentic_trading.chaos.measure import seconds
+from agentic_trading.chaos.measure import Figures, seconds
 from agentic_trading.chaos.session import Session, active
 from agentic_trading.stack import Stack
 
@@ -40,20 +40,21 @@ _chaoslib_log.propagate = False
 
 
 @dataclass
-class ExperimentResult:
-    """One experiment's outcome: the JSON fields of ``atctl chaos run --format json``."""
-
+class _Experiment:
     name: str
     alert: str
     status: str  # passed, failed, skipped, interrupted
     fault: str
-    time_to_fire_s: float | None = None
-    time_to_alertmanager_s: float | None = None
-    time_to_notify_s: float | None = None
-    time_to_resolve_s: float | None = None
-    unexpected_alerts: list[str] = field(default_factory=list)
-    signals_accepted: int | None = None
-    signals_decided: int | None = None
+
+
+@dataclass
+class ExperimentResult(Figures, _Experiment):
+    """One experiment's outcome: the JSON fields of ``atctl chaos run --format json``.
+
+    Fields in order: the experiment's (name, alert, status, fault), its :class:`Figures`
+    (dataclass fields follow the reversed MRO), then the verdict's message.
+    """
+
     message: str = ""
     duration_s: float = 0.0
 
@@ -135,13 +136,7 @@ def judge(experiment: Experiment, session: Session, journal: dict[str, Any], int
         alert=experiment.alert,
         status=verdict,
         fault=session.fault_description or experiment.fault,
-        time_to_fire_s=obs.time_to_fire_s,
-        time_to_alertmanager_s=obs.time_to_alertmanager_s,
-        time_to_notify_s=obs.time_to_notify_s,
-        time_to_resolve_s=obs.time_to_resolve_s,
-        unexpected_alerts=obs.unexpected_alerts,
-        signals_accepted=obs.signals_accepted,
-        signals_decided=obs.signals_decided,
+        **obs.figures(),
         message=_dedupe(problems)[0] if problems else "ok",
     )
 

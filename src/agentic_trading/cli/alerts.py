@@ -19,16 +19,7 @@ from rich.table import Table
 
 from agentic_trading.alerts.sources import AlertClient, AlertSourceError, AlertSources
 from agentic_trading.alerts.view import AlertRow, age, alert_rows, firing_summary, parse_time, silence_request, silence_rows
-from agentic_trading.cli.common import (
-    DebugOption,
-    FormatOption,
-    PortOffsetOption,
-    StateDirOption,
-    attach_stack,
-    console,
-    err_console,
-    merge_options,
-)
+from agentic_trading.cli.common import FormatOption, GlobalOptions, attach_stack, console, err_console, stack_options
 from agentic_trading.observability.durations import parse_duration
 from agentic_trading.observability.errors import ObservabilityError
 from agentic_trading.stack.errors import StackError
@@ -75,14 +66,13 @@ def gather(client: AlertClient, since_s: float) -> dict[str, Any]:
 
 
 @app.callback()
+@stack_options
 def alerts(
     ctx: typer.Context,
+    options: GlobalOptions,
     since: Annotated[str, typer.Option("--since", help="How far back to list the receiver's notifications.")] = "1h",
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many recent notifications.")] = 15,
     output: FormatOption = "text",
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """What is alerting now: firing alerts (since when, severity, summary, runbook),
     the receiver's recent notifications, silences, and whether the Watchdog arrives.
@@ -101,9 +91,8 @@ def alerts(
     atctl alerts silence AgentDown --service agent-risk --for 1h --comment "swap"
     """
     if ctx.invoked_subcommand is not None:
-        ctx.obj = merge_options(ctx, state_dir, port_offset, debug)
+        ctx.obj = options  # the subcommand merges its own options over these
         return
-    options = merge_options(ctx, state_dir, port_offset, debug)
     stack = attach_stack(options)
     since_s = _duration(since, "--since")
     with AlertClient(AlertSources.of(stack.settings)) as client:
@@ -196,21 +185,18 @@ def _notifications_table(notifications: list[dict[str, Any]]) -> Table:
 
 
 @app.command()
+@stack_options
 def silence(
-    ctx: typer.Context,
+    options: GlobalOptions,
     alertname: Annotated[str, typer.Argument(help="The alert to silence, e.g. AgentDown.")],
     duration: Annotated[str, typer.Option("--for", help="How long: 30m, 2h, …")] = "1h",
     comment: Annotated[str, typer.Option("--comment", help="Why (Alertmanager requires one).")] = "",
     service: Annotated[str | None, typer.Option("--service", help="Only this service's alert.", show_default=False)] = None,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Silence one alert (optionally for one service) at Alertmanager for a while.
 
     Example: atctl alerts silence AgentDown --for 30m --comment "restarting agents"
     """
-    options = merge_options(ctx, state_dir, port_offset, debug)
     if not comment.strip():
         raise StackError("--comment is required: say why, so the next person knows (e.g. --comment 'deploy')")
     seconds = _duration(duration, "--for")

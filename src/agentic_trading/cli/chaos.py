@@ -17,15 +17,7 @@ from rich.table import Table
 from agentic_trading.chaos.experiment import discover, select
 from agentic_trading.chaos.report import TEXT_HEADERS, text_rows, to_json, to_junit
 from agentic_trading.chaos.runner import ExperimentResult, run_one
-from agentic_trading.cli.common import (
-    DebugOption,
-    PortOffsetOption,
-    StateDirOption,
-    attach_stack,
-    console,
-    err_console,
-    merge_options,
-)
+from agentic_trading.cli.common import GlobalOptions, attach_stack, console, debug_option, err_console, stack_options
 
 app = typer.Typer(
     help="Chaos experiments: inject each alert's real fault into the local stack and time the alert path.",
@@ -50,12 +42,12 @@ SUFFIX = {ReportFormat.text: "txt", ReportFormat.json: "json", ReportFormat.juni
 
 
 @app.command("list")
-def list_experiments(ctx: typer.Context, experiments: ExperimentsOption = None, debug: DebugOption = False) -> None:
+@debug_option
+def list_experiments(experiments: ExperimentsOption = None) -> None:
     """Every experiment: its name, the alert it proves and its fault.
 
     Example: atctl chaos list
     """
-    merge_options(ctx, None, None, debug)  # records --debug for the group's error reporting
     found = discover(experiments)
     table = Table("experiment", "alert", "fault", box=None, pad_edge=False)
     for e in found:
@@ -67,16 +59,14 @@ def list_experiments(ctx: typer.Context, experiments: ExperimentsOption = None, 
 
 
 @app.command()
+@stack_options
 def run(
-    ctx: typer.Context,
+    options: GlobalOptions,
     names: Annotated[list[str] | None, typer.Argument(help="Experiment names (atctl chaos list).", show_default=False)] = None,
     all_: Annotated[bool, typer.Option("--all", help="Run every experiment.")] = False,
     format_: Annotated[ReportFormat, typer.Option("--format", help="Report format.")] = ReportFormat.text,
     output: Annotated[Path | None, typer.Option("--output", help="Also write the report into this folder.")] = None,
     experiments: ExperimentsOption = None,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Run experiments against the running stack; exit 1 when one fails.
 
@@ -90,7 +80,6 @@ def run(
       atctl chaos run --all --format junit --output reports/
       atctl chaos run nats-partition --format json --port-offset 13500
     """
-    options = merge_options(ctx, state_dir, port_offset, debug)
     if bool(names) == all_:
         raise typer.BadParameter("name experiments or give --all (not both)")
     found = discover(experiments)

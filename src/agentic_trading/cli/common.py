@@ -8,6 +8,8 @@ raises becomes one red line on stderr and the error's ``exit_code``; with ``--de
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,9 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from agentic_trading.cli.shared_options import option, shared_options
 from agentic_trading.errors import AgenticTradingError
+from agentic_trading.observability.durations import format_age
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.stack import Stack, StackError
 from agentic_trading.stack.programs import PROGRAM_NAMES
@@ -115,6 +119,38 @@ def merge_options(ctx: typer.Context, state_dir: Path | None, port_offset: int |
     return merged
 
 
+# Every command that reads a stack takes ``options: GlobalOptions`` (these three, merged with the
+# ones given before the command) instead of declaring --state-dir, --port-offset and --debug.
+stack_options = shared_options(
+    "options",
+    [option("state_dir", StateDirOption), option("port_offset", PortOffsetOption), option("debug", DebugOption, False)],
+    merge_options,
+)
+# A command that reads no stack: only --debug (recorded for ReportingGroup's error report).
+debug_option = shared_options(
+    "options", [option("debug", DebugOption, False)], functools.partial(merge_options, state_dir=None, port_offset=None)
+)
+
+
+def _path_option(name: str, flag: str, help: str, shown_default: str) -> inspect.Parameter:
+    return option(name, Annotated[Path | None, typer.Option(flag, help=help, show_default=shown_default)])
+
+
+# The observability tree a command reads (atctl lint, atctl verify): ``tree`` holds
+# ``root`` and the overrides, as ``load_tree`` and ``Sources.defaults`` take them.
+tree_options = shared_options(
+    "tree",
+    [
+        _path_option("source", "--source", "The observability tree to read.", "the repository's observability/"),
+        _path_option("rules_dir", "--rules-dir", "Rules tree: alerts/, rules/, tests/.", "SOURCE/prometheus"),
+        _path_option("catalog", "--catalog", "The metric catalog.", "SOURCE/metrics.yaml"),
+        _path_option("dashboards_dir", "--dashboards-dir", "Grafana dashboard JSON files.", "SOURCE/grafana_dashboards"),
+        _path_option("runbooks_dir", "--runbooks-dir", "One <AlertName>.md per alert.", "SOURCE/../docs/runbooks"),
+    ],
+    lambda ctx, source, **overrides: {"root": source, **overrides},
+)
+
+
 def settings_from(options: GlobalOptions) -> Settings:
     overrides: dict[str, Any] = {}
     if options.state_dir is not None:
@@ -164,15 +200,4 @@ class ReportingGroup(TyperGroup):
 
 
 def format_uptime(seconds: int | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
+    return "-" if seconds is None else format_age(seconds)

@@ -9,15 +9,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from agentic_trading.cli.common import (
-    DebugOption,
-    PortOffsetOption,
-    StateDirOption,
-    attach_stack,
-    console,
-    err_console,
-    merge_options,
-)
+from agentic_trading.cli.common import GlobalOptions, attach_stack, console, err_console, stack_options
 from agentic_trading.dashboards.auth import USER
 from agentic_trading.dashboards.browser import Viewer, chromium
 
@@ -29,8 +21,9 @@ dashboards_app = typer.Typer(
 )
 
 
+@stack_options
 def screenshot(
-    ctx: typer.Context,
+    options: GlobalOptions,
     uid: Annotated[
         list[str] | None,
         typer.Option("--uid", help="Only these dashboards (repeat the option). Default: every dashboard.", show_default=False),
@@ -38,9 +31,6 @@ def screenshot(
     output: Annotated[Path, typer.Option("--output", help="Directory for <uid>.png.")] = Path("screenshots"),
     time_from: Annotated[str, typer.Option("--from", help="Start of the time range, as in a Grafana URL.")] = "now-15m",
     width: Annotated[int, typer.Option("--width", min=800, max=4000, help="Page width in pixels.")] = 1600,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Write a PNG of every dashboard (whole page) from the running stack's viewer.
 
@@ -52,7 +42,6 @@ def screenshot(
 
       atctl dashboards screenshot --uid gateway-001 --output docs/images/dashboards --from now-30m
     """
-    options = merge_options(ctx, state_dir, port_offset, debug)
     settings = attach_stack(options).settings
     password = settings.dashboards_password.get_secret_value() if settings.dashboards_password else "admin"
     troubled = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Annotated
 
@@ -17,15 +18,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agentic_trading.cli.common import (
-    DebugOption,
-    PortOffsetOption,
-    StateDirOption,
-    console,
-    err_console,
-    merge_options,
-)
+from agentic_trading.cli.common import GlobalOptions, console, err_console, stack_options
 from agentic_trading.cli.gateway_target import Endpoint, EndpointOption, GatewayUrlOption, find_gateway
+from agentic_trading.cli.shared_options import option, shared_options
 from agentic_trading.load.traffic import TrafficGenerator, TrafficReport
 
 EXAMPLES = """
@@ -59,23 +54,39 @@ class OutputFormat(StrEnum):
 FormatOption = Annotated[OutputFormat, typer.Option("--format", help="text (a table) or json (one object).")]
 
 
+@dataclass(frozen=True)
+class Traffic:
+    """Where every ``generate`` command sends and how it reports: its options after the command's own."""
+
+    endpoint: Endpoint
+    gateway_url: str | None
+    seed: int | None
+    output: OutputFormat
+
+
+traffic_options = shared_options(
+    "traffic",
+    [
+        option("endpoint", EndpointOption, Endpoint.test),
+        option("gateway_url", GatewayUrlOption),
+        option("seed", SeedOption),
+        option("output", FormatOption, OutputFormat.text),
+    ],
+    lambda ctx, **values: Traffic(**values),
+)
+
+
 def _run(
-    ctx: typer.Context,
-    state_dir: StateDirOption,
-    port_offset: PortOffsetOption,
-    debug: bool,
-    gateway_url: str | None,
-    endpoint: Endpoint,
-    seed: int | None,
-    output: OutputFormat,
+    options: GlobalOptions,
+    traffic: Traffic,
     total: int | None,
     work: Callable[[TrafficGenerator, Callable[[int], None]], Awaitable[TrafficReport]],
     expected_statuses: set[str],
 ) -> None:
-    options = merge_options(ctx, state_dir, port_offset, debug)
-    target = find_gateway(options, gateway_url)
-    url = target.base_url + endpoint.path
-    generator = TrafficGenerator(target.base_url, seed=seed, path=endpoint.path, webhook_secret=target.webhook_secret)
+    target = find_gateway(options, traffic.gateway_url)
+    output, path = traffic.output, traffic.endpoint.path
+    url = target.base_url + path
+    generator = TrafficGenerator(target.base_url, seed=traffic.seed, path=path, webhook_secret=target.webhook_secret)
     with Progress(
         TextColumn("[bold]sending[/]"),
         BarColumn(),
@@ -114,69 +125,57 @@ def _print(report: TrafficReport, url: str, output: OutputFormat, *, signed: boo
 
 
 @generate_app.command("normal", epilog="Example:\n\n  atctl generate normal --speed 60 --duration 30\n")
+@stack_options
+@traffic_options
 def normal(
-    ctx: typer.Context,
+    options: GlobalOptions,
+    traffic: Traffic,
     duration: Annotated[float, typer.Option("--duration", min=0.1, help="Seconds to run.")] = 60.0,
     speed: Annotated[
         float, typer.Option("--speed", min=0.01, help="Time compression: 60 turns 1-5 signals a minute into 1-5 a second.")
     ] = 1.0,
     test: Annotated[bool, typer.Option("--test", hidden=True, help="Old spelling of --endpoint test.")] = False,
-    endpoint: EndpointOption = Endpoint.test,
-    gateway_url: GatewayUrlOption = None,
-    seed: SeedOption = None,
-    output: FormatOption = OutputFormat.text,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Realistic normal flow: 1-5 valid signals per minute (compressed by --speed), prices on a random walk."""
     _run(
-        ctx, state_dir, port_offset, debug, gateway_url, Endpoint.test if test else endpoint, seed, output, None,
+        options, replace(traffic, endpoint=Endpoint.test) if test else traffic, None,
         lambda g, progress: g.normal(duration_s=duration, speed=speed, progress=progress),
         {"200"},
     )  # fmt: skip
 
 
 @generate_app.command("errors", epilog="Example:\n\n  atctl generate errors --count 100 --error-rate 0.1\n")
+@stack_options
+@traffic_options
 def errors(
-    ctx: typer.Context,
+    options: GlobalOptions,
+    traffic: Traffic,
     count: Annotated[int, typer.Option("--count", min=1, help="Webhooks to send.")] = 100,
     error_rate: Annotated[
         float, typer.Option("--error-rate", min=0.0, max=1.0, help="Share of the specification's malformed payloads.")
     ] = 0.1,
     interval: Annotated[float, typer.Option("--interval", min=0.0, help="Seconds between webhooks.")] = 0.1,
-    endpoint: EndpointOption = Endpoint.test,
-    gateway_url: GatewayUrlOption = None,
-    seed: SeedOption = None,
-    output: FormatOption = OutputFormat.text,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Traffic with an error rate: malformed webhooks ({}, wrong fields, nulls, wrong types) among valid ones."""
     _run(
-        ctx, state_dir, port_offset, debug, gateway_url, endpoint, seed, output, count,
+        options, traffic, count,
         lambda g, progress: g.errors(count=count, error_rate=error_rate, interval_s=interval, progress=progress),
         {"200", "422"},
     )  # fmt: skip
 
 
 @generate_app.command("burst", epilog="Example:\n\n  atctl generate burst --threads 20 --per-thread 10\n")
+@stack_options
+@traffic_options
 def burst(
-    ctx: typer.Context,
+    options: GlobalOptions,
+    traffic: Traffic,
     threads: Annotated[int, typer.Option("--threads", min=1, help="Concurrent senders.")] = 20,
     per_thread: Annotated[int, typer.Option("--per-thread", min=1, help="Signals each sender sends.")] = 10,
-    endpoint: EndpointOption = Endpoint.test,
-    gateway_url: GatewayUrlOption = None,
-    seed: SeedOption = None,
-    output: FormatOption = OutputFormat.text,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """A burst: --threads concurrent senders of --per-thread signals each (the specification's 20 x 10)."""
     _run(
-        ctx, state_dir, port_offset, debug, gateway_url, endpoint, seed, output, threads * per_thread,
+        options, traffic, threads * per_thread,
         lambda g, progress: g.burst(threads=threads, per_thread=per_thread, progress=progress),
         {"200"},
     )  # fmt: skip

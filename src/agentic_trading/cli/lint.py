@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from agentic_trading.cli.common import DebugOption, console, err_console, merge_options
+from agentic_trading.cli.common import console, debug_option, err_console, tree_options
 from agentic_trading.observability import AREAS, lint_tree, load_tree
 
 
@@ -26,30 +26,17 @@ class LintFormat(StrEnum):
 Area = StrEnum("Area", {name: name for name in AREAS})
 
 
+@debug_option
+@tree_options
 def lint(
-    ctx: typer.Context,
+    tree: dict[str, Path | None],
     area: Annotated[
         list[Area] | None,
         typer.Option("--area", "-a", help="Lint only this area (repeatable): alerts, dashboards, catalog.", show_default="all"),
     ] = None,
-    source: Annotated[
-        Path | None,
-        typer.Option("--source", help="The observability tree to lint.", show_default="the repository's observability/"),
-    ] = None,
-    rules_dir: Annotated[
-        Path | None, typer.Option("--rules-dir", help="Instead of SOURCE/prometheus.", show_default=False)
-    ] = None,
-    catalog: Annotated[Path | None, typer.Option("--catalog", help="Instead of SOURCE/metrics.yaml.", show_default=False)] = None,
-    dashboards_dir: Annotated[
-        Path | None, typer.Option("--dashboards-dir", help="Instead of SOURCE/grafana_dashboards.", show_default=False)
-    ] = None,
-    runbooks_dir: Annotated[
-        Path | None, typer.Option("--runbooks-dir", help="Instead of SOURCE/../docs/runbooks.", show_default=False)
-    ] = None,
     output_format: Annotated[
         LintFormat, typer.Option("--format", help="text (one finding a line) or json (one object).")
     ] = LintFormat.text,
-    debug: DebugOption = False,
 ) -> None:
     """Check the alerts, dashboards and metric catalog against their invariants, offline.
 
@@ -65,10 +52,9 @@ def lint(
 
         atctl lint --rules-dir /tmp/prometheus-copy
     """
-    merge_options(ctx, None, None, debug)  # records --debug for the error report
     areas = [a.value for a in area] if area else list(AREAS)
-    tree = load_tree(source, rules_dir=rules_dir, catalog=catalog, dashboards_dir=dashboards_dir, runbooks_dir=runbooks_dir)
-    findings = lint_tree(tree, areas)
+    loaded = load_tree(**tree)
+    findings = lint_tree(loaded, areas)
     if output_format is LintFormat.json:
         body = {
             "areas": areas,
@@ -79,7 +65,7 @@ def lint(
     else:
         for finding in findings:
             console.print(escape(finding.describe()), soft_wrap=True)
-        what = f"{len(tree.alerts)} alerts, {len(tree.dashboards)} dashboards, {len(tree.catalog.metrics)} metrics"
+        what = f"{len(loaded.alerts)} alerts, {len(loaded.dashboards)} dashboards, {len(loaded.catalog.metrics)} metrics"
         if findings:
             err_console.print(f"[red]{len(findings)} finding{'s' if len(findings) != 1 else ''}[/] ({what})")
         else:

@@ -23,13 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agentic_trading.cli.common import (
-    DebugOption,
-    PortOffsetOption,
-    ReportingGroup,
-    StateDirOption,
-    merge_options,
-)
+from agentic_trading.cli.common import GlobalOptions, ReportingGroup, stack_options
 from agentic_trading.cli.gateway_target import Endpoint, EndpointOption, GatewayUrlOption, find_gateway
 from agentic_trading.load.errors import LoadInterruptedError, LoadModelError
 from agentic_trading.load.model import ClosedModel, LoadModel, OpenModel
@@ -92,8 +86,9 @@ def progress_bar(console: Console, enabled: bool, duration: float) -> Iterator[C
         yield update
 
 
+@stack_options
 def load(
-    ctx: typer.Context,
+    options: GlobalOptions,
     endpoint: EndpointOption = Endpoint.test,
     gateway_url: GatewayUrlOption = None,
     url: Annotated[str | None, typer.Option("--url", hidden=True, help="Old: the full target URL.")] = None,
@@ -120,9 +115,6 @@ def load(
     output: Annotated[OutputFormat, typer.Option("--format", help="text tables or one JSON object")] = OutputFormat.text,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar")] = False,
     seed: Annotated[int | None, typer.Option(help="Seed payloads and think times, for a replayable run")] = None,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Load the gateway and report latency, errors and throughput.
 
@@ -134,17 +126,16 @@ def load(
     --endpoint tradingview; signs every body when the stack has a webhook secret.
     """
     err = Console(stderr=True)
-    options_ = merge_options(ctx, state_dir, port_offset, debug)
     thresholds = parse_thresholds(threshold or [])
     model = choose_model(rate, users, duration, think_min, think_max)
     if timeout <= 0:
         raise LoadModelError("--timeout must be a positive number of seconds")
-    gateway = find_gateway(options_, gateway_url or url)  # with --url: AT_WEBHOOK_SECRET alone signs
+    gateway = find_gateway(options, gateway_url or url)  # with --url: AT_WEBHOOK_SECRET alone signs
     url_ = target_url(url or gateway.base_url + endpoint.path, path)
-    options = RunOptions(connections=connections, timeout_s=timeout, seed=seed, webhook_secret=gateway.webhook_secret)
+    run_options = RunOptions(connections=connections, timeout_s=timeout, seed=seed, webhook_secret=gateway.webhook_secret)
     try:
         with progress_bar(err, not quiet and err.is_terminal, model.duration) as on_progress:
-            result = run(model, url_, workers=workers, options=options, progress=on_progress)
+            result = run(model, url_, workers=workers, options=run_options, progress=on_progress)
     except KeyboardInterrupt:
         raise LoadInterruptedError() from None
 

@@ -14,14 +14,12 @@ from rich.text import Text
 from agentic_trading.cli.common import (
     JSON,
     TEXT,
-    DebugOption,
-    PortOffsetOption,
-    StateDirOption,
+    GlobalOptions,
     complete_program,
     console,
     format_option,
-    merge_options,
     settings_from,
+    stack_options,
 )
 from agentic_trading.cli.layout import record_lines, terminal_width
 from agentic_trading.cli.trace import iso_time
@@ -75,8 +73,9 @@ def json_line(line: LogLine) -> str:
     return line.text if line.record is not None else json.dumps({"service": line.service, "message": line.text})
 
 
+@stack_options
 def logs(
-    ctx: typer.Context,
+    options: GlobalOptions,
     service: Annotated[
         str | None,
         typer.Argument(
@@ -105,12 +104,8 @@ def logs(
         str,
         format_option("text (time level program event, fields below) or json (one JSON object per line)."),
     ] = TEXT,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Show the programs' logs: every program interleaved by time, or some, filtered."""
-    options = merge_options(ctx, state_dir, port_offset, debug)
     paths = StackPaths.of(settings_from(options).state_dir)
     available = log_files(paths.log_dir)
     if not available:

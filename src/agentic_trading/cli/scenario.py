@@ -13,15 +13,7 @@ import typer
 from rich.markup import escape
 
 from agentic_trading.chaos.scenarios import SCENARIOS, run_scenario
-from agentic_trading.cli.common import (
-    DebugOption,
-    PortOffsetOption,
-    StateDirOption,
-    attach_stack,
-    console,
-    err_console,
-    merge_options,
-)
+from agentic_trading.cli.common import GlobalOptions, attach_stack, console, err_console, stack_options
 
 
 class ScenarioFormat(StrEnum):
@@ -33,13 +25,11 @@ def _complete(incomplete: str) -> list[str]:
     return [name for name in SCENARIOS if name.startswith(incomplete)]
 
 
+@stack_options
 def scenario(
-    ctx: typer.Context,
+    options: GlobalOptions,
     name: Annotated[str, typer.Argument(help="One of: " + ", ".join(SCENARIOS), autocompletion=_complete, show_default=False)],
     format_: Annotated[ScenarioFormat, typer.Option("--format", help="Report format.")] = ScenarioFormat.text,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Run one incident scenario against the running stack; exit 1 when a check fails.
 
@@ -54,7 +44,6 @@ def scenario(
       atctl scenario signal-flow
       atctl scenario high-load --format json --port-offset 13500
     """
-    options = merge_options(ctx, state_dir, port_offset, debug)
     stack = attach_stack(options)
     with err_console.status(f"Running scenario {escape(name)}…"):
         result = run_scenario(stack, name)

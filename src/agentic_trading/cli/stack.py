@@ -14,15 +14,13 @@ from agentic_trading.cli.alerts import status_line
 from agentic_trading.cli.common import (
     JSON,
     TEXT,
-    DebugOption,
     FormatOption,
-    PortOffsetOption,
-    StateDirOption,
+    GlobalOptions,
     attach_stack,
     console,
     err_console,
-    merge_options,
     settings_from,
+    stack_options,
 )
 from agentic_trading.cli.tables import progress_line, status_table, unhealthy_logs, up_table
 from agentic_trading.settings import config_file_values, find_config_file
@@ -49,8 +47,9 @@ def _split_names(values: list[str] | None) -> list[str] | None:
     return [name.strip() for value in values for name in value.split(",") if name.strip()]
 
 
+@stack_options
 def up(
-    ctx: typer.Context,
+    options: GlobalOptions,
     demo: Annotated[bool, typer.Option("--demo", help="Also start the demo traffic generator.")] = False,
     only: Annotated[
         list[str] | None,
@@ -72,9 +71,6 @@ def up(
             show_default=False,
         ),
     ] = None,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Start the local stack under supervisord and wait until every program is healthy.
 
@@ -82,7 +78,6 @@ def up(
     (a new --profile restarts Prometheus and Alertmanager with the other timings).
     Exits 1, with the last log lines of what is unhealthy, if the deadline passes.
     """
-    options = merge_options(ctx, state_dir, port_offset, debug)
     stack = Stack(settings_from(options))
     where = escape(str(stack.paths.state_dir))
     running = stack.is_running()
@@ -143,16 +138,13 @@ def _report_unhealthy(stack: Stack, error: StartTimeoutError) -> None:
     err_console.print("[dim]The stack is left as it is for inspection: `atctl logs NAME`, then `atctl down`.[/]")
 
 
+@stack_options
 def down(
-    ctx: typer.Context,
+    options: GlobalOptions,
     purge: Annotated[bool, typer.Option("--purge", help="Also delete the state directory (configs, data, logs).")] = False,
     timeout: Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for everything to stop.")] = 60.0,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Stop every program and supervisord. Data is kept unless --purge."""
-    options = merge_options(ctx, state_dir, port_offset, debug)
     stack = Stack(settings_from(options))
     where = escape(str(stack.paths.state_dir))
     with err_console.status(f"Stopping the stack in {where}…"):
@@ -167,18 +159,15 @@ def down(
         console.print("Data kept; `atctl down --purge` deletes it.")
 
 
+@stack_options
 def status(
-    ctx: typer.Context,
+    options: GlobalOptions,
     output: FormatOption = TEXT,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Show every program: pid, state, uptime, health, URL, and a line with what fires now.
 
     Exit code 0 when all are healthy, 1 when any is not, 2 when there is no stack.
     """
-    options = merge_options(ctx, state_dir, port_offset, debug)
     stack = attach_stack(options)
     statuses = stack.status()
     healthy = all(s.healthy for s in statuses)

@@ -11,17 +11,7 @@ import typer
 from rich.text import Text
 
 from agentic_trading.alerts.sources import AlertSources
-from agentic_trading.cli.common import (
-    JSON,
-    TEXT,
-    DebugOption,
-    FormatOption,
-    PortOffsetOption,
-    StateDirOption,
-    attach_stack,
-    console,
-    merge_options,
-)
+from agentic_trading.cli.common import JSON, TEXT, FormatOption, GlobalOptions, attach_stack, console, stack_options
 from agentic_trading.cli.layout import terminal_width
 from agentic_trading.credentials import ADMIN, redis_url
 from agentic_trading.stack.errors import StackError
@@ -64,17 +54,14 @@ def summary_lines(s: PipelineSummary, width: int) -> list[str]:
     return lines
 
 
+@stack_options
 def summary(
-    ctx: typer.Context,
+    options: GlobalOptions,
     window: Annotated[str, typer.Option("--window", help="Rates and counts over this Prometheus duration.")] = "5m",
     output: FormatOption = TEXT,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """The pipeline as an operator sees it: signals accepted and refused per minute, decisions by
     outcome, degraded ratio, consumer lag, paper positions and firing alerts."""
-    options = merge_options(ctx, state_dir, port_offset, debug)
     if not _WINDOW_RE.match(window):
         raise _BadWindow(window)
     stack = attach_stack(options)

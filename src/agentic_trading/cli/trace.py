@@ -15,18 +15,7 @@ import typer
 from rich.markup import escape
 from rich.text import Text
 
-from agentic_trading.cli.common import (
-    JSON,
-    TEXT,
-    DebugOption,
-    FormatOption,
-    PortOffsetOption,
-    StateDirOption,
-    attach_stack,
-    console,
-    err_console,
-    merge_options,
-)
+from agentic_trading.cli.common import JSON, TEXT, FormatOption, GlobalOptions, attach_stack, console, err_console, stack_options
 from agentic_trading.cli.layout import record_lines, terminal_width
 from agentic_trading.credentials import ADMIN, redis_url
 from agentic_trading.stack.trace import TraceEvent
@@ -81,20 +70,17 @@ def trace_lines(result: TraceResult, width: int) -> list[tuple[str, str | None]]
     return lines
 
 
+@stack_options
 def trace(
-    ctx: typer.Context,
+    options: GlobalOptions,
     ident: Annotated[
         str,
         typer.Argument(metavar="ID", help="The signal_id or correlation_id from the gateway's answer.", show_default=False),
     ],
     timeout: Annotated[float, typer.Option("--timeout", min=0, help="Seconds to wait for the decision of a known signal.")] = 5.0,
     output: FormatOption = TEXT,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Follow one signal through all services' logs, in time order, ending with the decision."""
-    options = merge_options(ctx, state_dir, port_offset, debug)
     stack = attach_stack(options)
     client = quick_redis(redis_url(stack.settings, ADMIN))
     try:

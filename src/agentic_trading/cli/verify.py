@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -19,16 +20,15 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from agentic_trading.cli.common import (
-    DebugOption,
     GlobalOptions,
-    PortOffsetOption,
-    StateDirOption,
     attach_stack,
     console,
     err_console,
-    merge_options,
     settings_from,
+    stack_options,
+    tree_options,
 )
+from agentic_trading.cli.shared_options import option, shared_options
 from agentic_trading.observability.catalog import load_catalog
 from agentic_trading.settings import Settings
 from agentic_trading.stack.errors import NoStackError
@@ -90,10 +90,34 @@ OutputOption = Annotated[
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v", help="Text report: list passed checks too.")]
 TimeoutOption = Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds for each HTTP request.")]
-DashboardsDirOption = Annotated[
+DashboardsDirOption = Annotated[  # atctl health's; atctl verify takes the whole tree (tree_options)
     Path | None,
     typer.Option("--dashboards-dir", help="Grafana dashboard JSON files.", show_default="observability/grafana_dashboards"),
 ]
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """How verify and health run their checks and report: their options after the command's own."""
+
+    output_format: ReportFormat
+    output_dir: Path | None
+    quiet: bool
+    verbose: bool
+    timeout: float
+
+
+report_options = shared_options(
+    "reporting",
+    [
+        option("output_format", FormatOption, ReportFormat.text),
+        option("output", OutputOption),
+        option("quiet", QuietOption, False),
+        option("verbose", VerboseOption, False),
+        option("timeout", TimeoutOption, DEFAULT_REQUEST_TIMEOUT_S),
+    ],
+    lambda ctx, output, **values: ReportOptions(output_dir=output, **values),
+)
 
 
 class _RichProgress:
@@ -180,12 +204,8 @@ def execute(
     sources: Sources,
     categories: Sequence[str],
     *,
+    reporting: ReportOptions,
     title: str = "atctl verify",
-    output_format: ReportFormat,
-    output_dir: Path | None,
-    quiet: bool,
-    verbose: bool,
-    timeout: float,
     settings: Settings | None = None,
 ) -> None:
     """Run, report, write files, exit 0 (all passed) or 1 (a check failed).
@@ -197,14 +217,14 @@ def execute(
     with VerifyContext.open(
         endpoints,
         sources,
-        timeout_s=timeout,
+        timeout_s=reporting.timeout,
         grafana_auth=GrafanaAuth.from_env(),
         webhook_secret=secret,
         settings=settings,
         http_options=web_client_options(_web_settings(settings), endpoints.prometheus, endpoints.alertmanager),
     ) as ctx:
-        if quiet:
-            report = run_checks(ctx, categories)
+        if reporting.quiet:
+            results = run_checks(ctx, categories)
         elif err_console.is_terminal:
             columns = (
                 SpinnerColumn(),
@@ -215,14 +235,14 @@ def execute(
                 TextColumn("{task.fields[status]}"),
             )
             with Progress(*columns, console=err_console, transient=False) as progress:
-                report = run_checks(ctx, categories, _RichProgress(progress))
+                results = run_checks(ctx, categories, _RichProgress(progress))
         else:
-            report = run_checks(ctx, categories, _PlainProgress(err_console))
-    report.title = title
-    _emit(report, output_format, verbose)
-    if output_dir is not None:
-        _write_files(report, output_dir)
-    if not report.ok:
+            results = run_checks(ctx, categories, _PlainProgress(err_console))
+    results.title = title
+    _emit(results, reporting.output_format, reporting.verbose)
+    if reporting.output_dir is not None:
+        _write_files(results, reporting.output_dir)
+    if not results.ok:
         raise typer.Exit(1)
 
 
@@ -248,8 +268,13 @@ def _write_files(report: Report, output_dir: Path) -> None:
     err_console.print(f"Wrote {escape(str(written[0]))} (and {', '.join(p.name for p in written[1:])})", soft_wrap=True)
 
 
+@stack_options
+@report_options
+@tree_options
 def verify(
-    ctx: typer.Context,
+    options: GlobalOptions,
+    reporting: ReportOptions,
+    tree: dict[str, Path | None],
     category: Annotated[
         list[Category] | None,
         typer.Option("--category", "-c", help="Run only this category (repeatable).", show_default="all"),
@@ -260,33 +285,10 @@ def verify(
     grafana_url: GrafanaUrlOption = None,
     redis_url: RedisUrlOption = None,
     nats_url: NatsUrlOption = None,
-    source: Annotated[
-        Path | None,
-        typer.Option("--source", help="The observability tree the files below come from.", show_default="observability/"),
-    ] = None,
-    catalog: Annotated[
-        Path | None, typer.Option("--catalog", help="The metric catalog.", show_default="SOURCE/metrics.yaml")
-    ] = None,
-    dashboards_dir: DashboardsDirOption = None,
-    rules_dir: Annotated[
-        Path | None,
-        typer.Option("--rules-dir", help="Rules tree: alerts/, rules/, tests/.", show_default="SOURCE/prometheus"),
-    ] = None,
-    runbooks_dir: Annotated[
-        Path | None, typer.Option("--runbooks-dir", help="One <AlertName>.md per alert.", show_default="docs/runbooks")
-    ] = None,
-    output_format: FormatOption = ReportFormat.text,
-    output: OutputOption = None,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
-    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
     write_metric_docs_: Annotated[
         bool,
         typer.Option("--write-metric-docs", help=f"Only regenerate {DEFAULT_DOCS_PATH.name} from the catalog, then exit."),
     ] = False,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """Check that metrics, dashboards, alerts and health tell the truth (the testing strategy).
 
@@ -299,10 +301,7 @@ def verify(
     loopback, secrets only in the processes that need them, header limits). Exit 0 when every check passed, 1 when one failed, 2 when Prometheus
     does not answer.
     """
-    options = merge_options(ctx, state_dir, port_offset, debug)
-    sources = Sources.defaults(
-        source, catalog=catalog, dashboards_dir=dashboards_dir, rules_dir=rules_dir, runbooks_dir=runbooks_dir
-    )
+    sources = Sources.defaults(**tree)
     if write_metric_docs_:
         path = write_metric_docs(load_catalog(sources.catalog))
         console.print(f"Wrote {escape(str(path))}")
@@ -322,35 +321,25 @@ def verify(
         endpoints,
         sources,
         categories,
-        output_format=output_format,
-        output_dir=output,
-        quiet=quiet,
-        verbose=verbose,
-        timeout=timeout,
+        reporting=reporting,
         settings=settings,
     )
 
 
+@stack_options
+@report_options
 def health(
-    ctx: typer.Context,
+    options: GlobalOptions,
+    reporting: ReportOptions,
     prometheus_url: PrometheusUrlOption = None,
     alertmanager_url: AlertmanagerUrlOption = None,
     grafana_url: GrafanaUrlOption = None,
     dashboards_dir: DashboardsDirOption = None,
-    output_format: FormatOption = ReportFormat.text,
-    output: OutputOption = None,
-    quiet: QuietOption = False,
-    verbose: VerboseOption = False,
-    timeout: TimeoutOption = DEFAULT_REQUEST_TIMEOUT_S,
-    state_dir: StateDirOption = None,
-    port_offset: PortOffsetOption = None,
-    debug: DebugOption = False,
 ) -> None:
     """The production health check: targets up, Alertmanager connected, datasource healthy, recent data.
 
     The same as `atctl verify --category health`. Exit 0 healthy, 1 not, 2 Prometheus does not answer.
     """
-    options = merge_options(ctx, state_dir, port_offset, debug)
     sources = Sources.defaults(dashboards_dir=dashboards_dir)
     given = {"prometheus": prometheus_url, "alertmanager": alertmanager_url, "grafana": grafana_url}
     endpoints, settings = resolve_endpoints(options, given, ["prometheus", "alertmanager"])
@@ -359,12 +348,8 @@ def health(
         sources,
         ["health"],
         settings=settings,
+        reporting=reporting,
         title="atctl health",
-        output_format=output_format,
-        output_dir=output,
-        quiet=quiet,
-        verbose=verbose,
-        timeout=timeout,
     )
 
 

@@ -21,8 +21,8 @@ from urllib.parse import parse_qs, quote
 
 from agentic_trading.dashboards import pages
 from agentic_trading.dashboards.auth import COOKIE, SESSION_S, Sessions, safe_next
-from agentic_trading.dashboards.library import DashboardFile
 from agentic_trading.dashboards.proxy import PrometheusProxy, split_proxy_path
+from agentic_trading.observability.dashboards import Dashboard
 from agentic_trading.service.http import Receive, Scope, Send, read_body, send_json
 
 SERVICE = "dashboards"
@@ -75,7 +75,7 @@ def _error_body(error: str, field: str, message: str) -> dict[str, object]:
 class DashboardsApp:
     """The viewer over ``dashboards`` (uid -> file), ``proxy`` and ``sessions``."""
 
-    def __init__(self, dashboards: dict[str, DashboardFile], proxy: PrometheusProxy, sessions: Sessions):
+    def __init__(self, dashboards: dict[str, Dashboard], proxy: PrometheusProxy, sessions: Sessions):
         self.dashboards = dashboards
         self.proxy = proxy
         self.sessions = sessions
@@ -163,7 +163,7 @@ class DashboardsApp:
         await send_json(send, 200, {"dashboard": dashboard.document, "meta": meta})
 
     @staticmethod
-    def _search_hit(dashboard: DashboardFile) -> dict[str, object]:
+    def _search_hit(dashboard: Dashboard) -> dict[str, object]:
         return {
             "uid": dashboard.uid,
             "title": dashboard.title,

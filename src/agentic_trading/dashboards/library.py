@@ -9,12 +9,10 @@ file is refused with the same ``file:line`` message as ``atctl lint`` gives.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from agentic_trading.errors import AgenticTradingError
-from agentic_trading.observability.dashboards import dashboard_paths, load_dashboard
+from agentic_trading.observability.dashboards import Dashboard, dashboard_paths, load_dashboard
 
 
 class DashboardFileError(AgenticTradingError):
@@ -23,46 +21,27 @@ class DashboardFileError(AgenticTradingError):
     exit_code = 2
 
 
-@dataclass(frozen=True)
-class DashboardFile:
-    """One Grafana dashboard file, its document exactly as provisioned."""
-
-    path: Path
-    document: dict[str, Any]
-
-    @property
-    def uid(self) -> str:
-        return str(self.document["uid"])
-
-    @property
-    def title(self) -> str:
-        return str(self.document.get("title") or self.uid)
-
-    @property
-    def tags(self) -> list[str]:
-        return [str(tag) for tag in self.document.get("tags") or []]
-
-
 def default_dashboards_dir() -> Path:
     """The repository's ``observability/grafana_dashboards`` (this file is four levels below the root)."""
     return Path(__file__).resolve().parents[3] / "observability" / "grafana_dashboards"
 
 
-def read_dashboard(path: Path) -> DashboardFile:
+def read_dashboard(path: Path) -> Dashboard:
     """One file as a dashboard; the error names the file and what to fix."""
-    document = load_dashboard(path).document  # ObservabilityError with file:line when unreadable
+    dashboard = load_dashboard(path)  # ObservabilityError with file:line when unreadable
+    document = dashboard.document
     if not isinstance(document, dict) or not isinstance(document.get("panels"), list):
         raise DashboardFileError(f"{path}: not a Grafana dashboard (a JSON object with a panels list)")
     if not document.get("uid"):
         raise DashboardFileError(f"{path}: no uid: give the dashboard a fixed uid, URLs are /d/<uid>")
-    return DashboardFile(path, document)
+    return dashboard
 
 
-def read_dashboards(directory: Path) -> dict[str, DashboardFile]:
+def read_dashboards(directory: Path) -> dict[str, Dashboard]:
     """uid -> dashboard for every ``*.json`` in ``directory``, in file-name order."""
     if not directory.is_dir():
         raise DashboardFileError(f"no dashboards directory {directory}: set AT_DASHBOARDS_DIR to one")
-    found: dict[str, DashboardFile] = {}
+    found: dict[str, Dashboard] = {}
     for path in dashboard_paths(directory):
         dashboard = read_dashboard(path)
         if dashboard.uid in found:

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from html import escape
 from urllib.parse import quote
 
-from agentic_trading.dashboards.library import DashboardFile
+from agentic_trading.observability.dashboards import Dashboard
 
 STATIC = "/public"
 
@@ -62,7 +62,7 @@ def login_page(next_path: str, *, failed: bool, anonymous: bool) -> str:
     return _page("Log in · Agentic Trading", body)
 
 
-def home_page(dashboards: Iterable[DashboardFile], *, signed_in: bool) -> str:
+def home_page(dashboards: Iterable[Dashboard], *, signed_in: bool) -> str:
     """Every dashboard with its title, tags and file: the home page, itself a "dashboard"."""
     rows = "".join(
         '<li class="dash-item">'
@@ -82,7 +82,7 @@ def home_page(dashboards: Iterable[DashboardFile], *, signed_in: bool) -> str:
     return _page("Dashboards · Agentic Trading", body)
 
 
-def dashboard_page(dashboard: DashboardFile, *, signed_in: bool) -> str:
+def dashboard_page(dashboard: Dashboard, *, signed_in: bool) -> str:
     """The shell: the page script fetches the dashboard JSON and draws every panel itself."""
     controls = (
         '<div class="variables" id="variables"></div>'

@@ -27,14 +27,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
-from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from agentic_trading.exporters._polling import PollState, poll_until_stopped
+from agentic_trading.exporters._polling import PolledCollector, PollState, serve_polled
 from agentic_trading.exporters.jetstream import MonitorFormatError, NatsSnapshot, RedeliveryCounter, parse_snapshot
-from agentic_trading.service.http import ServiceApp
-from agentic_trading.service.runtime import run_service
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.telemetry.logging import configure_logging, get_logger
 
@@ -82,9 +78,7 @@ class NatsMonitorPoller(PollState[NatsPoll]):
             log.info("nats_monitor_reachable", url=self.monitor_url, streams=len(snapshot.streams))
 
     async def readiness(self) -> str | None:
-        if self.is_up():
-            return None
-        return f"no fresh answer from {self.monitor_url}{JSZ_PATH}: {self.last_error or 'not polled yet'}"
+        return self.unready_because(f"{self.monitor_url}{JSZ_PATH}")
 
     async def _get_json(self, path: str) -> object:
         response = await self.client.get(f"{self.monitor_url}{path}")
@@ -93,32 +87,20 @@ class NatsMonitorPoller(PollState[NatsPoll]):
 
     def _record_failure(self, exc: Exception) -> None:
         detail = f"no answer within {self.timeout_s:.1f} s" if isinstance(exc, TimeoutError) else str(exc)
-        if self.failed(f"{type(exc).__name__}: {detail}"):
-            hint = "is nats-server up with -m? (atctl status)"
-            if isinstance(exc, MonitorFormatError):
-                hint = "the monitoring endpoint answered an unexpected shape; which nats-server version is this?"
-            log.warning("nats_monitor_poll_failed", url=self.monitor_url, error=self.last_error, hint=hint)
-        else:  # already reported when it went down; one line per second would bury the logs
-            log.debug("nats_monitor_poll_failed", url=self.monitor_url, error=self.last_error)
+        hint = "is nats-server up with -m? (atctl status)"
+        if isinstance(exc, MonitorFormatError):
+            hint = "the monitoring endpoint answered an unexpected shape; which nats-server version is this?"
+        self.log_failure(log, "nats_monitor_poll_failed", f"{type(exc).__name__}: {detail}", hint, url=self.monitor_url)
 
 
-class NatsCollector(Collector):
+class NatsCollector(PolledCollector[NatsPoll]):
     """Serves the poller's latest figures at scrape time (custom: the label sets come and go with NATS)."""
 
-    def __init__(self, poller: NatsMonitorPoller):
-        self.poller = poller
+    up_metric = ("nats_server_up", "1 while the NATS monitoring endpoint answers")
+    errors_metric = ("nats_exporter_scrape_errors", "Polls of the NATS monitoring endpoint that failed")
 
-    def collect(self) -> Iterator[Metric]:
-        up = self.poller.is_up()
-        yield GaugeMetricFamily("nats_server_up", "1 while the NATS monitoring endpoint answers", value=int(up))
-        yield CounterMetricFamily(
-            "nats_exporter_scrape_errors",
-            "Polls of the NATS monitoring endpoint that failed",
-            value=self.poller.scrape_errors,
-        )
-        latest = self.poller.latest
-        poll = latest.value if up and latest is not None else None
-        yield from _figure_families(poll)
+    def figures(self, snapshot: NatsPoll | None) -> Iterator[Metric]:
+        return _figure_families(snapshot)
 
 
 def _figure_families(poll: NatsPoll | None) -> Iterator[Metric]:
@@ -173,17 +155,8 @@ async def serve(settings: Settings, monitor_url: str) -> None:
     """Poll ``monitor_url`` and serve ``/metrics`` until SIGTERM."""
     async with httpx.AsyncClient(timeout=POLL_TIMEOUT_S) as client:
         poller = NatsMonitorPoller(monitor_url, client)
-        registry = CollectorRegistry()
-        registry.register(NatsCollector(poller))
-        app = ServiceApp(SERVICE, registry, readiness={"nats-monitor": poller.readiness})
         log.info("nats_exporter_polling", monitor_url=poller.monitor_url)
-        await run_service(
-            SERVICE,
-            app,
-            settings.host,
-            settings.port(SERVICE),
-            lambda stop: poll_until_stopped(poller.poll_once, stop),
-        )
+        await serve_polled(SERVICE, settings, poller, NatsCollector(poller), "nats-monitor")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -32,15 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 from supervisor.xmlrpc import SupervisorTransport, UnixStreamHTTPConnection
 
-from agentic_trading.exporters._polling import PollState, poll_until_stopped
+from agentic_trading.exporters._polling import PolledCollector, PollState, serve_polled
 from agentic_trading.exporters.cpu import ProcessKey, TreeSample, clamp, tree_cpu_percent
-from agentic_trading.service.http import ServiceApp
-from agentic_trading.service.runtime import run_service
 from agentic_trading.settings import Settings, load_settings
 from agentic_trading.telemetry.logging import configure_logging, get_logger
 
@@ -221,9 +217,7 @@ class ProcessPoller(PollState[tuple[ServiceFigures, ...]]):
             log.info("supervisor_reachable", socket=str(self.socket_path), processes=len(processes))
 
     async def readiness(self) -> str | None:
-        if self.is_up():
-            return None
-        return f"no fresh answer from supervisord at {self.socket_path}: {self.last_error or 'not polled yet'}"
+        return self.unready_because(f"supervisord at {self.socket_path}")
 
     def _read(self) -> tuple[list[SupervisedProcess], dict[str, TreeSample | None]]:
         try:
@@ -234,31 +228,18 @@ class ProcessPoller(PollState[tuple[ServiceFigures, ...]]):
         return processes, {p.name: sample_tree(p.pid) for p in processes if p.pid > 0}
 
     def _record_failure(self, exc: Exception) -> None:
-        if self.failed(f"{type(exc).__name__}: {exc}"):
-            log.warning(
-                "supervisor_poll_failed",
-                socket=str(self.socket_path),
-                error=self.last_error,
-                hint="is the stack up? (atctl status)",
-            )
-        else:  # already reported when it went down; one line per second would bury the logs
-            log.debug("supervisor_poll_failed", socket=str(self.socket_path), error=self.last_error)
+        error = f"{type(exc).__name__}: {exc}"
+        self.log_failure(log, "supervisor_poll_failed", error, "is the stack up? (atctl status)", socket=str(self.socket_path))
 
 
-class ProcessCollector(Collector):
+class ProcessCollector(PolledCollector[tuple[ServiceFigures, ...]]):
     """Serves the poller's latest figures at scrape time (custom: programs come and go)."""
 
-    def __init__(self, poller: ProcessPoller):
-        self.poller = poller
+    up_metric = ("process_exporter_supervisor_up", "1 while supervisord answers")
+    errors_metric = ("process_exporter_scrape_errors", "Polls of supervisord that failed")
 
-    def collect(self) -> Iterator[Metric]:
-        up = self.poller.is_up()
-        yield GaugeMetricFamily("process_exporter_supervisor_up", "1 while supervisord answers", value=int(up))
-        yield CounterMetricFamily(
-            "process_exporter_scrape_errors", "Polls of supervisord that failed", value=self.poller.scrape_errors
-        )
-        latest = self.poller.latest
-        yield from figure_families(latest.value if up and latest is not None else ())
+    def figures(self, snapshot: tuple[ServiceFigures, ...] | None) -> Iterator[Metric]:
+        return figure_families(snapshot or ())
 
 
 def figure_families(figures: Iterable[ServiceFigures]) -> Iterator[Metric]:
@@ -294,17 +275,8 @@ def figure_families(figures: Iterable[ServiceFigures]) -> Iterator[Metric]:
 async def serve(settings: Settings, socket_path: Path) -> None:
     """Poll supervisord and serve ``/metrics`` until SIGTERM."""
     poller = ProcessPoller(socket_path)
-    registry = CollectorRegistry()
-    registry.register(ProcessCollector(poller))
-    app = ServiceApp(SERVICE, registry, readiness={"supervisord": poller.readiness})
     log.info("process_exporter_polling", socket=str(socket_path), cores=poller.tracker.cores)
-    await run_service(
-        SERVICE,
-        app,
-        settings.host,
-        settings.port(SERVICE),
-        lambda stop: poll_until_stopped(poller.poll_once, stop),
-    )
+    await serve_polled(SERVICE, settings, poller, ProcessCollector(poller), "supervisord")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -77,6 +77,10 @@ class Dashboard:
     def title(self) -> str:
         return str(self.document.get("title") or self.uid)
 
+    @property
+    def tags(self) -> list[str]:
+        return [str(tag) for tag in self.document.get("tags") or []]
+
     def at(self, key: str) -> Location:
         """Where a top-level key (``uid``, ``templating``…) is written."""
         document = self.document

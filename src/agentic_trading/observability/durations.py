@@ -38,3 +38,21 @@ def format_duration(seconds: float) -> str:
             parts.append(f"{whole // size}{unit}")
             whole %= size
     return "".join(parts)
+
+
+def format_age(seconds: int) -> str:
+    """A rounded age for people, two units at most: ``5s``, ``2m05s``, ``2h01m``, ``1d01h``.
+
+    ``atctl status`` shows uptimes with it, ``atctl alerts`` how long an alert has fired.
+    """
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"

@@ -157,15 +157,36 @@ def _http_url(component: str, suffix: str = "") -> Callable[[Settings], str]:
     return lambda settings: settings.url(component) + suffix
 
 
-def _agent(agent_type: str) -> Program:
-    name = f"agent-{agent_type}"
+def _python_service(name: str, module: str, *args: str, metrics_only: bool = False, tier: int = TIER_SERVICES) -> Program:
+    """One of our services, run with ``python -m module``, listening on the port named ``name``.
+
+    Probed on ``/healthz`` (its URL is the base); an exporter (``metrics_only``) has no
+    ``/healthz``, so it is probed on ``/metrics`` and its URL is that page.
+    """
+    path = "/metrics" if metrics_only else "/healthz"
     return Program(
         name=name,
-        command=_python_module("agentic_trading.agents", agent_type),
-        probe=HttpProbe(name, "/healthz"),
+        command=_python_module(module, *args),
+        probe=HttpProbe(name, path),
+        url=_http_url(name, path if metrics_only else ""),
+        ports=(name,),
+        tier=tier,
+        module=module,
+    )
+
+
+def _watcher(name: str, command: CommandBuilder, binary: str) -> Program:
+    """Prometheus or Alertmanager: a Debian daemon whose config and command stack/observability.py renders."""
+    return Program(
+        name=name,
+        command=command,
+        probe=HttpProbe(name, "/-/ready"),
         url=_http_url(name),
         ports=(name,),
-        module="agentic_trading.agents",
+        tier=TIER_WATCHERS,
+        binary=binary,
+        module=OBSERVABILITY_MODULE,
+        data=name,
     )
 
 
@@ -190,47 +211,12 @@ PROGRAMS: tuple[Program, ...] = (
         binary="redis-server",
         data="redis",
     ),
-    Program(
-        name="gateway",
-        command=_python_module("agentic_trading.gateway"),
-        probe=HttpProbe("gateway", "/healthz"),
-        url=_http_url("gateway"),
-        ports=("gateway",),
-        module="agentic_trading.gateway",
-    ),
-    *(_agent(agent_type) for agent_type in AGENT_TYPES),
-    Program(
-        name="orchestrator",
-        command=_python_module("agentic_trading.orchestrator"),
-        probe=HttpProbe("orchestrator", "/healthz"),
-        url=_http_url("orchestrator"),
-        ports=("orchestrator",),
-        module="agentic_trading.orchestrator",
-    ),
-    Program(
-        name="receiver",
-        command=_python_module("agentic_trading.receiver"),
-        probe=HttpProbe("receiver", "/healthz"),
-        url=_http_url("receiver"),
-        ports=("receiver",),
-        module="agentic_trading.receiver",
-    ),
-    Program(
-        name="nats-exporter",
-        command=_python_module("agentic_trading.exporters.nats"),
-        probe=HttpProbe("nats-exporter", "/metrics"),
-        url=_http_url("nats-exporter", "/metrics"),
-        ports=("nats-exporter",),
-        module="agentic_trading.exporters.nats",
-    ),
-    Program(
-        name="process-exporter",
-        command=_python_module("agentic_trading.exporters.processes"),
-        probe=HttpProbe("process-exporter", "/metrics"),
-        url=_http_url("process-exporter", "/metrics"),
-        ports=("process-exporter",),
-        module="agentic_trading.exporters.processes",
-    ),
+    _python_service("gateway", "agentic_trading.gateway"),
+    *(_python_service(f"agent-{agent_type}", "agentic_trading.agents", agent_type) for agent_type in AGENT_TYPES),
+    _python_service("orchestrator", "agentic_trading.orchestrator"),
+    _python_service("receiver", "agentic_trading.receiver"),
+    _python_service("nats-exporter", "agentic_trading.exporters.nats", metrics_only=True),
+    _python_service("process-exporter", "agentic_trading.exporters.processes", metrics_only=True),
     Program(
         name="redis-exporter",
         command=_redis_exporter,
@@ -240,45 +226,10 @@ PROGRAMS: tuple[Program, ...] = (
         binary="prometheus-redis-exporter",
         module=OBSERVABILITY_MODULE,
     ),
-    Program(
-        name="prometheus",
-        command=_prometheus,
-        probe=HttpProbe("prometheus", "/-/ready"),
-        url=_http_url("prometheus"),
-        ports=("prometheus",),
-        tier=TIER_WATCHERS,
-        binary="prometheus",
-        module=OBSERVABILITY_MODULE,
-        data="prometheus",
-    ),
-    Program(
-        name="alertmanager",
-        command=_alertmanager,
-        probe=HttpProbe("alertmanager", "/-/ready"),
-        url=_http_url("alertmanager"),
-        ports=("alertmanager",),
-        tier=TIER_WATCHERS,
-        binary="prometheus-alertmanager",
-        module=OBSERVABILITY_MODULE,
-        data="alertmanager",
-    ),
-    Program(
-        name="dashboards",
-        command=_python_module("agentic_trading.dashboards"),
-        probe=HttpProbe("dashboards", "/healthz"),
-        url=_http_url("dashboards"),
-        ports=("dashboards",),
-        module="agentic_trading.dashboards",
-    ),
-    Program(
-        name="canary",
-        command=_python_module("agentic_trading.canary"),
-        probe=HttpProbe("canary", "/healthz"),
-        url=_http_url("canary"),
-        ports=("canary",),
-        tier=TIER_PROBES,
-        module="agentic_trading.canary",
-    ),
+    _watcher("prometheus", _prometheus, "prometheus"),
+    _watcher("alertmanager", _alertmanager, "prometheus-alertmanager"),
+    _python_service("dashboards", "agentic_trading.dashboards"),
+    _python_service("canary", "agentic_trading.canary", tier=TIER_PROBES),
     # Demo programs: started only by `atctl up --demo`. Add more here.
     Program(
         name="traffic",

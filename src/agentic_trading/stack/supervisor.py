@@ -151,19 +151,18 @@ class SupervisorClient:
 
     def start(self, name: str, wait: bool = False) -> None:
         """Start a program; already running is fine."""
-        try:
-            self._call("startProcess", name, wait, name=name)
-        except SupervisorError as exc:
-            if isinstance(exc.__cause__, xmlrpc.client.Fault) and exc.__cause__.faultCode == Faults.ALREADY_STARTED:
-                return
-            raise
+        self._call_unless("startProcess", name, wait, already=Faults.ALREADY_STARTED)
 
     def stop(self, name: str, wait: bool = True) -> None:
         """Stop a program; already stopped is fine."""
+        self._call_unless("stopProcess", name, wait, already=Faults.NOT_RUNNING)
+
+    def _call_unless(self, method: str, name: str, wait: bool, *, already: int) -> None:
+        """``method(name, wait)``; the fault ``already`` (the program is in that state) is success."""
         try:
-            self._call("stopProcess", name, wait, name=name)
+            self._call(method, name, wait, name=name)
         except SupervisorError as exc:
-            if isinstance(exc.__cause__, xmlrpc.client.Fault) and exc.__cause__.faultCode == Faults.NOT_RUNNING:
+            if isinstance(exc.__cause__, xmlrpc.client.Fault) and exc.__cause__.faultCode == already:
                 return
             raise
 

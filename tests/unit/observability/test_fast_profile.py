@@ -6,7 +6,7 @@ import pytest
 
 from agentic_trading.observability import ObservabilityError
 from agentic_trading.observability.config import load_config
-from agentic_trading.observability.durations import format_duration, parse_duration
+from agentic_trading.observability.durations import format_age, format_duration, parse_duration
 from agentic_trading.observability.fast import fast_alertmanager_document, scale_range_windows
 
 
@@ -77,3 +77,8 @@ def test_a_bad_fast_grouping_is_refused_naming_its_line(tmp_path, grouping: str,
     )
     with pytest.raises(ObservabilityError, match=f"config.yaml:6: {message}"):
         load_config(path)
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(-3, "0s"), (59, "59s"), (3599, "59m59s"), (86399, "23h59m"), (90000, "1d01h")])
+def test_ages_show_two_units_at_most(seconds: int, text: str) -> None:
+    assert format_age(seconds) == text
