@@ -39,6 +39,16 @@ def free_port_near(start: int) -> int:
     raise AssertionError(f"no free port in {start}..{start + 199}")
 
 
+def stop_process(process: subprocess.Popen, timeout_s: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout_s``: a process a test started."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
 def poll_until(
     check: Callable[[], T | None],
     *,

@@ -29,7 +29,7 @@ import orjson
 import pytest
 from _live import SPEC_SIGNAL, LiveStack
 
-from _support import eventually, free_port_near
+from _support import eventually, free_port_near, stop_process
 from agentic_trading.stack.logs import log_files
 from agentic_trading.stack.trace import wait_for_trace
 
@@ -100,12 +100,7 @@ def secured(live: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             eventually(ready, timeout_s=20, what=f"the secured gateway on {url} ready")
             yield SecuredGateway(url=url, secret=secret, output=output, http=client)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
 
 def _fresh(**extra: Any) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from _live import SPEC_SIGNAL, LiveStack
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.parser import text_string_to_metric_families
 
-from _support import eventually, free_port_near
+from _support import eventually, free_port_near, stop_process
 from agentic_trading.gateway.workers import metrics_dir
 
 pytestmark = pytest.mark.integration
@@ -78,12 +78,7 @@ def gateway(live: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             eventually(ready, timeout_s=30, what=f"the two-worker gateway on {url} ready")
         yield TwoWorkerGateway(url=url, process=process, metrics_dir=metrics_dir(settings.state_dir))
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process, timeout_s=15)
 
 
 def _scrape(client: httpx.Client, url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
