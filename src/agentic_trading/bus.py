@@ -24,7 +24,6 @@ in Redis, and nothing in the pipeline consumes this stream).
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,6 +48,7 @@ from nats.js.errors import APIError, BadRequestError, NotFoundError
 
 from agentic_trading.credentials import nats_credentials
 from agentic_trading.errors import AgenticTradingError
+from agentic_trading.nats_headers import parse_header_lines
 from agentic_trading.settings import AGENT_TYPES, Settings
 from agentic_trading.telemetry.logging import get_logger
 
@@ -212,31 +212,6 @@ async def connect(
         return nc
 
 
-# A header name: anything but whitespace (as str.isspace sees ASCII) and non-ASCII bytes.
-_HEADER_NAME = re.compile(rb"[^\s\x1c-\x1f\x80-\xff]*")
-
-
-def parse_header_lines(raw: bytes) -> dict[str, str]:
-    """nats-py's ``Client._parse_header_lines``, same result, without its per-character loop.
-
-    Every JetStream message carries headers (``Nats-Msg-Id``, ``X-Correlation-ID``), and nats-py
-    checks each header name with a Python generator over its characters: about 10 % of the
-    orchestrator's CPU at 1,000 signals/s (docs/benchmarks.md). One regular expression does the
-    same check (9.6 -> 1.8 µs a message here). :func:`connect` installs it on each connection;
-    ``tests/unit/test_nats_headers.py`` holds it equal to nats-py's own on arbitrary input.
-    """
-    out: dict[str, str] = {}
-    for line in raw.split(b"\r\n"):
-        name, sep, value = line.partition(b":")
-        if not sep:
-            continue
-        key = name.strip()
-        if _HEADER_NAME.fullmatch(key) is None:
-            continue
-        out[key.decode("ascii")] = value.strip().decode("utf-8", "replace")
-    return out
-
-
 async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
     """Create or update the three streams and every durable consumer (idempotent; every service may call it)."""
     for name, subject in STREAM_SUBJECTS.items():
@@ -266,6 +241,30 @@ async def ensure_streams(js: JetStreamContext, settings: Settings) -> None:
         # A deleted agent consumer recreated here must not replay SIGNALS (ensure_consumer).
         replay_s = AGENT_REPLAY_S if durable in agent_consumers else None
         await ensure_consumer(js, stream, durable, subject, replay_s=replay_s)
+
+
+ENSURE_RETRY_S = 0.5
+
+
+async def ensure_streams_patiently(js: JetStreamContext, settings: Settings, stop: asyncio.Event) -> bool:
+    """:func:`ensure_streams`, tried again while JetStream's API times out; False if ``stop`` came first.
+
+    On a busy machine a JetStream that has just started can take longer than the client's API
+    timeout to answer: an agent or orchestrator that gave up then crashed at start-up, and
+    supervisord's retries ran out (a stack that never became healthy). A broken configuration
+    (:class:`StreamConfigError`) is still raised at once.
+    """
+    while not stop.is_set():
+        try:
+            await ensure_streams(js, settings)
+            return True
+        except (TimeoutError, nats.errors.TimeoutError) as exc:
+            log.warning("ensure_streams_retry", error=f"{type(exc).__name__}: {exc}")
+            try:
+                await asyncio.wait_for(stop.wait(), ENSURE_RETRY_S)
+            except TimeoutError:
+                continue
+    return False
 
 
 async def ensure_consumer(

@@ -26,6 +26,20 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
         yield live
 
 
+@pytest.fixture(scope="session")
+def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
+    """A second stack, shared by the two files that inject faults and time alerts against it
+    (test_alert_faults.py, then test_chaos_experiments.py, both marked ``leaves_alerts`` so they
+    run last and one after the other): their steady state is "nothing but the Watchdog active",
+    which the session stack no longer has after faults that leave canary and SLO windows burning.
+    One start instead of one per file saves about a minute of the suite."""
+    state_dir = tmp_path_factory.mktemp("faults") / "state"
+    forced = os.environ.get("AT_TEST_PORT_OFFSET")
+    candidates = [o for o in range(10000, 23001, 1000) if forced is None or o != int(forced)]
+    with running_live_stack(state_dir, free_test_offset(state_dir, candidates)) as stack:
+        yield stack
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The suite's per-test timeout (pyproject.toml) counts only the test body for tests on the live stack.
 

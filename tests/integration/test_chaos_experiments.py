@@ -19,7 +19,7 @@ from xml.etree import ElementTree
 
 import pytest
 import yaml
-from _live import LiveStack, free_test_offset, running_live_stack
+from _live import LiveStack
 
 from _support import eventually
 from agentic_trading.chaos import partition
@@ -28,31 +28,19 @@ from agentic_trading.chaos.observe import AlertPath
 from agentic_trading.chaos.runner import run_one
 from agentic_trading.chaos.scenarios import SCENARIOS, run_scenario
 
-# The experiments poll with their own deadlines; the module waits for quiet at the end (up to 90 s).
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
+# The experiments poll with their own deadlines. On the stack the alert-fault tests used just
+# before (conftest.py ``fault_stack``): each experiment's steady state waits for their alerts to end.
+pytestmark = [pytest.mark.integration, pytest.mark.leaves_alerts, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveStack]:
-    """A stack of this module's own: every experiment starts from a steady state (nothing but the
-    Watchdog active), which the shared stack does not have after faults that leave the canary and
-    SLO windows burning for minutes (back-pressure, alert faults)."""
-    state_dir = tmp_path_factory.mktemp("chaos") / "state"
-    forced = os.environ.get("AT_TEST_PORT_OFFSET")
-    candidates = [o for o in range(10000, 23001, 1000) if forced is None or o != int(forced)]
-    with running_live_stack(state_dir, free_test_offset(state_dir, candidates)) as stack:
-        yield stack
+def live(fault_stack: LiveStack) -> LiveStack:
+    """The stack shared with the other fault-injecting file (conftest.py ``fault_stack``)."""
+    return fault_stack
 
 
 ATCTL = [str(Path(sys.executable).with_name("atctl"))]
 EXPERIMENTS = {e.name: e for e in discover()}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def quiet_afterwards(live: LiveStack) -> Iterator[None]:
-    """Later test files expect only the Watchdog active: wait for this module's alerts to end."""
-    yield
-    AlertPath(live.settings, live.http).wait_for_quiet(90.0)
 
 
 def _tag(live: LiveStack) -> str:
@@ -83,10 +71,6 @@ def test_gateway_down_passes_through_the_cli_and_its_junit_report_parses(live: L
     assert_left_as_it_was(live)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="passed alone after the alerts work landed, failed in the last full clean-clone run: its expectations are being reset to the new alert holds and SLO alerts (issue 14's closing note)",
-)
 def test_nats_partition_drops_packets_fires_and_loses_no_accepted_signal(live: LiveStack):
     result = run_one(live.stack, EXPERIMENTS["nats-partition"], progress=print)
 

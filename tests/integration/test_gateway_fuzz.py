@@ -27,8 +27,8 @@ from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, is_check_class, load_all_checks
 
 from _support import eventually
-from agentic_trading.agents.state import POSITIONS_KEY
 from agentic_trading.load.payloads import MALFORMED_PAYLOADS
+from agentic_trading.redis_keys import POSITIONS_KEY
 
 pytestmark = pytest.mark.integration
 

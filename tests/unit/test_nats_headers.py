@@ -1,4 +1,4 @@
-"""bus.parse_header_lines returns exactly what nats-py's own header parser returns."""
+"""nats_headers.parse_header_lines returns exactly what nats-py's own header parser returns."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from nats.aio.client import Client
 
-from agentic_trading.bus import parse_header_lines
+from agentic_trading.nats_headers import parse_header_lines
 
 _NATS_PARSER = Client._parse_header_lines
 

@@ -43,8 +43,8 @@ async def serve(agent_type: str) -> None:
     runner = AgentRunner(build_agent(agent_type, redis, settings), js, metrics)
 
     async def work(stop: asyncio.Event) -> None:
-        await bus.ensure_streams(js, settings)
-        await runner.run(stop)
+        if await bus.ensure_streams_patiently(js, settings, stop):
+            await runner.run(stop)
 
     app = ServiceApp(component, metrics.registry, readiness={"nats": nats_ready, "redis": redis_ready})
     try:

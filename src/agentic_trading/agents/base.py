@@ -252,18 +252,14 @@ class AgentRunner:
 
     def _log(self, lines: SignalLines, item: _Pending) -> None:
         opinion, signal = item.opinion, item.signal
-        lines.info(
+        lines.signal(
             "opinion_published",
-            signal.signal_id,
-            signal.correlation_id,
+            signal,
             agent_type=self.agent_type,
-            instrument=signal.instrument,
-            action=signal.action,
             stance=opinion.stance,
             score=opinion.score,
             confidence=opinion.confidence,
             veto=opinion.veto,
-            test=signal.test,
             reasons=opinion.reasons,
         )
 

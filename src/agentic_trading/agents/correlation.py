@@ -39,7 +39,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from agentic_trading.agents.base import AgentLogic, Assessment
-from agentic_trading.agents.state import DEFAULT_SEEN_TTL_S, Histories, HistoryStore, corr_prices_key, load_positions
+from agentic_trading.agents.state import DEFAULT_SEEN_TTL_S, Histories, HistoryStore, load_positions
+from agentic_trading.redis_keys import corr_prices_key
 from agentic_trading.signals import Signal
 
 MAX_RETURNS = 30

@@ -29,7 +29,8 @@ from collections.abc import Sequence
 
 from agentic_trading.agents.base import Assessment, clip
 from agentic_trading.agents.history import HistoryAgent
-from agentic_trading.agents.state import Histories, prices_key
+from agentic_trading.agents.state import Histories
+from agentic_trading.redis_keys import prices_key
 from agentic_trading.signals import Signal
 
 HISTORY_LEN = 50

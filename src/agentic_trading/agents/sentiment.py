@@ -24,7 +24,8 @@ from collections.abc import Sequence
 
 from agentic_trading.agents.base import Assessment
 from agentic_trading.agents.history import HistoryAgent
-from agentic_trading.agents.state import Histories, sentiment_key
+from agentic_trading.agents.state import Histories
+from agentic_trading.redis_keys import sentiment_key
 from agentic_trading.signals import Signal
 
 WINDOW = 20

@@ -1,6 +1,6 @@
 """The agents' Redis state: per-instrument histories and the paper position ledger.
 
-Keys (values are UTF-8 strings):
+Keys (values are UTF-8 strings; their names are built in :mod:`agentic_trading.redis_keys`):
 
 * ``at:prices:<instrument>``       list, momentum agent: the last 50 ``"<signal_id> <price>"``
 * ``at:sentiment:<instrument>``    list, sentiment agent: the last 20 ``"<signal_id> <action>"``
@@ -28,25 +28,10 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
-POSITIONS_KEY = "at:positions"  # the orchestrator's ledger (orchestrator/workflow.py)
+from agentic_trading.redis_keys import POSITIONS_KEY, seen_key
+
 HISTORY_TTL_S = 7 * 24 * 3600
 DEFAULT_SEEN_TTL_S = 120
-
-
-def prices_key(instrument: str) -> str:
-    return f"at:prices:{instrument}"
-
-
-def sentiment_key(instrument: str) -> str:
-    return f"at:sentiment:{instrument}"
-
-
-def corr_prices_key(instrument: str) -> str:
-    return f"at:corr:prices:{instrument}"
-
-
-def seen_key(agent_type: str, signal_id: str) -> str:
-    return f"at:agent:{agent_type}:seen:{signal_id}"
 
 
 # KEYS: seen marker, history list. ARGV: seen ttl, entry, entries kept, history ttl.

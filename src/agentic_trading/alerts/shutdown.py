@@ -24,6 +24,11 @@ log = get_logger(__name__)
 
 RESOLVED_BY = "atctl down"
 POLL_INTERVAL_S = 0.2
+# atctl down waits at most this long for the receiver to get the "resolved" of every open
+# alert (it returns once they are all there). A resolved notification waits for its group's
+# next group_interval tick: longer than the fast profile's longest, NATSConsumerLag's 10 s
+# (observability/config.yaml, fast_profile.grouping; a unit test holds them so).
+SHUTDOWN_RESOLVE_TIMEOUT_S = 12.0
 
 
 def expired_copies(alerts: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:

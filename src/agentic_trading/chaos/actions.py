@@ -8,6 +8,8 @@ agentic_trading.chaos.actions, func: ...}``. A fault marks the fault time on the
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,9 +17,10 @@ import httpx
 
 from agentic_trading import credentials
 from agentic_trading.chaos import partition as kernel
+from agentic_trading.chaos import streams
 from agentic_trading.chaos.errors import ChaosError, FaultError
 from agentic_trading.chaos.observe import poll_until
-from agentic_trading.chaos.pressure import MalformedFlood, fill_redis, free_redis
+from agentic_trading.chaos.pressure import MalformedFlood, RedisSpin, fill_redis, free_redis
 from agentic_trading.chaos.proxy import FaultProxy
 from agentic_trading.chaos.session import Session, current
 from agentic_trading.chaos.signals import SignalFlow
@@ -255,6 +258,116 @@ def free_redis_memory() -> str:
     session.undo("redis-fill")
     session.mark_repair("fill keys deleted")
     return "freed"
+
+
+def reconfigure_stream(
+    stream: str, subjects: list[str] | None = None, max_bytes: int | None = None, marks_fault: bool = True
+) -> str:
+    """Change ``stream``'s subjects or max_bytes on the running NATS; the undo puts its configuration back.
+
+    ``marks_fault: false`` when the change only prepares the fault (a lower limit that traffic fills).
+    """
+    session = current()
+    changes: dict[str, object] = {}
+    if subjects is not None:
+        changes["subjects"] = subjects
+    if max_bytes is not None:
+        changes["max_bytes"] = max_bytes
+    if not changes:
+        raise ChaosError("reconfigure_stream needs subjects or max_bytes")
+    settings = session.stack.settings
+    before = session.loop.run(streams.reconfigure_stream(settings, stream, **changes), timeout=15)
+    session.on_undo(f"stream:{stream}", lambda: session.loop.run(streams.restore_stream(settings, before), timeout=15))
+    what = ", ".join(f"{k} {before.__dict__[k]!r} -> {v!r}" for k, v in changes.items())
+    if marks_fault:
+        session.mark_fault(f"stream {stream} reconfigured: {what}")
+    else:
+        session.progress(f"stream {stream} reconfigured: {what}")
+    return what
+
+
+def restore_stream(stream: str, marks_repair: bool = True) -> str:
+    """Put ``stream``'s configuration back; ``marks_repair: false`` when another action was the repair."""
+    session = current()
+    if not session.undo(f"stream:{stream}"):
+        raise ChaosError(f"stream {stream} was not reconfigured")
+    if marks_repair:
+        session.mark_repair(f"stream {stream} configured as before")
+    else:
+        session.progress(f"stream {stream} configured as before")
+    return stream
+
+
+def add_stuck_consumer(stream: str, durable: str = "chaos-stuck") -> str:
+    """A durable consumer nobody reads: under interest retention ``stream`` keeps every new message."""
+    session = current()
+    settings = session.stack.settings
+    session.loop.run(streams.add_stuck_consumer(settings, stream, durable), timeout=15)
+    session.on_undo(
+        f"consumer:{durable}", lambda: session.loop.run(streams.delete_consumer(settings, stream, durable), timeout=15)
+    )
+    session.progress(f"consumer {durable} on {stream} that nobody reads")
+    return durable
+
+
+def delete_stuck_consumer(durable: str = "chaos-stuck") -> str:
+    session = current()
+    if not session.undo(f"consumer:{durable}"):
+        raise ChaosError(f"no consumer {durable} was added")
+    session.mark_repair(f"consumer {durable} deleted: the stream lets go of what the others acknowledged")
+    return durable
+
+
+def fill_stream(stream: str, percent: float = 85.0, batch: int = 20, within_s: float = 120.0) -> float:
+    """Send signals (in bursts of ``batch``) until ``stream`` holds ``percent`` of its max_bytes; mark the fault then.
+
+    Timed from the moment the stream is that full: how fast it fills depends on the traffic
+    and the machine, not on the alert path.
+    """
+    session = current()
+    if session.flow is None:
+        raise ChaosError("fill_stream needs start_signal_flow before it")
+    url = session.stack.settings.url("nats-monitor") + "/jsz"
+    deadline = time.monotonic() + within_s
+
+    def fullness() -> float:
+        found = streams.stream_fullness(session.http.get(url, params={"streams": "true", "config": "true"}).json(), stream)
+        if found is None or found[1] <= 0:
+            raise FaultError(f"stream {stream} has no max_bytes to fill toward")
+        return 100.0 * found[0] / found[1]
+
+    while (reached := fullness()) < percent:
+        if time.monotonic() >= deadline:
+            raise FaultError(f"stream {stream} reached only {reached:.0f} % of max_bytes in {within_s:g} s")
+        session.flow.burst(batch, batch)
+    session.mark_fault(f"stream {stream} filled to {reached:.0f} % of max_bytes")
+    return round(reached, 1)
+
+
+def burn_cpu(name: str = "redis") -> str:
+    """A single-threaded CPU burn attributed to ``name`` (Redis: Lua busy loops in its one thread)."""
+    session = current()
+    if name != "redis":
+        raise ChaosError(f"burn_cpu can spin redis only (a Lua loop runs in its thread), not {name}")
+    spin = RedisSpin(credentials.redis_url(session.stack.settings, credentials.ADMIN))
+    session.on_undo(f"spin:{name}", spin.stop)
+    spin.start()
+    session.mark_fault(f"CPU spin in {name} (Lua busy loops in its one thread)")
+    return name
+
+
+def stop_cpu_burn(name: str = "redis") -> float | None:
+    """End the spin (the repair); report the most of a core ``name`` got meanwhile, and the machine's load."""
+    session = current()
+    if not session.undo(f"spin:{name}"):
+        raise ChaosError(f"no CPU burn in {name}")
+    session.mark_repair(f"CPU spin in {name} stopped")
+    seconds = max(1, round(time.time() - (session.fault_at or time.time())))
+    most = session.alert_path.query_max(f'max_over_time(process_cpu_core_usage_percent{{service="{name}"}}[{seconds}s])')
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if most is not None:
+        session.progress(f"{name} used at most {most:.0f} % of a core during the spin (load {load:.1f} on {cores} cores)")
+    return most
 
 
 def restore_stack(within_s: float = 60.0) -> str:

@@ -86,3 +86,23 @@ def judge_signals(accepted: int, decided_once: int, decided_twice: list[str], lo
     if decided_twice:
         problems.append(f"{len(decided_twice)} signals decided more than once (e.g. {', '.join(decided_twice[:3])})")
     return problems
+
+
+def judge_refused(refused: Mapping[str, str], decided: Mapping[str, int]) -> tuple[int, list[str]]:
+    """Signals the gateway refused (signal id -> kind of refusal) that were decided all the same.
+
+    ``outcome_unknown`` promises exactly that possibility (the publish left, its acknowledgement
+    did not come back; the sender's retry is a duplicate), so those are counted, not blamed;
+    every other refusal (``bus_unavailable``, ``overloaded``, ``stream_full``) promised "not
+    stored". Returns how many ``outcome_unknown`` signals were decided, and the problems.
+    """
+    decided_refused = {s: kind for s, kind in refused.items() if decided.get(s, 0) > 0}
+    unknown = sum(1 for kind in decided_refused.values() if kind == "outcome_unknown")
+    problems = []
+    broken = sorted(f"{s} ({kind})" for s, kind in decided_refused.items() if kind != "outcome_unknown")
+    if broken:
+        problems.append(f"{len(broken)} signals refused as not stored were decided (e.g. {', '.join(broken[:3])})")
+    twice = sorted(s for s in decided_refused if decided[s] > 1)
+    if twice:
+        problems.append(f"{len(twice)} refused signals decided more than once (e.g. {', '.join(twice[:3])})")
+    return unknown, problems

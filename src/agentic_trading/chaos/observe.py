@@ -66,6 +66,11 @@ class AlertPath:
         """Alerts pending or firing."""
         return {a["labels"]["alertname"] for a in self.prometheus_alerts()}
 
+    def query_max(self, promql: str) -> float | None:
+        """The largest value of an instant PromQL query (None: no series)."""
+        result = self._get("prometheus", "/api/v1/query", query=promql)["data"]["result"]
+        return max((float(r["value"][1]) for r in result), default=None)
+
     def alert_for_s(self, alert: str) -> float | None:
         """The `for` of ``alert`` as the running Prometheus loaded it (None: no such rule)."""
         for group in self._get("prometheus", "/api/v1/rules", type="alert")["data"]["groups"]:

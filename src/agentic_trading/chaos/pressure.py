@@ -1,13 +1,15 @@
-"""Load faults: a flood of the specification's malformed webhooks, and Redis memory pressure.
+"""Load faults: a flood of the specification's malformed webhooks, Redis memory pressure, a CPU spin in Redis.
 
-Both are real traffic, not configuration tricks: the flood goes through the gateway's
-validation like a misconfigured sender's would, and the Redis fill writes real keys (under
-``at:chaos:fill:``, deleted on repair) until ``used_memory`` reaches a share of ``maxmemory``.
+All are real work, not configuration tricks: the flood goes through the gateway's
+validation like a misconfigured sender's would, the Redis fill writes real keys (under
+``at:chaos:fill:``, deleted on repair) until ``used_memory`` reaches a share of ``maxmemory``,
+and the spin keeps Redis' single thread busy with Lua (:class:`RedisSpin`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from contextlib import suppress
 
@@ -117,3 +119,64 @@ def free_redis(redis_url: str) -> int:
         return len(keys)
     finally:
         client.close()
+
+
+# Busy for ARGV[1] microseconds of Redis' own clock, then return: other clients are served
+# between two chunks, so Redis stays up (no RedisDown) while its one thread has no idle time.
+SPIN_SCRIPT = """
+local t = redis.call('TIME')
+local start = t[1] * 1000000 + t[2]
+repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start >= tonumber(ARGV[1])
+return 1
+"""
+SPIN_CHUNK_US = 10_000
+SPIN_PIPELINE = 10  # chunks sent at once by each of three connections: while Redis runs one
+SPIN_CONNECTIONS = 3  # connection's chunks, the others' are already queued, so it never idles
+
+
+class RedisSpin:
+    """A single-threaded CPU burn inside Redis: Lua busy loops in 10 ms chunks until :meth:`stop`.
+
+    At normal priority, as a real runaway script would run: on a machine with a free core it
+    keeps that core busy (HighCPU's fault). On a shared machine whose load is far above its
+    cores it gets only a share of one (20-45 % measured at load 24 on 2 cores): the experiment
+    then reports the highest figure Redis reached. A real-time priority got it the core but
+    starved everything else on the machine (other stacks' NATS stalled for 12 s): not done.
+    Other clients wait at most three pipelines of chunks (300 ms).
+    """
+
+    def __init__(self, redis_url: str):
+        self.redis_url = redis_url
+        self.chunks = 0
+        self.error: Exception | None = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        self._threads = [threading.Thread(target=self._spin, name="redis-spin", daemon=True) for _ in range(SPIN_CONNECTIONS)]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+            if thread.is_alive():
+                raise FaultError("the Redis spin did not stop within 10 s")
+        if self.error is not None:
+            raise FaultError(f"the Redis spin failed: {self.error}")
+
+    def _spin(self) -> None:
+        client = redis.Redis.from_url(self.redis_url, socket_timeout=10)
+        try:
+            spin = client.register_script(SPIN_SCRIPT)
+            while not self._stop.is_set():
+                pipe = client.pipeline(transaction=False)
+                for _ in range(SPIN_PIPELINE):
+                    spin(keys=[], args=[SPIN_CHUNK_US], client=pipe)
+                pipe.execute()
+                self.chunks += SPIN_PIPELINE
+        except redis.RedisError as exc:
+            self.error = exc
+        finally:
+            client.close()

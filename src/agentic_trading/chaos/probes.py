@@ -13,12 +13,15 @@ import time
 from typing import Any
 
 from agentic_trading.chaos.errors import ChaosError
-from agentic_trading.chaos.measure import first_notification, judge_signals, unexpected_alerts
-from agentic_trading.chaos.observe import parse_time, poll_until
+from agentic_trading.chaos.measure import first_notification, judge_refused, judge_signals, unexpected_alerts
+from agentic_trading.chaos.observe import AlertPath, parse_time, poll_until
 from agentic_trading.chaos.session import current
+from agentic_trading.observability.slo import BURN_ALERTS, EVENTS_PREFIX, MIN_BAD_EVENTS, RECORD_PREFIX
 from agentic_trading.stack import StackError
 
 QUIET_WITHIN_S = 90.0
+# Alerts whose windows outlast any experiment (minutes to an hour on the fast profile).
+LONG_WINDOW_ALERTS = frozenset(alert for alert, *_ in BURN_ALERTS)
 FIRE_DEADLINE_MARGIN_S = 15.0
 
 
@@ -34,12 +37,56 @@ def stack_is_healthy(within_s: float = 30.0) -> bool:
 
 
 def only_watchdog_active(within_s: float = QUIET_WITHIN_S) -> bool:
-    """Nothing but the Watchdog pending or firing in Prometheus (polled up to ``within_s``)."""
+    """Nothing but the Watchdog pending or firing in Prometheus (polled up to ``within_s``).
+
+    Two kinds of alert may still be active from an earlier fault, never the experiment's own:
+    those it declares as consequences of its fault (``also_notified``: they may notify during
+    the run anyway), and the SLO burn alerts, whose windows outlast any experiment (the
+    ticket's short window is 2 m, its long one 1 h on the fast profile): an earlier fault's
+    burn says nothing about this one. Those SLO burns, and those whose long window already holds
+    an earlier fault's minimum of bad events (any blip fires them again), are remembered, so
+    that :func:`no_unexpected_alerts` does not blame this fault for them.
+    """
     session = current()
-    left = session.alert_path.wait_for_quiet(within_s)
+    experiment = session.experiment
+    # The Watchdog always fires (the watchdog experiment's own alert too: it proves the switch).
+    allowed = frozenset({*experiment.also_notified, *LONG_WINDOW_ALERTS} - {experiment.alert}) | {"Watchdog"}
+    left = session.alert_path.wait_for_quiet(within_s, allowed=allowed)
     if left:
         session.progress(f"still active after {within_s:g} s: {', '.join(sorted(left))}")
+    elif session.fault_at is None:
+        lingering = _primed_burn_alerts(session.alert_path) - {experiment.alert}
+        session.extras["lingering"] = lingering
+        if lingering:
+            session.progress(f"SLO windows still hold an earlier fault's bad events: {', '.join(sorted(lingering))}")
     return not left
+
+
+def _primed_burn_alerts(path: AlertPath) -> set[str]:
+    """SLO burn alerts active now, or whose long window already holds the minimum of bad events.
+
+    Either way an earlier fault's bad events are in the window, and any blip (one late canary
+    signal in a 2-minute window is 1.6 %, above 6 x 0.1 %) fires them: not this fault's doing.
+    """
+    primed = path.active_in_prometheus() & LONG_WINDOW_ALERTS
+    for alert, _severity, _factor, long_role, _short_role, _for in BURN_ALERTS:
+        bad = path.query_max(f"{RECORD_PREFIX}{long_role} * {EVENTS_PREFIX}{long_role}")
+        if bad is not None and bad >= MIN_BAD_EVENTS:
+            primed.add(alert)
+    return primed
+
+
+def prometheus_shows(query: str, within_s: float = 60.0) -> bool:
+    """A PromQL filter (``... == 1``) returns a series (polled up to ``within_s``).
+
+    For a steady state that a window must hold: e.g. NATS seen up for a whole alert window, so
+    an earlier experiment's NATS outage cannot silence NATSPublishFailure's ``unless``.
+    """
+    session = current()
+    if poll_until(lambda: session.alert_path.query_max(query) is not None, within_s, interval_s=0.5) is None:
+        session.progress(f"still no series after {within_s:g} s: {query}")
+        return False
+    return True
 
 
 def settle_signal_flow(timeout_s: float = 60.0) -> dict[str, int]:
@@ -50,14 +97,15 @@ def settle_signal_flow(timeout_s: float = 60.0) -> dict[str, int]:
         raise ChaosError("settle_signal_flow without start_signal_flow")
     session.undo("signal-flow")
     settlement = flow.settle(timeout_s)
-    refused_but_decided = len(set(settlement.decided) - set(settlement.accepted))
-    if refused_but_decided:
-        # A publish that left before the fault and was stored after the gateway gave up on it:
-        # the client was told to retry, and its retry is deduplicated by the signal id.
-        session.progress(f"{refused_but_decided} decisions for signals the gateway did not answer 200 (stored late)")
+    problems = judge_signals(len(settlement.accepted), settlement.decided_once, settlement.twice, settlement.lost)
+    unknown, refused_problems = judge_refused(flow.refused(), settlement.decided)
+    if unknown:
+        session.progress(
+            f"{unknown} signals answered 503 outcome_unknown were stored after all and decided, as that answer warns"
+        )
+    problems += refused_problems
     session.observation.signals_accepted = len(settlement.accepted)
     session.observation.signals_decided = settlement.decided_once
-    problems = judge_signals(len(settlement.accepted), settlement.decided_once, settlement.twice, settlement.lost)
     for problem in problems:
         session.problem(problem)
     if problems:
@@ -180,16 +228,20 @@ def wait_for_watchdog_back(within_s: float = 30.0) -> float:
 
 
 def no_unexpected_alerts(settle_s: float = QUIET_WITHIN_S) -> list[str]:
-    """After the repair, wait until quiet; every alert notified since the fault must be declared."""
+    """After the repair, wait until quiet; every alert notified since the fault must be declared.
+
+    A declared consequence resolves on its own window and is not waited for; an SLO burn that
+    was already active before the fault (:func:`only_watchdog_active`) is an earlier fault's.
+    """
     session = current()
     experiment = session.experiment
-    # A declared consequence resolves on its own window (an SLO's slow burn keeps bad events for
-    # minutes): it is not waited for; anything else still active is a problem.
-    left = session.alert_path.wait_for_quiet(settle_s, allowed=frozenset({"Watchdog", *experiment.also_notified}))
+    lingering = session.extras.get("lingering", set())
+    declared = {experiment.alert, *experiment.also_notified}
+    left = session.alert_path.wait_for_quiet(settle_s, allowed=frozenset({"Watchdog", *declared, *lingering}))
     if left:
         session.problem(f"still active {settle_s:g} s after the repair: {', '.join(sorted(left))}")
     since = session.fault_at if session.fault_at is not None else session.started_at
-    found = unexpected_alerts(session.alert_path.notifications(since=since), since, {experiment.alert, *experiment.also_notified})
+    found = unexpected_alerts(session.alert_path.notifications(since=since), since, declared | lingering)
     session.observation.unexpected_alerts = found
     if found:
         session.problem(f"alerts notified that the experiment does not declare: {', '.join(found)}")

@@ -32,6 +32,8 @@ from agentic_trading.settings import AGENT_TYPES
 from agentic_trading.stack import Stack
 from agentic_trading.stack.trace import wait_for_trace
 
+STILL_FOR_S = 1.0  # counters unchanged this long: nothing else is in flight
+
 SPEC_SIGNAL = {
     "timestamp": "2024-01-15T10:30:00Z",
     "instrument": "EURUSD",
@@ -100,8 +102,34 @@ def _sample_sum(http: httpx.Client, base_url: str, name: str, **labels: str) -> 
 
 
 def signal_flow(stack: Stack, result: ScenarioResult, http: httpx.Client, flow: SignalFlow) -> None:
+    """One signal moves every pipeline counter by exactly one: so nothing else may move them meanwhile.
+
+    The canary sends a test signal every 2 s through the same counters; it is paused (SIGSTOP)
+    for the scenario, and the counters must stand still before the signal is sent (its last
+    signals finished), else "exactly one" would depend on the scenario being faster than 2 s.
+    """
+    paused = "canary" in {s.name for s in stack.status() if s.state == "RUNNING"}
+    if paused:
+        stack.pause("canary")
+    try:
+        _one_signal_moves_each_counter_once(stack, result, http, flow)
+    finally:
+        if paused:
+            stack.resume("canary")
+
+
+def _counters_still(stack: Stack, http: httpx.Client) -> dict[str, float] | None:
+    first = pipeline_counters(stack, http)
+    time.sleep(STILL_FOR_S)
+    return first if pipeline_counters(stack, http) == first else None
+
+
+def _one_signal_moves_each_counter_once(stack: Stack, result: ScenarioResult, http: httpx.Client, flow: SignalFlow) -> None:
     correlation_id = f"scenario_{uuid.uuid4().hex[:12]}"
-    before = pipeline_counters(stack, http)
+    before = poll_until(lambda: _counters_still(stack, http), 15.0)
+    if before is None:
+        result.check("no other traffic moves the pipeline counters", False, "still moving after 15 s")
+        return
     payload = {**SPEC_SIGNAL, "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z")}
     answer = flow.send_one(payload, {"X-Correlation-ID": correlation_id})
     if not result.check("the gateway answers 200", answer.status == 200, answer.status):

@@ -34,12 +34,17 @@ REQUEST_TIMEOUT_S = 10.0
 
 @dataclass(frozen=True)
 class Answer:
-    """One webhook sent: when (Unix seconds), the HTTP status (None: no answer) and how long it took."""
+    """One webhook sent: when (Unix seconds), the HTTP status (None: no answer) and how long it took.
+
+    ``signal_id`` is the gateway's id for it, from a 200 and from a 503 alike; ``error`` is a
+    refusal's kind (``outcome_unknown``: it may be stored; any other: it was not).
+    """
 
     sent_at: float
     status: int | None
     elapsed_s: float
     signal_id: str | None
+    error: str | None = None
 
 
 @dataclass
@@ -134,6 +139,10 @@ class SignalFlow:
     @property
     def accepted(self) -> list[str]:
         return [a.signal_id for a in self.answers if a.status == 200 and a.signal_id]
+
+    def refused(self) -> dict[str, str]:
+        """Signal id -> the kind of refusal, for every signal the gateway answered 5xx with an id."""
+        return {a.signal_id: a.error or str(a.status) for a in self.answers if a.status != 200 and a.signal_id}
 
     def answers_between(self, start: float, end: float) -> list[Answer]:
         return [a for a in self.answers if start <= a.sent_at <= end]
@@ -269,7 +278,12 @@ class SignalFlow:
         except httpx.HTTPError:
             self.answers.append(Answer(sent_at, None, time.monotonic() - started, None))
             return
-        signal_id = None
-        if response.status_code == 200:
-            signal_id = response.json().get("signal_id")
-        self.answers.append(Answer(sent_at, response.status_code, time.monotonic() - started, signal_id))
+        signal_id = error = None
+        if response.status_code == 200 or response.status_code >= 500:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            signal_id = body.get("signal_id") if isinstance(body, dict) else None
+            error = body.get("error") if isinstance(body, dict) and response.status_code != 200 else None
+        self.answers.append(Answer(sent_at, response.status_code, time.monotonic() - started, signal_id, error))

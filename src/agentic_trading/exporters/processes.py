@@ -174,6 +174,7 @@ def read_supervised_processes(proxy: xmlrpc.client.ServerProxy) -> list[Supervis
 def sample_tree(pid: int) -> TreeSample | None:
     """CPU seconds and RSS of a process and all its descendants (blocking, reads /proc)."""
     taken_at, wall_time = time.monotonic(), time.time()
+    read_at: float | None = None
     try:
         root = psutil.Process(pid)
         members = [root, *root.children(recursive=True)]
@@ -190,12 +191,17 @@ def sample_tree(pid: int) -> TreeSample | None:
                 times = member.cpu_times()
                 key = ProcessKey(member.pid, member.create_time())
                 member_rss = member.memory_info().rss
+            if read_at is None:
+                # The moment the root's CPU time was read, not the start of the poll: on a busy
+                # machine listing the tree can take a varying 100+ ms, which skewed a saturated
+                # single-threaded process between 64 and 108 % of a core (HighCPU never held).
+                read_at = time.monotonic()
         except psutil.NoSuchProcess:
             log.debug("process_vanished", pid=member.pid, root=pid)  # a child that just exited: nothing left to count
             continue
         cpu_seconds[key] = times.user + times.system
         rss += member_rss
-    return TreeSample(taken_at=taken_at, wall_time=wall_time, cpu_seconds=cpu_seconds, rss_bytes=rss)
+    return TreeSample(taken_at=read_at or taken_at, wall_time=wall_time, cpu_seconds=cpu_seconds, rss_bytes=rss)
 
 
 class ProcessPoller(PollState[tuple[ServiceFigures, ...]]):

@@ -32,6 +32,10 @@ def main() -> None:
         proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=5,
+        # Idle keep-alive connections are kept longer than clients keep them (httpx and most
+        # pools: 5 s, uvicorn's own default too; nginx 60 s): a server that closes first races
+        # the client's next request on the same connection, which then fails with a reset.
+        timeout_keep_alive=75,
     )
 
 

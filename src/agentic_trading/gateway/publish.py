@@ -5,7 +5,8 @@ Every outcome of a publish is one of:
 * **stored** (200): JetStream acknowledged it; ``duplicate: true`` when it had it already,
   and then ``correlation_id`` is the *original's* (a retry's own id is in ``retry_correlation_id``);
 * **not stored** (503, ``Retry-After``): nothing reached JetStream, or JetStream refused it:
-  no connection (``bus_unavailable``), too many publishes waiting (``overloaded``), the
+  no connection (``bus_unavailable``; counted as a failed publish only once the gateway had
+  connected: a gateway still starting attempted none), too many publishes waiting (``overloaded``), the
   stream is full (``stream_full``; its consumers are behind). Retry freely;
 * **outcome unknown** (503 ``outcome_unknown``): the publish was sent but no acknowledgement
   came (timeout, connection lost after sending). The signal may well be stored: nats-py
@@ -52,7 +53,12 @@ class SignalPublisher:
         ``bind_signal``; a stored signal's one line names them itself, so the common path does
         without the binding (about a tenth of the gateway's CPU at saturation, docs/benchmarks.md).
         """
-        if nc is None or js is None or not nc.is_connected:
+        if nc is None or js is None:
+            # Still starting: no publish was attempted, so none failed. Counting it paged a
+            # critical NATSPublishFailure on every gateway restart under traffic; /readyz says
+            # "not connected" meanwhile, which is what a restart is.
+            return self._not_stored(signal, "bus_unavailable", "the gateway is still connecting to NATS", None)
+        if not nc.is_connected:  # was connected, lost it: an outage or a partition, counted
             with bind_signal(signal.signal_id, signal.correlation_id):
                 return self._not_stored(
                     signal, "bus_unavailable", "the gateway is not connected to NATS", "not connected to NATS"
@@ -95,13 +101,9 @@ class SignalPublisher:
                 body["correlation_id"] = original
                 body["retry_correlation_id"] = signal.correlation_id
         lines = SignalLines()  # the per-signal line, without structlog's chain (telemetry/logging.py)
-        lines.info(
+        lines.signal(
             "signal_accepted",
-            signal.signal_id,
-            signal.correlation_id,
-            instrument=signal.instrument,
-            action=signal.action,
-            test=signal.test,
+            signal,
             stream_seq=ack.seq,
             duplicate=bool(ack.duplicate),
             original_correlation_id=body["correlation_id"],

@@ -97,14 +97,7 @@ class Orchestrator:
             kind = "signal" if isinstance(part, Signal) else "opinion"
             lines.info("message_after_decision", part.signal_id, part.correlation_id, kind=kind)
         elif isinstance(part, Signal):
-            lines.info(
-                "workflow_started",
-                part.signal_id,
-                part.correlation_id,
-                instrument=part.instrument,
-                action=part.action,
-                test=part.test,
-            )
+            lines.signal("workflow_started", part)
         else:
             lines.info(
                 "opinion_received",
@@ -262,7 +255,8 @@ class Orchestrator:
             await _wait(stop, OUTBOX_INTERVAL_S)
 
     async def run(self, stop: asyncio.Event) -> None:
-        await bus.ensure_streams(self.js, self.settings)
+        if not await bus.ensure_streams_patiently(self.js, self.settings, stop):
+            return
         tasks = [
             asyncio.create_task(self.consume(bus.SIGNALS_STREAM, bus.ORCHESTRATOR_SIGNALS_CONSUMER, "signals.>", stop)),
             asyncio.create_task(self.consume(bus.OPINIONS_STREAM, bus.ORCHESTRATOR_OPINIONS_CONSUMER, "opinions.>", stop)),

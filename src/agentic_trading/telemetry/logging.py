@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import structlog
@@ -68,6 +68,16 @@ def bind_signal(signal_id: str | None, correlation_id: str | None) -> Iterator[N
 _volume: dict[str, Any] = {"service": "", "enabled": True}
 
 
+class LoggedSignal(Protocol):
+    """What a per-signal line names (``signals.Signal`` has it; telemetry imports no contract)."""
+
+    signal_id: str
+    correlation_id: str
+    instrument: str
+    action: str
+    test: bool
+
+
 class SignalLines:
     """Info lines about individual signals, buffered and written together.
 
@@ -90,6 +100,18 @@ class SignalLines:
         record["level"] = "info"
         record["ts"] = datetime.now(UTC)
         self._lines.append(orjson.dumps(record, option=orjson.OPT_UTC_Z | orjson.OPT_APPEND_NEWLINE))
+
+    def signal(self, event: str, signal: LoggedSignal, **fields: Any) -> None:
+        """A line about ``signal`` that names it the same way in every service (what `atctl trace` reads)."""
+        self.info(
+            event,
+            signal.signal_id,
+            signal.correlation_id,
+            instrument=signal.instrument,
+            action=signal.action,
+            test=signal.test,
+            **fields,
+        )
 
     def flush(self) -> None:
         if self._lines:

@@ -106,34 +106,40 @@ def _exposed(ctx: VerifyContext, url: str) -> bool:
     return ctx.settings is not None and not is_loopback(ctx.settings.web_bind_host)
 
 
+def _refused_or_on_loopback(ctx: VerifyContext, base_url: str, status: int, reproduce: str, *, open_: str, fix: str) -> Outcome:
+    """A stranger's request to Prometheus or Alertmanager: refused passes, open passes on loopback only."""
+    if status in (401, 403):
+        return Outcome.passed(f"an unauthenticated request is refused ({status})", reproduce)
+    if not _exposed(ctx, base_url):
+        return Outcome.passed(f"{open_}, on loopback only", reproduce)
+    return Outcome.failed(f"{fix} (HTTP {status} unauthenticated, off loopback): give it basic auth (--web.config.file) "
+                          "or bind it to loopback", reproduce)  # fmt: skip
+
+
 def prometheus_read_api(ctx: VerifyContext) -> Outcome:
     url = f"{ctx.endpoints.prometheus}/api/v1/query"
-    reproduce = f"curl -s '{url}?query=up'"
     status = ctx.http.get(url, params={"query": "vector(1)"}, auth=None).status_code
-    if status == 401:
-        return Outcome.passed("an unauthenticated query is refused (401)", reproduce)
-    if not _exposed(ctx, ctx.endpoints.prometheus):
-        return Outcome.passed("queries are open, on loopback only (promtool, amtool and a local Grafana use them)", reproduce)
-    return Outcome.failed(
-        f"Prometheus answers unauthenticated queries (HTTP {status}) off loopback: give it basic auth "
-        "(--web.config.file) or bind it to loopback",
-        reproduce,
+    return _refused_or_on_loopback(
+        ctx,
+        ctx.endpoints.prometheus,
+        status,
+        f"curl -s '{url}?query=up'",
+        open_="queries are open (promtool, amtool and a local Grafana use them)",
+        fix="Prometheus answers anyone's queries",
     )
 
 
 def alertmanager_silences(ctx: VerifyContext) -> Outcome:
     url = f"{ctx.endpoints.alertmanager}/api/v2/silences"
-    reproduce = f"curl -s -X POST {url} -H 'Content-Type: application/json' -d '{{}}'"
     # An invalid silence: refused as 400/422 by an open Alertmanager, 401 behind auth; never created.
     status = ctx.http.post(url, json={}, auth=None).status_code
-    if status in (401, 403):
-        return Outcome.passed(f"an unauthenticated silence is refused ({status})", reproduce)
-    if not _exposed(ctx, ctx.endpoints.alertmanager):
-        return Outcome.passed("silences are open, on loopback only (amtool uses them)", reproduce)
-    return Outcome.failed(
-        f"anyone who reaches Alertmanager at {ctx.endpoints.alertmanager} can silence every alert (HTTP {status} "
-        "to an unauthenticated silence): give it basic auth (--web.config.file) or bind it to loopback",
-        reproduce,
+    return _refused_or_on_loopback(
+        ctx,
+        ctx.endpoints.alertmanager,
+        status,
+        f"curl -s -X POST {url} -H 'Content-Type: application/json' -d '{{}}'",
+        open_="silences are open (amtool uses them)",
+        fix=f"anyone who reaches Alertmanager at {ctx.endpoints.alertmanager} can silence every alert",
     )
 
 

@@ -13,10 +13,10 @@ import redis
 from _live import LiveStack
 
 from _support import eventually
-from agentic_trading.agents.state import POSITIONS_KEY
 from agentic_trading.dashboards.browser import Viewer, chromium
 from agentic_trading.load.payloads import SignalFactory
 from agentic_trading.load.traffic import TrafficGenerator
+from agentic_trading.redis_keys import POSITIONS_KEY
 
 # An instrument no other test trades; with its paper position at the limit, a buy is vetoed.
 VETO_INSTRUMENT = "XAGUSD"

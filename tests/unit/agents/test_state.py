@@ -9,7 +9,8 @@ from agentic_trading.agents.correlation import CorrelationAgent
 from agentic_trading.agents.momentum import HISTORY_LEN, MomentumAgent
 from agentic_trading.agents.risk import RiskAgent
 from agentic_trading.agents.sentiment import SentimentAgent
-from agentic_trading.agents.state import HistoryStore, load_positions, prices_key, seen_key
+from agentic_trading.agents.state import HistoryStore, load_positions
+from agentic_trading.redis_keys import prices_key, seen_key
 from agentic_trading.telemetry.metrics import AgentMetrics
 
 from .conftest import make_signal

@@ -44,10 +44,23 @@ def test_a_run_experiment_restores_the_stack_and_measures_its_alert(experiment: 
         assert "settle_signal_flow" in funcs, "signals must flow during the fault and be settled"
 
 
-def test_exceptions_are_few_and_say_why():
+def test_no_alert_is_left_to_an_exception():
+    """Every alert is proven by its fault: the mechanism stays for an alert that truly cannot be."""
     exceptions = {e.alert: e.exception for e in EXPERIMENTS if e.exception}
-    # The alerting work's new alerts are proven by tests/integration/test_alert_faults.py and
-    # promtool until the chaos owner turns them into experiments.
-    new_alerts = {"AgentFailing", "OrchestratorDown", "CanarySignalsUndecided", "SLOBurnRateFast", "SLOBurnRateSlow"}
-    assert set(exceptions) == {"HighCPU", "NATSStreamNearlyFull"} | new_alerts, exceptions
-    assert all(len(reason) > 40 for reason in exceptions.values())
+    assert exceptions == {}, exceptions
+
+
+def test_an_exception_counts_as_covered_only_with_its_reason(tmp_path):
+    from agentic_trading.chaos.errors import ExperimentFileError
+    from agentic_trading.chaos.experiment import load_experiment
+
+    source = next(e for e in EXPERIMENTS if e.name == "agent-down").path.read_text()
+    with_reason = tmp_path / "with-reason.yaml"
+    with_reason.write_text(
+        source.replace("    alert: AgentDown\n", "    alert: AgentDown\n    exception: cannot be proven here\n")
+    )
+    assert load_experiment(with_reason).exception == "cannot be proven here"
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(source.replace("    alert: AgentDown\n", "    alert: AgentDown\n    exception: ' '\n"))
+    with pytest.raises(ExperimentFileError, match="exception"):
+        load_experiment(empty)

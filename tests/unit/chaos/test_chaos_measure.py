@@ -37,3 +37,16 @@ def test_lost_and_doubled_signals_are_named():
     assert judge_signals(3, 3, [], []) == []
     problems = judge_signals(3, 1, ["sig_b"], ["sig_c"])
     assert problems == ["1 of 3 accepted signals never decided (e.g. sig_c)", "1 signals decided more than once (e.g. sig_b)"]
+
+
+def test_a_refused_signal_decided_is_fine_only_when_the_answer_said_outcome_unknown():
+    from agentic_trading.chaos.measure import judge_refused
+
+    refused = {"a": "outcome_unknown", "b": "outcome_unknown", "c": "bus_unavailable", "d": "stream_full"}
+    unknown, problems = judge_refused(refused, {"a": 1, "c": 1, "x": 1})
+    assert unknown == 1
+    assert problems == ["1 signals refused as not stored were decided (e.g. c (bus_unavailable))"]
+    unknown, problems = judge_refused(refused, {"a": 2, "b": 1})
+    assert unknown == 2
+    assert problems == ["1 refused signals decided more than once (e.g. a)"]
+    assert judge_refused(refused, {"x": 1}) == (0, [])

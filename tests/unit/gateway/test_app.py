@@ -58,13 +58,29 @@ async def test_oversized_body_is_413(client):
     assert response.json()["errors"][0]["reason"] == "body_too_large"
 
 
-async def test_without_nats_a_valid_signal_is_503_with_retry_after(client, gateway):
+async def test_a_gateway_still_connecting_answers_503_and_counts_no_failed_publish(client, gateway):
+    """A restarted gateway serves before its NATS connection is up: no publish was attempted,
+    so NATSPublishFailure must not page for a planned restart under traffic; /readyz says why."""
     response = await client.post(
         "/webhook/tradingview", json={"instrument": "EURUSD", "action": "buy"}, headers={"X-Correlation-ID": "cid-1"}
     )
     assert response.status_code == 503
+    assert response.json()["error"] == "bus_unavailable"
+    assert "still connecting" in response.json()["message"]
     assert response.headers["retry-after"] == "1"
     assert response.headers["x-correlation-id"] == "cid-1"
+    assert _sample(gateway, "gateway_nats_publish_failures_total") == 0
+    assert _sample(gateway, "gateway_webhooks_total", endpoint="tradingview", status="503") == 1
+    ready = await client.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["checks"]["nats"].startswith("not connected")
+
+
+async def test_a_gateway_that_lost_its_nats_connection_counts_a_failed_publish(make_gateway, client_for):
+    gateway, _ = make_gateway()
+    gateway.nc.is_connected = False  # connected once, then NATS went away (outage or partition)
+    response = await client_for(gateway).post("/webhook/tradingview", json={"instrument": "EURUSD", "action": "buy"})
+    assert response.status_code == 503
+    assert response.json()["error"] == "bus_unavailable"
     assert _sample(gateway, "gateway_nats_publish_failures_total") == 1
 
 

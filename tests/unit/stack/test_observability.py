@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
+from agentic_trading.alerts.shutdown import SHUTDOWN_RESOLVE_TIMEOUT_S
 from agentic_trading.observability import ObservabilityError
 from agentic_trading.observability.durations import parse_duration
 from agentic_trading.observability.fast import scale_range_windows
 from agentic_trading.settings import Settings
-from agentic_trading.stack.lifecycle import SHUTDOWN_RESOLVE_TIMEOUT_S
 from agentic_trading.stack.observability import (
     PROMETHEUS_FLAGS_FAST,
     ObservabilityFiles,
