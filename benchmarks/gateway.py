@@ -13,7 +13,8 @@ Rows (issue #2 and #6):
 
 The gateway runs as `atctl up` runs it (with NATS, Redis and JSON logs), on a stack of its own.
 Usage: ``python benchmarks/gateway.py [--duration 10] [--rounds 2]`` (about 4 minutes);
-``--saturation-only`` runs the rounds of 1. alone (the gateway-vs-Flask ratio, about a minute).
+``--saturation-only`` runs the rounds of 1. alone (the gateway-vs-Flask ratio, about a minute);
+``--gateway-workers 2`` runs the gateway with two worker processes (``AT_GATEWAY_WORKERS``).
 """
 
 from __future__ import annotations
@@ -123,10 +124,18 @@ def main() -> None:
     parser.add_argument(
         "--saturation-only", action="store_true", help="only the saturation rounds (1.), the gateway-vs-Flask ratio"
     )
+    parser.add_argument("--gateway-workers", type=int, default=1, help="gateway worker processes (AT_GATEWAY_WORKERS, default 1)")
     args = parser.parse_args()
+    os.environ["AT_GATEWAY_WORKERS"] = str(args.gateway_workers)  # read by the stack's settings and the gateway
 
     started = time.monotonic()
-    result: dict[str, Any] = {"machine": machine(), "duration_s": args.duration, "p99_budget_ms": P99_BUDGET_MS}
+    result: dict[str, Any] = {
+        "machine": machine(),
+        "duration_s": args.duration,
+        "p99_budget_ms": P99_BUDGET_MS,
+        "gateway_workers": args.gateway_workers,
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()[:2]],
+    }
     with own_stack(["nats", "redis", "gateway"], args.port_offset) as stack, flask_peer() as peer, nginx_peer() as static:
         gateway, flask, nginx = stack.settings.url("gateway") + "/webhook/tradingview", peer.url, static.url
         targets = {"gateway": gateway, "flask": flask, "nginx": nginx}
@@ -154,6 +163,7 @@ def main() -> None:
 
     sat = result["saturation"]
     result["summary"] = {
+        "gateway_workers": args.gateway_workers,
         "gateway_median_rps": sat["gateway"]["median_rps"],
         "gateway_vs_flask": round(sat["gateway"]["median_rps"] / sat["flask"]["median_rps"], 2),
         "gateway_vs_nginx": round(sat["gateway"]["median_rps"] / sat["nginx"]["median_rps"], 3),
@@ -164,13 +174,17 @@ def main() -> None:
         "gateway_with_broker_vs_flask_per_cpu": round(
             sat["flask"]["median_cpu_ms_per_request"]["flask"] / sum(sat["gateway"]["median_cpu_ms_per_request"].values()), 2
         ),
+        "gateway_cpu_ms_per_request": sat["gateway"]["median_cpu_ms_per_request"]["gateway"],
+        "flask_cpu_ms_per_request": sat["flask"]["median_cpu_ms_per_request"]["flask"],
+        "load_average_at_start": result["load_average_at_start"],
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()[:2]],
     }
     if "fixed_rates" in result:
         result["summary"]["gateway_max_rate_p99_under_25ms"] = max_rate_within_budget(result["fixed_rates"]["gateway"])
         result["summary"]["flask_max_rate_p99_under_25ms"] = max_rate_within_budget(result["fixed_rates"]["flask"])
     result["summary"]["wall_time_s"] = round(time.monotonic() - started, 1)
-    write_result("gateway-saturation" if args.saturation_only else "gateway", result)
+    name = "gateway-saturation" if args.saturation_only else "gateway"
+    write_result(name if args.gateway_workers == 1 else f"{name}-{args.gateway_workers}-workers", result)
     table = Table(title="Gateway benchmark (one run, side by side)")
     for column in ("figure", "value"):
         table.add_column(column)

@@ -27,6 +27,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_port_near(start: int) -> int:
+    """A free port just above ``start`` (a stack's own ports: kept out of the kernel's range for outgoing ports)."""
+    for port in range(start, start + 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError(f"no free port in {start}..{start + 199}")
+
+
+def stop_process(process: subprocess.Popen, timeout_s: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within ``timeout_s``: a process a test started."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
 def poll_until(
     check: Callable[[], T | None],
     *,

@@ -113,10 +113,11 @@ class Settings(BaseSettings):
     # Redis URL of a remote deployment (e.g. redis://host:6379/0); unset: the local stack's.
     redis_url_override: str | None = Field(None, alias="AT_REDIS_URL")
 
-    # One uvicorn worker: each worker would keep its own metrics (a scrape sees one of them)
-    # until the gateway uses prometheus_client's multiprocess mode. One worker accepted about
-    # 8,500 durable signals/s here (docs/benchmarks.md), four times the aim.
-    gateway_workers: int = Field(1, ge=1, le=1)
+    # Gateway worker processes on the one port. Above 1 their metrics are summed through
+    # prometheus_client's multiprocess mode (files in <state_dir>/gateway-metrics) and rate
+    # limits apply per worker. One is the default: on two cores a second worker added CPU per
+    # request, not throughput (docs/benchmarks.md, "Several gateway workers").
+    gateway_workers: int = Field(1, ge=1, le=16)
     # Largest webhook body the gateway reads; larger: 413.
     max_body_bytes: int = 64 * 1024
     # Request line plus headers of one request, and how many headers; beyond either: 431.

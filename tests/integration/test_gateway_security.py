@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ import orjson
 import pytest
 from _live import SPEC_SIGNAL, LiveStack
 
-from _support import eventually
+from _support import eventually, free_port_near, stop_process
 from agentic_trading.stack.logs import log_files
 from agentic_trading.stack.trace import wait_for_trace
 
@@ -65,22 +64,10 @@ class SecuredGateway:
         return "sha256=" + hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def _free_port_near(start: int) -> int:
-    """A free port just above the stack's own (kept out of the kernel's range for outgoing ports)."""
-    for port in range(start, start + 200):
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError(f"no free port in {start}..{start + 199}")
-
-
 @pytest.fixture(scope="module")
 def secured(live: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredGateway]:
     settings = live.settings
-    port = _free_port_near(settings.port("gateway") + 50)
+    port = free_port_near(settings.port("gateway") + 50)
     secret = "it-" + secrets.token_hex(16)
     output = tmp_path_factory.mktemp("secured-gateway") / "gateway.out"
     env = {
@@ -113,12 +100,7 @@ def secured(live: LiveStack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             eventually(ready, timeout_s=20, what=f"the secured gateway on {url} ready")
             yield SecuredGateway(url=url, secret=secret, output=output, http=client)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)
 
 
 def _fresh(**extra: Any) -> dict[str, Any]:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import uvicorn
 
-from agentic_trading.gateway.protocol import bounded_protocol
+from agentic_trading.gateway.protocol import GATEWAY_PROTOCOL, configure_header_limits
+from agentic_trading.gateway.workers import metrics_dir, prepare_metrics_dir
 from agentic_trading.settings import load_settings
 
 
 def main() -> None:
     settings = load_settings()
+    if settings.gateway_workers > 1:
+        # Before uvicorn spawns the workers: they inherit the environment naming the directory.
+        prepare_metrics_dir(metrics_dir(settings.state_dir))
+    configure_header_limits(settings)
     uvicorn.run(
         "agentic_trading.gateway.app:create_app",
         factory=True,
@@ -18,7 +23,8 @@ def main() -> None:
         workers=settings.gateway_workers,
         loop="uvloop",
         # httptools with header limits (431) and a lingering close after an early refusal (protocol.py).
-        http=bounded_protocol(settings.max_header_bytes, settings.max_header_count),
+        # By import path: spawned workers import it and create_app sets its limits there too.
+        http=GATEWAY_PROTOCOL,
         access_log=False,
         log_level="warning",
         # The gateway alone decides whom to believe about the client address (AT_TRUST_PROXY):

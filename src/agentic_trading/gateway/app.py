@@ -17,6 +17,7 @@ refused is published; the answers are built in ``answers.py``. ``docs/security.m
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import orjson
@@ -63,6 +64,7 @@ from agentic_trading.gateway.requests import (
     media_type_accepted,
     wanted_headers,
 )
+from agentic_trading.gateway.workers import multiprocess_dir, scrape_registry
 from agentic_trading.lean_jetstream import LeanJetStream
 from agentic_trading.redis_client import connect_redis
 from agentic_trading.service.http import Receive, Scope, Send, send_json, send_metrics
@@ -95,6 +97,9 @@ class Gateway:
         self.settings = settings
         self.metrics = metrics or GatewayMetrics()
         self.answers = Answers(self.metrics)
+        # Set when this is one of AT_GATEWAY_WORKERS > 1 processes: /metrics reads every worker's files.
+        self.metrics_dir = multiprocess_dir()
+        self._health = orjson.dumps({"status": "ok", "service": "gateway", "pid": os.getpid()})
         self.nc: NATS | None = None
         self.js: JetStreamContext | None = None
         self.redis: aioredis.Redis | None = None
@@ -185,9 +190,10 @@ class Gateway:
             elif path in GET_ROUTES and scope["method"] not in ("GET", "HEAD"):
                 await send_json(send, 405, {"error": "method_not_allowed", "allowed": ["GET", "HEAD"]}, ALLOW_GET)
             elif path == "/metrics":
-                await send_metrics(send, self.metrics.registry)
-            elif path == "/healthz":
-                await send_json(send, 200, {"status": "ok", "service": "gateway"})
+                registry = self.metrics.registry if self.metrics_dir is None else scrape_registry(self.metrics_dir)
+                await send_metrics(send, registry)
+            elif path == "/healthz":  # the pid tells which worker answered
+                await _send_raw_json(send, self._health)
             elif path == "/readyz":
                 await self.handle_readiness(send)
             elif path == "/openapi.json":
@@ -376,9 +382,11 @@ async def _send_raw_json(send: Send, payload: bytes) -> None:
 
 def create_app(settings: Settings | None = None) -> Gateway:
     """The application factory uvicorn calls in each worker."""
+    from agentic_trading.gateway.protocol import configure_header_limits
     from agentic_trading.settings import load_settings
     from agentic_trading.telemetry.logging import configure_logging
 
     settings = settings or load_settings()
     configure_logging("gateway", settings.log_level)
+    configure_header_limits(settings)  # a spawned worker imported the protocol class afresh
     return Gateway(settings)

@@ -21,11 +21,14 @@ from __future__ import annotations
 import asyncio
 import http
 import uuid
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+if TYPE_CHECKING:
+    from agentic_trading.settings import Settings
 
 LINGER_IDLE_S = 2.0
 LINGER_MAX_S = 30.0
@@ -218,6 +221,18 @@ def _path_of(url: bytes) -> str | None:
         return path.decode("ascii")
     except UnicodeDecodeError:
         return None
+
+
+class GatewayHttpProtocol(BoundedHttpToolsProtocol):
+    """The gateway's protocol, named by import path so spawned workers (AT_GATEWAY_WORKERS) can load it."""
+
+
+GATEWAY_PROTOCOL = f"{__name__}:GatewayHttpProtocol"
+
+
+def configure_header_limits(settings: Settings) -> None:
+    """Set the gateway protocol's limits in this process (the server's, and each worker's in create_app)."""
+    GatewayHttpProtocol.limits = HeaderLimits(settings.max_header_bytes, settings.max_header_count)
 
 
 def bounded_protocol(max_bytes: int, max_count: int) -> type[BoundedHttpToolsProtocol]:

@@ -3,6 +3,8 @@
 Not ready before either store refuses writes (``capacity.py``: 90 % of its limit), nor once
 the pipeline is so far behind that decisions will miss their deadline (the signal backlog).
 A load balancer then sends webhooks elsewhere, and an operator sees which check failed.
+With several workers (``AT_GATEWAY_WORKERS``) the answering worker also checks that every
+worker holds its NATS connection (``workers.py``), so one answer holds for the whole gateway.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from agentic_trading import bus
 from agentic_trading.capacity import redis_headroom, stream_headroom
+from agentic_trading.gateway.workers import connected_workers
 from agentic_trading.service.http import run_readiness
 
 if TYPE_CHECKING:
@@ -42,6 +45,15 @@ async def readiness_checks(gateway: Gateway) -> dict[str, str]:
     async def signal_backlog() -> str | None:
         return await gateway.backlog.readiness(gateway.nc)
 
+    async def workers() -> str | None:
+        # Several workers share the port and one of them answers: it speaks for all of them.
+        assert gateway.metrics_dir is not None
+        expected = gateway.settings.gateway_workers
+        connected, alive = connected_workers(gateway.metrics_dir)
+        if connected < expected:
+            return f"{connected} of {expected} workers connected to NATS ({alive} alive)"
+        return None
+
     # Not ready before either store refuses writes (capacity.py): 90 % of its limit; nor
     # once the pipeline is so far behind that decisions will miss their deadline.
     checks = {
@@ -51,4 +63,6 @@ async def readiness_checks(gateway: Gateway) -> dict[str, str]:
         "signal_backlog": signal_backlog,
         "redis_memory": redis_memory,
     }
+    if gateway.metrics_dir is not None:
+        checks["workers"] = workers
     return await run_readiness(checks)

@@ -29,7 +29,8 @@ DECISIONS = ("execute", "reject", "hold")
 disable_created_metrics()
 
 
-def _build_info(registry: CollectorRegistry, service: str) -> None:
+def register_build_info(registry: CollectorRegistry, service: str) -> None:
+    """The build info and this process's ``process_*`` metrics, which stay per process in multiprocess mode."""
     Info("agentic_trading_build", "Version of the running service", registry=registry).info(
         {"version": __version__, "service": service}
     )
@@ -42,7 +43,7 @@ class GatewayMetrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        _build_info(r, "gateway")
+        register_build_info(r, "gateway")
         self.webhooks = Counter("gateway_webhooks_total", "Webhooks received, valid or not", ["endpoint", "status"], registry=r)
         self.validation_errors = Counter("gateway_validation_errors_total", "Webhooks refused as invalid", ["reason"], registry=r)
         self.processing_duration = Histogram(
@@ -62,18 +63,28 @@ class GatewayMetrics:
             registry=r,
         )
         self.inflight_publishes = Gauge(
-            "gateway_inflight_publishes", "Signals this worker is waiting for JetStream to acknowledge", registry=r
+            "gateway_inflight_publishes",
+            "Signals this worker is waiting for JetStream to acknowledge",
+            registry=r,
+            multiprocess_mode="livesum",  # with several workers: the gateway's total in flight
         )
         self.backpressure_rejections = Counter(
             "gateway_backpressure_rejections_total",
             "Webhooks answered 503 at once because AT_MAX_INFLIGHT_PUBLISHES publishes were already waiting",
             registry=r,
         )
-        self.nats_connected = Gauge("gateway_nats_connected", "1 while the gateway holds a NATS connection", registry=r)
+        # With several workers: 0 as soon as any live worker lost its connection.
+        self.nats_connected = Gauge(
+            "gateway_nats_connected",
+            "1 while the gateway holds a NATS connection",
+            registry=r,
+            multiprocess_mode="livemin",
+        )
         self.signal_backlog = Gauge(
             "gateway_signal_backlog_seconds",
             "Age of the oldest signal not yet acknowledged by every consumer (the pipeline's lag)",
             registry=r,
+            multiprocess_mode="livemax",  # every worker watches the same streams: the largest is the freshest bad news
         )
         self.duplicates = Counter(
             "gateway_duplicate_signals_total", "Accepted webhooks JetStream recognised as a retry", registry=r
@@ -92,7 +103,7 @@ class AgentMetrics:
     def __init__(self, agent_type: str, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        _build_info(r, f"agent-{agent_type}")
+        register_build_info(r, f"agent-{agent_type}")
         self.agent_type = agent_type
         self.processed = Counter(
             "agent_messages_processed_total", "Signals an agent finished", ["agent_type", "outcome"], registry=r
@@ -126,7 +137,7 @@ class OrchestratorMetrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        _build_info(r, "orchestrator")
+        register_build_info(r, "orchestrator")
         self.workflows = Counter("orchestrator_workflows_total", "Workflows finished, by how they ended", ["status"], registry=r)
         self.workflow_duration = Histogram(
             "orchestrator_workflow_duration_seconds",
@@ -157,7 +168,7 @@ class ReceiverMetrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        _build_info(r, "receiver")
+        register_build_info(r, "receiver")
         self.notifications = Counter(
             "alert_notifications_received_total",
             "Alerts received from Alertmanager, by alert and status",
@@ -187,7 +198,7 @@ class CanaryMetrics:
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
         r = self.registry
-        _build_info(r, "canary")
+        register_build_info(r, "canary")
         self.sent = Counter("canary_signals_sent_total", "Canary signals the gateway accepted (200)", registry=r)
         self.send_failures = Counter(
             "canary_send_failures_total", "Canary signals the gateway did not accept, by reason", ["reason"], registry=r
