@@ -113,31 +113,6 @@ def test_stopping_the_orchestrator_pages_critical(live: LiveStack):
     )
 
 
-def test_a_paused_orchestrator_trips_the_canary_while_supervisord_says_running(live: LiveStack):
-    started = time.time()
-    live.stack.pause("orchestrator")
-    try:
-        _, took = eventually(
-            lambda: _notified(live, "CanarySignalsUndecided", "firing", started, severity="critical"),
-            timeout_s=60,
-            interval_s=0.5,
-            what="a critical CanarySignalsUndecided notification",
-        )
-        print(f"CanarySignalsUndecided paged {took:.1f} s after `atctl pause orchestrator`")
-        states = {s.name: s.state for s in live.stack.status()}
-        assert live.stack.supervisor.info("orchestrator")[0].state == "RUNNING"
-        assert states["orchestrator"] == "PAUSED"
-        assert all(state in ("RUNNING", "PAUSED") for state in states.values()), states
-    finally:
-        live.stack.resume("orchestrator")
-    eventually(
-        lambda: _notified(live, "CanarySignalsUndecided", "resolved", started),
-        timeout_s=60,
-        interval_s=0.5,
-        what="CanarySignalsUndecided resolved once decisions flow again",
-    )
-
-
 def _critical_firing_since(live: LiveStack, since: float) -> list[str]:
     return sorted(
         {n["alertname"] for n in live.notifications(status="firing", since=since) if n["labels"].get("severity") == "critical"}
@@ -301,3 +276,43 @@ def test_a_silent_alertmanager_is_reported_as_a_missing_watchdog(live: LiveStack
         interval_s=0.5,
         what="what fired about the stopped Alertmanager resolved",
     )
+
+
+@pytest.mark.timeout(240, func_only=True)
+def test_a_paused_orchestrator_trips_the_canary_and_the_fast_burn_while_supervisord_says_running(live: LiveStack):
+    """Last in the module: the burn it causes fills the SLOs' long windows (10 m on the fast
+    profile) with bad events, and then any blip within them, such as the late decisions while
+    the pipeline reconnects after a NATS outage, pages again (docs/alerting.md)."""
+    started = time.time()
+    live.stack.pause("orchestrator")
+    try:
+        _, took = eventually(
+            lambda: _notified(live, "CanarySignalsUndecided", "firing", started, severity="critical"),
+            timeout_s=60,
+            interval_s=0.5,
+            what="a critical CanarySignalsUndecided notification",
+        )
+        print(f"CanarySignalsUndecided paged {took:.1f} s after `atctl pause orchestrator`")
+        states = {s.name: s.state for s in live.stack.status()}
+        assert live.stack.supervisor.info("orchestrator")[0].state == "RUNNING"
+        assert states["orchestrator"] == "PAUSED"
+        assert all(state in ("RUNNING", "PAUSED") for state in states.values()), states
+
+        # Users' signals at 20/s while nothing decides them: the page-level burn of the
+        # decision-latency objective (its 20-bad-event minimum is passed in about a second).
+        def burning() -> list[dict]:
+            for _ in range(10):
+                assert live.post_signal(signals.signal()).status_code == 200
+            return _notified(live, "SLOBurnRateFast", "firing", started, severity="critical")
+
+        _, burned = eventually(burning, timeout_s=40, interval_s=0.5, what="a critical SLOBurnRateFast notification")
+        print(f"SLOBurnRateFast paged {burned:.1f} s after signals began to arrive at 20/s")
+    finally:
+        live.stack.resume("orchestrator")
+    for alertname in ("CanarySignalsUndecided", "SLOBurnRateFast"):
+        eventually(
+            lambda alertname=alertname: _notified(live, alertname, "resolved", started),
+            timeout_s=90,
+            interval_s=0.5,
+            what=f"{alertname} resolved once decisions flow again",
+        )
