@@ -94,6 +94,27 @@ class LiveStack:
         """Every message of ``stream`` after ``after_seq`` (JSON-decoded), read with an ordered consumer."""
         return asyncio.run(self._read_stream(stream, subjects, after_seq, timeout_s))
 
+    def signal_mark(self) -> tuple[int, float]:
+        """Where SIGNALS and the supervised canary's count of stored signals stand now."""
+        return self.stream_last_seq("SIGNALS"), self.metric_sample("canary", "canary_signals_sent_total")
+
+    def signals_stored_since(self, mark: tuple[int, float], expected: int) -> None:
+        """Exactly ``expected`` signals stored since ``mark``, the canary's own left out.
+
+        The canary posts a test signal every 2 s through the same gateway (SIGNALS keeps no
+        message once every consumer has it, so they cannot be told apart afterwards): a bare
+        sequence delta counts its signals too. Its counter moves a moment after the store, so
+        a read between the two sees one more for a few milliseconds: polled, a true extra
+        signal stays and fails.
+        """
+        seq, canary = mark
+
+        def stored() -> int:
+            canary_now = self.metric_sample("canary", "canary_signals_sent_total")
+            return self.stream_last_seq("SIGNALS") - seq - int(canary_now - canary)
+
+        eventually(lambda: stored() == expected, timeout_s=3, interval_s=0.1, what=f"{expected} signals stored")
+
     async def _read_stream(self, stream: str, subjects: str, after_seq: int, timeout_s: float) -> list[dict[str, Any]]:
         import nats
         from nats.js.api import ConsumerConfig, DeliverPolicy

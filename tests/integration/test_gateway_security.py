@@ -110,11 +110,11 @@ def _fresh(**extra: Any) -> dict[str, Any]:
 
 
 def test_missing_or_wrong_secret_is_401_and_the_right_one_200(live: LiveStack, secured: SecuredGateway):
-    before = live.stream_last_seq("SIGNALS")
+    before = live.signal_mark()
     missing = secured.post(_fresh(), path="/webhook/tradingview")
     wrong = secured.post(_fresh(secret="not-the-secret"), path="/webhook/tradingview")
     not_json = secured.post(content=b"BUY EURUSD NOW")
-    assert live.stream_last_seq("SIGNALS") == before
+    live.signals_stored_since(before, 0)
 
     for response, reason in ((missing, "missing"), (wrong, "wrong"), (not_json, "missing")):
         assert response.status_code == 401, response.text
@@ -125,46 +125,46 @@ def test_missing_or_wrong_secret_is_401_and_the_right_one_200(live: LiveStack, s
 
     right = secured.post(_fresh(secret=secured.secret))
     assert right.status_code == 200, right.text
-    assert live.stream_last_seq("SIGNALS") == before + 1
+    live.signals_stored_since(before, 1)
 
 
 def test_a_valid_hmac_is_200_and_the_same_signature_on_an_altered_body_401(live: LiveStack, secured: SecuredGateway):
     body = orjson.dumps(_fresh())
     signature = secured.sign(body)
-    before = live.stream_last_seq("SIGNALS")
+    before = live.signal_mark()
 
     tampered = secured.post(content=body.replace(b'"buy"', b'"sell"'), headers={"X-Signature": signature})
     assert tampered.status_code == 401
     assert tampered.json()["errors"][0]["field"] == "X-Signature"
     assert tampered.json()["errors"][0]["reason"] == "bad_signature"
-    assert live.stream_last_seq("SIGNALS") == before
+    live.signals_stored_since(before, 0)
 
     signed = secured.post(content=body, headers={"X-Signature": signature})
     assert signed.status_code == 200, signed.text
-    assert live.stream_last_seq("SIGNALS") == before + 1
+    live.signals_stored_since(before, 1)
 
 
 def test_a_2_mb_body_is_413_and_publishes_nothing(live: LiveStack, secured: SecuredGateway):
-    before = live.stream_last_seq("SIGNALS")
+    before = live.signal_mark()
     huge = orjson.dumps(_fresh(secret=secured.secret, padding="x" * (2 * 1024 * 1024)))
     response = secured.post(content=huge)
     assert response.status_code == 413
     assert response.json()["errors"][0]["field"] == "body"
-    assert live.stream_last_seq("SIGNALS") == before
+    live.signals_stored_since(before, 0)
 
 
 def test_a_source_outside_the_allow_list_is_403(live: LiveStack, secured: SecuredGateway):
-    before = live.stream_last_seq("SIGNALS")
+    before = live.signal_mark()
     response = secured.post(_fresh(secret=secured.secret), headers={"X-Forwarded-For": STRANGER})
     assert response.status_code == 403
     assert STRANGER in response.json()["errors"][0]["message"]
-    assert live.stream_last_seq("SIGNALS") == before
+    live.signals_stored_since(before, 0)
 
 
 def test_a_burst_over_the_rate_limit_is_429_with_retry_after_and_stores_only_what_was_accepted(
     live: LiveStack, secured: SecuredGateway
 ):
-    before = live.stream_last_seq("SIGNALS")
+    before = live.signal_mark()
     responses = [
         secured.post(_fresh(secret=secured.secret), headers={"X-Forwarded-For": PROXY_CLIENT})
         for _ in range(RATE_LIMIT_BURST + 10)
@@ -176,7 +176,7 @@ def test_a_burst_over_the_rate_limit_is_429_with_retry_after_and_stores_only_wha
     assert statuses.count(429) >= 9, statuses
     limited = next(r for r in responses if r.status_code == 429)
     assert int(limited.headers["retry-after"]) >= 1
-    assert live.stream_last_seq("SIGNALS") == before + accepted
+    live.signals_stored_since(before, accepted)
     # The same client from loopback (no proxy) is exempt from the limit.
     assert secured.post(_fresh(secret=secured.secret)).status_code == 200
 
@@ -250,7 +250,7 @@ def _decision_lines(live: LiveStack, signal_id: str) -> list[dict[str, Any]]:
 def test_a_replayed_signed_webhook_is_one_signal_and_one_decision(live: LiveStack, secured: SecuredGateway):
     body = orjson.dumps(_fresh())
     headers = {"X-Signature": secured.sign(body)}
-    before = live.stream_last_seq("SIGNALS")
+    before = live.signal_mark()
 
     first = secured.post(content=body, headers={**headers, "X-Correlation-ID": f"replay-{uuid.uuid4().hex[:8]}"})
     replay_id = f"replay-{uuid.uuid4().hex[:8]}"
@@ -262,7 +262,7 @@ def test_a_replayed_signed_webhook_is_one_signal_and_one_decision(live: LiveStac
     # The duplicate's answer names the original's correlation id, and its own as the retry's.
     assert replay.json()["correlation_id"] == first.json()["correlation_id"]
     assert replay.json()["retry_correlation_id"] == replay_id
-    assert live.stream_last_seq("SIGNALS") == before + 1
+    live.signals_stored_since(before, 1)
     trace = wait_for_trace(live.settings.log_dir, first.json()["correlation_id"], timeout=10.0, interval=0.1)
     assert trace.decision is not None, "the signal was never decided"
     eventually(lambda: _consumers_idle(live), timeout_s=30, interval_s=0.2, what="every consumer done")

@@ -64,7 +64,7 @@ def test_the_specification_signal_reaches_a_decision_through_every_service(live:
 
 def test_malformed_payloads_get_4xx_naming_fields_and_publish_nothing(live: LiveStack):
     before_errors = live.metric_sample("gateway", "gateway_validation_errors_total")
-    before_stream = live.stream_last_seq("SIGNALS")
+    before_stream = live.signal_mark()
 
     for payload in MALFORMED_PAYLOADS:
         response = live.post_signal(payload)
@@ -76,7 +76,7 @@ def test_malformed_payloads_get_4xx_naming_fields_and_publish_nothing(live: Live
     assert not_json.json()["errors"][0]["field"] == "body"
 
     assert live.metric_sample("gateway", "gateway_validation_errors_total") == before_errors + len(MALFORMED_PAYLOADS) + 1
-    assert live.stream_last_seq("SIGNALS") == before_stream
+    live.signals_stored_since(before_stream, 0)
 
 
 def test_a_test_signal_flows_through_but_never_moves_paper_positions(live: LiveStack):
