@@ -51,6 +51,11 @@ def _notified(live: LiveStack, alertname: str, status: str, since: float, **labe
     ]
 
 
+def _await_notified(live: LiveStack, alertname: str, status: str, since: float, *, timeout_s: float, what: str, **labels: str):
+    """Poll the receiver until ``alertname`` has a ``status`` notification since ``since``: (notifications, seconds)."""
+    return eventually(lambda: _notified(live, alertname, status, since, **labels), timeout_s=timeout_s, interval_s=0.5, what=what)
+
+
 @contextmanager
 def _stopped(live: LiveStack, program: str) -> Iterator[None]:
     live.stack.stop(program)
@@ -74,16 +79,23 @@ def test_atctl_alerts_shows_agentdown_with_its_runbook_and_it_pages_critical(liv
         assert shown[0]["runbook"] == "docs/runbooks/AgentDown.md"
         assert shown[0]["severity"] == "critical" and shown[0]["summary"]
         print(f"AgentDown shown by atctl alerts {took:.1f} s after the stop ({shown[0]['state']})")
-        eventually(
-            lambda: _notified(live, "AgentDown", "firing", started, service="agent-risk", severity="critical"),
+        _await_notified(
+            live,
+            "AgentDown",
+            "firing",
+            started,
+            service="agent-risk",
+            severity="critical",
             timeout_s=30,
-            interval_s=0.5,
             what="a critical AgentDown notification for agent-risk",
         )
-    eventually(
-        lambda: _notified(live, "AgentDown", "resolved", started, service="agent-risk"),
+    _await_notified(
+        live,
+        "AgentDown",
+        "resolved",
+        started,
+        service="agent-risk",
         timeout_s=30,
-        interval_s=0.5,
         what="AgentDown resolved after agent-risk is back",
     )
 
@@ -91,19 +103,17 @@ def test_atctl_alerts_shows_agentdown_with_its_runbook_and_it_pages_critical(liv
 def test_stopping_the_orchestrator_pages_critical(live: LiveStack):
     started = time.time()
     with _stopped(live, "orchestrator"):
-        _, took = eventually(
-            lambda: _notified(live, "OrchestratorDown", "firing", started, severity="critical"),
+        _, took = _await_notified(
+            live,
+            "OrchestratorDown",
+            "firing",
+            started,
+            severity="critical",
             timeout_s=30,
-            interval_s=0.5,
             what="a critical OrchestratorDown notification",
         )
         print(f"OrchestratorDown paged {took:.1f} s after `atctl stop orchestrator`")
-    eventually(
-        lambda: _notified(live, "OrchestratorDown", "resolved", started),
-        timeout_s=30,
-        interval_s=0.5,
-        what="OrchestratorDown resolved",
-    )
+    _await_notified(live, "OrchestratorDown", "resolved", started, timeout_s=30, what="OrchestratorDown resolved")
     # The canary's signals of the outage may have expired; let its alert end before the next test.
     eventually(
         lambda: not [a for a in _atctl_json(live, "alerts")["firing"] if a["alertname"] == "CanarySignalsUndecided"],
@@ -124,10 +134,14 @@ def test_a_nats_outage_pages_once_and_nothing_after_recovery(live: LiveStack):
     with _stopped(live, "nats"):
         refused = [live.post_signal(signals.signal()).status_code for _ in range(3)]
         assert refused == [503, 503, 503], "the gateway must answer 503 while JetStream is gone"
-        eventually(
-            lambda: _notified(live, "NATSServerDown", "firing", started, service="nats", severity="critical"),
+        _await_notified(
+            live,
+            "NATSServerDown",
+            "firing",
+            started,
+            service="nats",
+            severity="critical",
             timeout_s=30,
-            interval_s=0.5,
             what="a critical NATSServerDown notification naming nats (not its exporter)",
         )
     eventually(
@@ -144,12 +158,7 @@ def test_a_nats_outage_pages_once_and_nothing_after_recovery(live: LiveStack):
         assert _critical_firing_since(live, recovered) == [], "a page after NATS recovered"
         time.sleep(0.5)
     assert not _notified(live, "NATSPublishFailure", "firing", started), "the outage's failures paged NATSPublishFailure"
-    eventually(
-        lambda: _notified(live, "NATSServerDown", "resolved", started),
-        timeout_s=30,
-        interval_s=0.5,
-        what="NATSServerDown resolved",
-    )
+    _await_notified(live, "NATSServerDown", "resolved", started, timeout_s=30, what="NATSServerDown resolved")
 
 
 def _move_opinions_stream(live: LiveStack, subjects: list[str]) -> None:
@@ -166,19 +175,26 @@ def test_an_agent_whose_opinion_publishes_fail_pages_critical(live: LiveStack):
     try:
         for _ in range(5):
             assert live.post_signal(signals.signal()).status_code == 200
-        _, took = eventually(
-            lambda: _notified(live, "AgentFailing", "firing", started, service="agent-risk", severity="critical"),
+        _, took = _await_notified(
+            live,
+            "AgentFailing",
+            "firing",
+            started,
+            service="agent-risk",
+            severity="critical",
             timeout_s=40,
-            interval_s=0.5,
             what="a critical AgentFailing notification for agent-risk",
         )
         print(f"AgentFailing paged {took:.1f} s after opinion publishes started failing")
     finally:
         _move_opinions_stream(live, ["opinions.>"])
-    eventually(
-        lambda: _notified(live, "AgentFailing", "resolved", started, service="agent-risk"),
+    _await_notified(
+        live,
+        "AgentFailing",
+        "resolved",
+        started,
+        service="agent-risk",
         timeout_s=60,
-        interval_s=0.5,
         what="AgentFailing resolved once opinions are taken again",
     )
 
@@ -223,20 +239,26 @@ def test_a_single_threaded_spin_in_redis_reaches_highcpu(live: LiveStack):
             f"({spin.chunks} chunks of Lua; highest figure seen {seen_core_percent:.0f} %)"
         )
         assert float(pending[0]["value"]) > 90
-        _, held = eventually(
-            lambda: _notified(live, "HighCPU", "firing", started, service="redis"),
+        _, held = _await_notified(
+            live,
+            "HighCPU",
+            "firing",
+            started,
+            service="redis",
             timeout_s=45,
-            interval_s=0.5,
             what="HighCPU for redis notified after its 25 s hold",
         )
         print(f"HighCPU for redis notified {took + held:.1f} s after the spin started")
     finally:
         spin.stop()
     assert live.stack.supervisor.info("redis")[0].state == "RUNNING"
-    eventually(
-        lambda: _notified(live, "HighCPU", "resolved", started, service="redis"),
+    _await_notified(
+        live,
+        "HighCPU",
+        "resolved",
+        started,
+        service="redis",
         timeout_s=30,
-        interval_s=0.5,
         what="HighCPU for redis resolved once the spin stopped",
     )
     assert not _notified(live, "RedisDown", "firing", started), "a spinning Redis that still serves is not down"
@@ -286,10 +308,13 @@ def test_a_paused_orchestrator_trips_the_canary_and_the_fast_burn_while_supervis
     started = time.time()
     live.stack.pause("orchestrator")
     try:
-        _, took = eventually(
-            lambda: _notified(live, "CanarySignalsUndecided", "firing", started, severity="critical"),
+        _, took = _await_notified(
+            live,
+            "CanarySignalsUndecided",
+            "firing",
+            started,
+            severity="critical",
             timeout_s=60,
-            interval_s=0.5,
             what="a critical CanarySignalsUndecided notification",
         )
         print(f"CanarySignalsUndecided paged {took:.1f} s after `atctl pause orchestrator`")
@@ -310,9 +335,6 @@ def test_a_paused_orchestrator_trips_the_canary_and_the_fast_burn_while_supervis
     finally:
         live.stack.resume("orchestrator")
     for alertname in ("CanarySignalsUndecided", "SLOBurnRateFast"):
-        eventually(
-            lambda alertname=alertname: _notified(live, alertname, "resolved", started),
-            timeout_s=90,
-            interval_s=0.5,
-            what=f"{alertname} resolved once decisions flow again",
+        _await_notified(
+            live, alertname, "resolved", started, timeout_s=90, what=f"{alertname} resolved once decisions flow again"
         )
