@@ -20,7 +20,7 @@ from agentic_trading.chaos import partition as kernel
 from agentic_trading.chaos import streams
 from agentic_trading.chaos.errors import ChaosError, FaultError
 from agentic_trading.chaos.observe import poll_until
-from agentic_trading.chaos.pressure import MalformedFlood, RedisSpin, fill_redis, free_redis
+from agentic_trading.chaos.pressure import MalformedFlood, RedisSpin, fill_redis, free_redis, spin_could_not_test
 from agentic_trading.chaos.proxy import FaultProxy
 from agentic_trading.chaos.session import Session, current
 from agentic_trading.chaos.signals import SignalFlow
@@ -353,6 +353,7 @@ def burn_cpu(name: str = "redis") -> str:
     session.on_undo(f"spin:{name}", spin.stop)
     spin.start()
     session.mark_fault(f"CPU spin in {name} (Lua busy loops in its one thread)")
+    session.extras["explain_silence"] = lambda alert: spin_could_not_test(session.alert_path, name, alert, session.fault_at)
     return name
 
 
@@ -374,7 +375,7 @@ def restore_stack(within_s: float = 60.0) -> str:
     """Undo every fault still active, then wait until every program is healthy."""
     session = current()
     failures = session.undo_all()
-    session.stack.wait_healthy(timeout=within_s)
+    session.stack.wait_healthy(session.programs_to_check(), timeout=within_s)
     if failures:
         raise FaultError("; ".join(failures))
     return "restored"

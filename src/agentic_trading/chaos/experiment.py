@@ -17,6 +17,12 @@ that lives where Chaos Toolkit keeps extra data, in ``extensions``, under the na
         resolve_within_s: 30            # optional; default 5 s
         resolve_reason: ...             # required with resolve_within_s
         exception: ...                  # the fault cannot fire the alert today: say why
+        touches: [redis-memory]         # optional: shared things the fault changes, beyond programs
+        needs: [gateway, nats]          # optional: what the measurement needs undisturbed
+
+``touches`` and ``needs`` let ``atctl chaos run --concurrency N`` run experiments side by side
+only when they cannot interact (:mod:`agentic_trading.chaos.schedule`). The programs an
+experiment's actions act on (stop, pause, partition, reroute, spin) are touched without saying.
 
 Pure: parsing and validation only, so it is unit-tested without a stack.
 """
@@ -48,8 +54,31 @@ _EXTENSION_KEYS = frozenset(
         "resolve_within_s",
         "resolve_reason",
         "exception",
+        "touches",
+        "needs",
     }
 )
+# Providers that act on the program named by their ``name`` argument (default in brackets).
+_PROGRAM_ACTIONS = {
+    "stop_program": None,
+    "start_program": None,
+    "kill_program": None,
+    "pause_program": None,
+    "resume_program": None,
+    "partition_program": None,
+    "heal_program": None,
+    "reroute_through_proxy": None,
+    "set_toxics": None,
+    "end_reroute": None,
+    "burn_cpu": "redis",
+}
+# Providers that change a shared thing that is not a program: how to name it from the arguments.
+_RESOURCE_ACTIONS = {
+    "reconfigure_stream": lambda args: f"stream:{args.get('stream')}",
+    "add_stuck_consumer": lambda args: f"stream:{args.get('stream')}",
+    "fill_stream": lambda args: f"stream:{args.get('stream')}",
+    "fill_redis_memory": lambda args: "redis-memory",
+}
 
 
 @dataclass(frozen=True)
@@ -66,6 +95,13 @@ class Experiment:
     notify_within_s: float | None = None
     resolve_within_s: float = DEFAULT_RESOLVE_WITHIN_S
     exception: str | None = None
+    touches: frozenset[str] = frozenset()  # programs acted on, and shared things the file names
+    needs: frozenset[str] = frozenset()
+
+    @property
+    def declared(self) -> frozenset[str]:
+        """Alerts this experiment's fault may notify: its own and the declared consequences."""
+        return frozenset({self.alert, *self.also_notified})
 
     def notify_budget_s(self, alert_for_s: float) -> float:
         """Seconds from fault to notification allowed: the override, else the alert's `for` + 3 s."""
@@ -118,7 +154,31 @@ def parse_experiment(document: Any, path: Path) -> Experiment:
         notify_within_s=notify,
         resolve_within_s=resolve if resolve is not None else DEFAULT_RESOLVE_WITHIN_S,
         exception=exception.strip() if exception else None,
+        touches=frozenset(_touched(document)) | frozenset(_names(extension, "touches", path)),
+        needs=frozenset(_names(extension, "needs", path)),
     )
+
+
+def _touched(document: dict[str, Any]) -> set[str]:
+    """The programs and shared things the method's and rollbacks' actions act on."""
+    found = set()
+    for activity in [*(document.get("method") or []), *(document.get("rollbacks") or [])]:
+        provider = activity.get("provider") or {}
+        func, args = provider.get("func"), provider.get("arguments") or {}
+        if func in _PROGRAM_ACTIONS:
+            name = args.get("name", _PROGRAM_ACTIONS[func])
+            if name:
+                found.add(str(name))
+        elif func in _RESOURCE_ACTIONS:
+            found.add(_RESOURCE_ACTIONS[func](args))
+    return found
+
+
+def _names(extension: dict[str, Any], key: str, path: Path) -> list[str]:
+    value = extension.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ExperimentFileError(path, f"extensions.atctl.{key}: a list of program or resource names")
+    return [v.strip() for v in value]
 
 
 def _check_activity(path: Path, where: str, activity: Any) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 WATCHDOG = "Watchdog"
-STATUSES = ("passed", "failed", "skipped")
+STATUSES = ("passed", "failed", "skipped", "inconclusive")
 
 
 def first_notification(
@@ -106,3 +106,23 @@ def judge_refused(refused: Mapping[str, str], decided: Mapping[str, int]) -> tup
     if twice:
         problems.append(f"{len(twice)} refused signals decided more than once (e.g. {', '.join(twice[:3])})")
     return unknown, problems
+
+
+def judge_cpu_share(most_percent: float | None, sustained_percent: float | None, threshold: float, hold_s: float) -> str | None:
+    """Why a CPU alert that stayed quiet proves nothing, or None when its silence is a failure.
+
+    ``sustained_percent`` is the best share the spin kept for a whole ``hold_s`` (the alert's
+    ``for``). A spin that kept more than ``threshold`` that long should have fired the alert:
+    silence is then the alert's fault (None). A spin that never did (the machine was too busy
+    to give it a core) could not test the alert: the reason, with the measured shares. No sample
+    at all is the exporter's fault, not the machine's (None).
+    """
+    if most_percent is None or sustained_percent is None:
+        return None
+    if sustained_percent > threshold:
+        return None
+    return (
+        f"the spin never kept more than {threshold:g} % of a core for the alert's {hold_s:g} s "
+        f"(best {sustained_percent:.0f} % held, at most {most_percent:.0f} % in one sample): "
+        "the machine was too busy to test the alert"
+    )

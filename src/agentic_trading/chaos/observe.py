@@ -71,13 +71,18 @@ class AlertPath:
         result = self._get("prometheus", "/api/v1/query", query=promql)["data"]["result"]
         return max((float(r["value"][1]) for r in result), default=None)
 
-    def alert_for_s(self, alert: str) -> float | None:
-        """The `for` of ``alert`` as the running Prometheus loaded it (None: no such rule)."""
+    def alert_rule(self, alert: str) -> dict[str, Any] | None:
+        """The rule of ``alert`` as the running Prometheus loaded it (``query``, ``duration``; None: no such rule)."""
         for group in self._get("prometheus", "/api/v1/rules", type="alert")["data"]["groups"]:
             for rule in group["rules"]:
                 if rule.get("name") == alert:
-                    return float(rule.get("duration", 0))
+                    return dict(rule)
         return None
+
+    def alert_for_s(self, alert: str) -> float | None:
+        """The `for` of ``alert`` as the running Prometheus loaded it (None: no such rule)."""
+        rule = self.alert_rule(alert)
+        return None if rule is None else float(rule.get("duration", 0))
 
     def active_in_alertmanager(self) -> set[str]:
         alerts = self._get("alertmanager", "/api/v2/alerts", active="true", silenced="false", inhibited="false")

@@ -9,6 +9,8 @@ and the spin keeps Redis' single thread busy with Lua (:class:`RedisSpin`).
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import threading
 import time
 from contextlib import suppress
@@ -18,6 +20,8 @@ import redis
 
 from agentic_trading.chaos._loop import BackgroundLoop
 from agentic_trading.chaos.errors import FaultError
+from agentic_trading.chaos.measure import judge_cpu_share
+from agentic_trading.chaos.observe import AlertPath
 from agentic_trading.load.payloads import MALFORMED_PAYLOADS
 from agentic_trading.settings import Settings
 
@@ -180,3 +184,26 @@ class RedisSpin:
             self.error = exc
         finally:
             client.close()
+
+
+_THRESHOLD = re.compile(r">\s*([0-9.]+)\s*$")
+
+
+def spin_could_not_test(path: AlertPath, name: str, alert: str, fault_at: float | None) -> str | None:
+    """Why ``alert`` staying quiet proves nothing (the spin never held the core long enough), else None.
+
+    Asks Prometheus for the most of a core ``name`` used since the fault and the best share it
+    kept for a whole hold of the alert (``min_over_time`` over the ``for``, the most of that).
+    """
+    rule = path.alert_rule(alert) or {}
+    found = _THRESHOLD.search(str(rule.get("query", "")).strip())
+    if found is None:
+        return None
+    threshold, hold = float(found.group(1)), max(1.0, float(rule.get("duration", 0)))
+    since = max(round(hold) + 1, round(time.time() - (fault_at or time.time())))
+    series = f'process_cpu_core_usage_percent{{service="{name}"}}'
+    most = path.query_max(f"max_over_time({series}[{since}s])")
+    sustained = path.query_max(f"max_over_time(min_over_time({series}[{round(hold)}s])[{since}s:1s])")
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    why = judge_cpu_share(most, sustained, threshold, hold)
+    return None if why is None else f"{why} (load {load:.1f} on {cores} cores)"

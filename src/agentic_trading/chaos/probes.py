@@ -14,8 +14,9 @@ from typing import Any
 
 from agentic_trading.chaos.errors import ChaosError
 from agentic_trading.chaos.measure import first_notification, judge_refused, judge_signals, unexpected_alerts
+from agentic_trading.chaos.neighbours import Neighbour
 from agentic_trading.chaos.observe import AlertPath, parse_time, poll_until
-from agentic_trading.chaos.session import current
+from agentic_trading.chaos.session import Session, current
 from agentic_trading.observability.slo import BURN_ALERTS, EVENTS_PREFIX, MIN_BAD_EVENTS, RECORD_PREFIX
 from agentic_trading.stack import StackError
 
@@ -29,7 +30,7 @@ def stack_is_healthy(within_s: float = 30.0) -> bool:
     """Every program of the stack healthy (polled up to ``within_s``)."""
     session = current()
     try:
-        session.stack.wait_healthy(timeout=within_s)
+        session.stack.wait_healthy(session.programs_to_check(), timeout=within_s)
     except StackError as exc:
         session.progress(f"not healthy: {exc}")
         return False
@@ -51,6 +52,8 @@ def only_watchdog_active(within_s: float = QUIET_WITHIN_S) -> bool:
     experiment = session.experiment
     # The Watchdog always fires (the watchdog experiment's own alert too: it proves the switch).
     allowed = frozenset({*experiment.also_notified, *LONG_WINDOW_ALERTS} - {experiment.alert}) | {"Watchdog"}
+    # Experiments running alongside (--concurrency): their faults' declared alerts, never this one's own.
+    allowed |= _neighbours_alerts(session, session.neighbours()) - {experiment.alert}
     left = session.alert_path.wait_for_quiet(within_s, allowed=allowed)
     if left:
         session.progress(f"still active after {within_s:g} s: {', '.join(sorted(left))}")
@@ -60,6 +63,14 @@ def only_watchdog_active(within_s: float = QUIET_WITHIN_S) -> bool:
         if lingering:
             session.progress(f"SLO windows still hold an earlier fault's bad events: {', '.join(sorted(lingering))}")
     return not left
+
+
+def _neighbours_alerts(session: Session, neighbours: list[Neighbour]) -> frozenset[str]:
+    alerts = frozenset(alert for n in neighbours for alert in n.declared)
+    if alerts:
+        names = ", ".join(sorted(n.name for n in neighbours))
+        session.progress(f"alongside {names}: tolerating their declared alerts {', '.join(sorted(alerts))}")
+    return alerts
 
 
 def _primed_burn_alerts(path: AlertPath) -> set[str]:
@@ -157,6 +168,12 @@ def wait_for_alert_firing(alert: str) -> dict[str, Any]:
     obs = session.observation
     obs.time_to_alertmanager_s = _since(seen.alertmanager, session.fault_at)
     if seen.notification is None:
+        explain = session.extras.get("explain_silence")
+        why = explain(alert) if explain is not None else None
+        if why is not None:  # the fault never reached the alert's threshold: nothing was tested
+            session.inconclusive = f"{alert} not tested: {why}"
+            session.progress(session.inconclusive)
+            raise ChaosError(session.inconclusive)
         session.problem(f"{alert} never fired: no notification within {budget + FIRE_DEADLINE_MARGIN_S:g} s of the fault")
         raise ChaosError(f"{alert} never fired")
     session.fired = seen.notification
@@ -237,6 +254,8 @@ def no_unexpected_alerts(settle_s: float = QUIET_WITHIN_S) -> list[str]:
     experiment = session.experiment
     lingering = session.extras.get("lingering", set())
     declared = {experiment.alert, *experiment.also_notified}
+    # Only the alerts of experiments that ran alongside this one (--concurrency), none other.
+    declared |= _neighbours_alerts(session, session.neighbours(since=session.started_at))
     left = session.alert_path.wait_for_quiet(settle_s, allowed=frozenset({"Watchdog", *declared, *lingering}))
     if left:
         session.problem(f"still active {settle_s:g} s after the repair: {', '.join(sorted(left))}")

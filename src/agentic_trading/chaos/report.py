@@ -41,9 +41,9 @@ TEXT_HEADERS = ("experiment", "alert", "status", "fire", "AM", "notify", "resolv
 
 
 def to_junit(results: Sequence[ExperimentResult], suite: str = "atctl chaos") -> str:
-    """JUnit XML: one testcase per experiment; failed → <failure>, skipped (exception) → <skipped>."""
+    """JUnit XML: one testcase per experiment; failed → <failure>, skipped or inconclusive → <skipped>."""
     failed = [r for r in results if r.status in ("failed", "interrupted")]
-    skipped = [r for r in results if r.status == "skipped"]
+    skipped = [r for r in results if r.status in ("skipped", "inconclusive")]
     root = ElementTree.Element(
         "testsuite",
         name=suite,
@@ -58,8 +58,54 @@ def to_junit(results: Sequence[ExperimentResult], suite: str = "atctl chaos") ->
         )
         if r.status in ("failed", "interrupted"):
             ElementTree.SubElement(case, "failure", message=r.message).text = json.dumps(r.to_json(), indent=2)
-        elif r.status == "skipped":
+        elif r.status in ("skipped", "inconclusive"):
             ElementTree.SubElement(case, "skipped", message=r.message)
         else:
             ElementTree.SubElement(case, "system-out").text = json.dumps(r.to_json(), indent=2)
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True)
+
+
+MARKDOWN_HEADERS = (
+    "experiment",
+    "alert",
+    "fault",
+    "result",
+    "fire",
+    "AM",
+    "notify",
+    "resolve",
+    "budget notify / resolve",
+    "decided / accepted",
+    "took",
+)
+
+
+def _md(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _budget(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
+def to_markdown(results: Sequence[ExperimentResult]) -> str:
+    """The table of docs/chaos.md, one row per experiment in name order (so nobody copies it by hand)."""
+    lines = ["| " + " | ".join(MARKDOWN_HEADERS) + " |", "|" + "---|" * len(MARKDOWN_HEADERS)]
+    for r in sorted(results, key=lambda r: r.name):
+        verdict = r.status if r.status == "passed" else f"{r.status}: {r.message}"
+        signals = "–" if r.signals_accepted is None else f"{r.signals_decided} / {r.signals_accepted}"
+        cells = (
+            f"`{r.name}`",
+            r.alert,
+            r.fault,
+            verdict.replace("|", "/"),
+            _md(r.time_to_fire_s),
+            _md(r.time_to_alertmanager_s),
+            _md(r.time_to_notify_s),
+            _md(r.time_to_resolve_s),
+            f"{_budget(r.notify_budget_s)} / {_budget(r.resolve_budget_s)}",
+            signals,
+            f"{r.duration_s:.0f} s",
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -31,6 +31,7 @@ from agentic_trading.chaos.signals import SignalFlow
 from agentic_trading.settings import AGENT_TYPES
 from agentic_trading.stack import Stack
 from agentic_trading.stack.trace import wait_for_trace
+from agentic_trading.web_access import web_client_options
 
 STILL_FOR_S = 1.0  # counters unchanged this long: nothing else is in flight
 
@@ -231,7 +232,7 @@ def run_scenario(stack: Stack, name: str) -> ScenarioResult:
     loop = BackgroundLoop(f"scenario-{name}")
     flow = SignalFlow(stack.settings, loop, per_s=1.0, tag=f"scenario-{name}")
     try:
-        with httpx.Client(timeout=10.0) as http:
+        with httpx.Client(timeout=10.0, **web_client_options(stack.settings)) as http:
             flow.watch_decisions()
             SCENARIOS[name](stack, result, http, flow)
     finally:

@@ -21,9 +21,12 @@ from agentic_trading.chaos._loop import BackgroundLoop
 from agentic_trading.chaos.errors import ChaosError
 from agentic_trading.chaos.experiment import Experiment
 from agentic_trading.chaos.measure import Observation
+from agentic_trading.chaos.neighbours import Neighbour, neighbours_of
 from agentic_trading.chaos.observe import AlertPath
 from agentic_trading.chaos.signals import SignalFlow
+from agentic_trading.settings import Settings
 from agentic_trading.stack import Stack
+from agentic_trading.web_access import web_client_options
 
 Progress = Callable[[str], None]
 
@@ -33,7 +36,7 @@ class Session:
     stack: Stack
     experiment: Experiment
     progress: Progress = lambda message: None
-    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=5.0))
+    http: httpx.Client = field(default=None)  # type: ignore[assignment]  # built from the stack's settings
     loop: BackgroundLoop = field(default_factory=BackgroundLoop)
     observation: Observation = field(default_factory=Observation)
     started_at: float = field(default_factory=time.time)
@@ -43,7 +46,31 @@ class Session:
     flow: SignalFlow | None = None
     fired: dict[str, Any] | None = None  # the firing notification of the experiment's alert
     extras: dict[str, Any] = field(default_factory=dict)  # fault handles (flood, proxy, …)
+    inconclusive: str | None = None  # the fault could not be applied in full (a busy machine): why
+    alongside: dict[str, frozenset[str]] = field(default_factory=dict)  # neighbour -> alerts tolerated
     _undo: list[tuple[str, Callable[[], object]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.http is None:
+            self.http = web_client(self.stack.settings) if self.stack is not None else httpx.Client(timeout=5.0)
+
+    def neighbours(self, since: float | None = None) -> list[Neighbour]:
+        """Experiments of a concurrent run that ran alongside this one since ``since`` (default: now).
+
+        Each one seen is remembered with its declared alerts, for the result to name.
+        """
+        now = time.time()
+        found = neighbours_of(self.experiment.name, since if since is not None else now, now)
+        for neighbour in found:
+            self.alongside[neighbour.name] = neighbour.declared
+        return found
+
+    def programs_to_check(self) -> list[str] | None:
+        """Programs whose health this experiment checks: all (None), less those a running neighbour's fault acts on."""
+        busy = {program for n in self.neighbours() for program in n.touches}
+        if not busy:
+            return None
+        return [info.name for info in self.stack.supervisor.info() if info.name not in busy]
 
     @property
     def alert_path(self) -> AlertPath:
@@ -101,6 +128,11 @@ class Session:
             self.flow = None
         self.loop.close()
         self.http.close()
+
+
+def web_client(settings: Settings) -> httpx.Client:
+    """The experiment's HTTP client: it carries the stack's web credentials, like every atctl command."""
+    return httpx.Client(timeout=5.0, **web_client_options(settings))
 
 
 _current: Session | None = None

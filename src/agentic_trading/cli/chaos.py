@@ -14,10 +14,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from agentic_trading.chaos.experiment import discover, select
-from agentic_trading.chaos.report import TEXT_HEADERS, text_rows, to_json, to_junit
-from agentic_trading.chaos.runner import ExperimentResult, run_one
+from agentic_trading.chaos.experiment import Experiment, discover, select
+from agentic_trading.chaos.lanes import LaneProgress, run_concurrently
+from agentic_trading.chaos.report import TEXT_HEADERS, text_rows, to_json, to_junit, to_markdown
+from agentic_trading.chaos.runner import ExperimentResult, concurrent, run_one
 from agentic_trading.cli.common import GlobalOptions, attach_stack, console, debug_option, err_console, stack_options
+from agentic_trading.stack import Stack
 
 app = typer.Typer(
     help="Chaos experiments: inject each alert's real fault into the local stack and time the alert path.",
@@ -36,9 +38,11 @@ class ReportFormat(StrEnum):
     text = "text"
     json = "json"
     junit = "junit"
+    markdown = "markdown"
 
 
-SUFFIX = {ReportFormat.text: "txt", ReportFormat.json: "json", ReportFormat.junit: "xml"}
+SUFFIX = {ReportFormat.text: "txt", ReportFormat.json: "json", ReportFormat.junit: "xml", ReportFormat.markdown: "md"}
+DEFAULT_CONCURRENCY = 3
 
 
 @app.command("list")
@@ -67,17 +71,32 @@ def run(
     format_: Annotated[ReportFormat, typer.Option("--format", help="Report format.")] = ReportFormat.text,
     output: Annotated[Path | None, typer.Option("--output", help="Also write the report into this folder.")] = None,
     experiments: ExperimentsOption = None,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            help="Experiments run side by side at most (never two that interact; docs/chaos.md). 1: one after another.",
+        ),
+    ] = DEFAULT_CONCURRENCY,
 ) -> None:
-    """Run experiments against the running stack; exit 1 when one fails.
+    """Run experiments against the running stack; exit 1 when one fails, 2 when one could not test its alert.
 
     Each one checks the steady state, injects its fault while signals flow, times the
     alert to Prometheus, Alertmanager and the receiver, repairs, times the resolution,
     and checks that nothing undeclared was notified and every accepted signal was
-    decided exactly once. Rollbacks always run, also on Ctrl-C.
+    decided exactly once. Rollbacks always run, also on Ctrl-C. Experiments whose faults
+    cannot interact run side by side, each in a process of its own.
+
+    Exit codes: 0 all passed, 1 one failed or was interrupted, 2 nothing could run or an
+    experiment was inconclusive (its fault could not be applied in full, e.g. a CPU spin
+    that never got a core on a busy machine).
 
     Examples:
       atctl chaos run gateway-down
       atctl chaos run --all --format junit --output reports/
+      atctl chaos run --all --concurrency 1       # one after another
+      atctl chaos run --all --format markdown     # the table of docs/chaos.md
       atctl chaos run nats-partition --format json --port-offset 13500
     """
     if bool(names) == all_:
@@ -85,43 +104,69 @@ def run(
     found = discover(experiments)
     chosen = found if all_ else select(found, list(names or []))
     stack = attach_stack(options)
-    results: list[ExperimentResult] = []
     started = time.monotonic()
+    if concurrency > 1 and len(chosen) > 1 and not concurrent():
+        err_console.print(f"[bold]{len(chosen)} experiments[/], up to {concurrency} side by side")
+        results = run_concurrently(stack, chosen, concurrency, experiments, _lane_progress(started))
+    else:
+        results = _run_in_turn(stack, chosen)
+    report = _render(results, format_)
+    console.print(report, markup=False, highlight=False, soft_wrap=True) if format_ != ReportFormat.text else _print_table(
+        results
+    )
+    if not concurrent():  # a child of a concurrent run: its parent reports
+        err_console.print(f"{sum(r.ok for r in results)}/{len(results)} passed in {time.monotonic() - started:.0f} s")
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+        path = output / f"chaos.{SUFFIX[format_]}"
+        path.write_text(report)
+        err_console.print(f"report: {escape(str(path))}")
+    if not all(r.ok or r.status == "inconclusive" for r in results):
+        raise typer.Exit(1)
+    if any(r.status == "inconclusive" for r in results):
+        raise typer.Exit(2)
+
+
+def _run_in_turn(stack: Stack, chosen: list[Experiment]) -> list[ExperimentResult]:
+    results: list[ExperimentResult] = []
+    child = concurrent()  # a child of a concurrent run: its parent names the experiment and the verdict
     for index, experiment in enumerate(chosen, start=1):
-        err_console.print(f"[bold]{index}/{len(chosen)} {escape(experiment.name)}[/] ({experiment.alert})")
+        if not child:
+            err_console.print(f"[bold]{index}/{len(chosen)} {escape(experiment.name)}[/] ({experiment.alert})")
 
         def say(message: str, t0: float = time.monotonic()) -> None:
             err_console.print(f"  {time.monotonic() - t0:5.1f}s {message}", highlight=False)
 
         result = run_one(stack, experiment, progress=say)
         results.append(result)
-        colour = {"passed": "green", "skipped": "yellow"}.get(result.status, "red")
-        err_console.print(f"  [{colour}]{result.status}[/] in {result.duration_s:.0f} s: {escape(result.message)}")
+        colour = {"passed": "green", "skipped": "yellow", "inconclusive": "yellow"}.get(result.status, "red")
+        if not child:
+            err_console.print(f"  [{colour}]{result.status}[/] in {result.duration_s:.0f} s: {escape(result.message)}")
         if result.status == "interrupted":
             break
-    report = _render(results, format_)
-    console.print(report, markup=False, highlight=False, soft_wrap=True) if format_ != ReportFormat.text else _print_table(
-        results
-    )
-    err_console.print(f"{sum(r.ok for r in results)}/{len(results)} passed in {time.monotonic() - started:.0f} s")
-    if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
-        path = output / f"chaos.{SUFFIX[format_]}"
-        path.write_text(report)
-        err_console.print(f"report: {escape(str(path))}")
-    if not all(r.ok for r in results):
-        raise typer.Exit(1)
+    return results
+
+
+def _lane_progress(started: float) -> LaneProgress:
+    def say(name: str, message: str) -> None:
+        err_console.print(
+            f"{time.monotonic() - started:6.1f}s {escape(name):<20} {escape(message.strip())}", highlight=False, soft_wrap=True
+        )
+
+    return say
 
 
 def _render(results: list[ExperimentResult], format_: ReportFormat) -> str:
     if format_ == ReportFormat.json:
         return to_json(results)
+    if format_ == ReportFormat.markdown:
+        return to_markdown(results)
     if format_ == ReportFormat.junit:
         return to_junit(results)
     width = [max(len(h), *(len(row[i]) for row in text_rows(results))) for i, h in enumerate(TEXT_HEADERS)] if results else []
     lines = ["  ".join(h.ljust(w) for h, w in zip(TEXT_HEADERS, width, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, width, strict=True)) for row in text_rows(results)]
-    lines += [f"{r.name}: {r.message}" for r in results if not r.ok or r.status == "skipped"]
+    lines += [f"{r.name}: {r.message}" for r in results if r.status != "passed" or r.alongside]
     return "\n".join(lines)
 
 
@@ -133,7 +178,7 @@ def _print_table(results: list[ExperimentResult]) -> None:
         table.add_row(*row)
     console.print(table)
     for r in results:
-        if not r.ok or r.status == "skipped":
+        if r.status != "passed" or r.alongside:
             console.print(f"[bold]{escape(r.name)}[/]: {escape(r.message)}", soft_wrap=True)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from xml.etree import ElementTree
 
-from agentic_trading.chaos.report import text_rows, to_json, to_junit
+from agentic_trading.chaos.report import text_rows, to_json, to_junit, to_markdown
 from agentic_trading.chaos.runner import ExperimentResult
 
 PASSED = ExperimentResult(
@@ -29,11 +29,53 @@ KEYS = [
 ]
 
 
-def test_json_has_exactly_the_fields_of_the_issue():
+EXTRA_KEYS = ["notify_budget_s", "resolve_budget_s", "duration_s", "phases_s", "ran_alongside"]
+
+
+def test_json_has_the_fields_of_the_issue_first_then_where_the_time_went():
     document = json.loads(to_json([PASSED, FAILED]))
     assert list(document) == ["experiments"]
-    assert [list(e) for e in document["experiments"]] == [KEYS, KEYS]
+    assert [list(e) for e in document["experiments"]] == [KEYS + EXTRA_KEYS, KEYS + EXTRA_KEYS]
     assert document["experiments"][0]["time_to_notify_s"] == 1.96
+
+
+def test_a_child_process_report_reads_back_as_the_same_result():
+    result = ExperimentResult(
+        "agent-down",
+        "AgentDown",
+        "passed",
+        "stop",
+        10.5,
+        10.5,
+        10.6,
+        1.0,
+        [],
+        60,
+        60,
+        "ok",
+        duration_s=31.0,
+        phases_s={"steady-state-before": 2.0},
+        alongside=["exporter-down"],
+        notify_budget_s=13.0,
+        resolve_budget_s=5.0,
+    )
+    again = ExperimentResult.from_json(json.loads(to_json([result]))["experiments"][0])
+    assert again == result
+
+
+def test_the_markdown_table_has_a_row_per_experiment_in_name_order_with_budgets():
+    rows = to_markdown([FAILED, PASSED]).splitlines()
+    assert rows[0].startswith("| experiment | alert | fault | result |")
+    assert rows[2].startswith(
+        "| `gateway-down` | GatewayDown | stop | passed | 0.93 | 1.36 | 1.96 | 2.97 | – / – | 11 / 11 | 9 s |"
+    )
+    assert rows[3].startswith("| `nats-down` | NATSServerDown | stop | failed: NATSServerDown never fired | – |")
+
+
+def test_an_inconclusive_experiment_is_a_skip_in_junit_not_a_failure():
+    inconclusive = ExperimentResult("high-cpu", "HighCPU", "inconclusive", "burn", message="HighCPU not tested: busy")
+    suite = ElementTree.fromstring(to_junit([inconclusive]))
+    assert (suite.get("failures"), suite.get("skipped")) == ("0", "1")
 
 
 def test_junit_parses_with_failures_and_skips_counted():

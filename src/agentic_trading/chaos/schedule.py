@@ -1,0 +1,75 @@
+"""Which experiments may run side by side, and which starts next: ``atctl chaos run --concurrency N``.
+
+Most of an experiment is waiting (an alert's hold, a rate window draining), so running
+experiments whose faults cannot interact side by side shortens ``--all`` without shortening
+any wait. Two experiments *interact*, and never run at the same time, when:
+
+* one's alert is among the other's declared alerts (``alert`` and ``also_notified``): the
+  other fault could fire it, and a time to fire would then measure the wrong fault;
+* they touch the same program or shared thing (the programs their actions act on, and
+  ``extensions.atctl.touches``), e.g. two faults on the orchestrator or on Redis' memory;
+* one touches what the other needs undisturbed (``extensions.atctl.needs``). Every experiment
+  needs the alert path (Prometheus, Alertmanager, the receiver), so the Watchdog's experiment,
+  which stops Prometheus, always runs alone.
+
+Pure: the rules and the choice are unit-tested without a stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agentic_trading.chaos.experiment import Experiment
+
+ALERT_PATH = frozenset({"prometheus", "alertmanager", "receiver"})
+DEFAULT_NOTIFY_S = 13.0  # a Down alert's fast hold + 3 s, when a file gives no notify budget
+
+
+def conflict(a: Experiment, b: Experiment) -> str | None:
+    """Why ``a`` and ``b`` must not run at the same time, or None when they cannot interact."""
+    for x, y in ((a, b), (b, a)):
+        if x.alert in y.declared:
+            return f"{y.name} may notify {x.alert}, the alert {x.name} times"
+    shared = a.touches & b.touches
+    if shared:
+        return f"both touch {', '.join(sorted(shared))}"
+    for x, y in ((a, b), (b, a)):
+        hit = x.touches & (y.needs | ALERT_PATH)
+        if hit:
+            return f"{x.name} touches {', '.join(sorted(hit))}, which {y.name} needs"
+    return None
+
+
+def alone(experiment: Experiment) -> bool:
+    """It touches the alert path every other experiment measures through."""
+    return bool(experiment.touches & ALERT_PATH)
+
+
+def expected_s(experiment: Experiment) -> float:
+    """A rough length from the file's budgets: notify + resolve (the waits an experiment cannot skip)."""
+    notify = experiment.notify_within_s if experiment.notify_within_s is not None else DEFAULT_NOTIFY_S
+    return notify + experiment.resolve_within_s
+
+
+def start_order(experiments: Sequence[Experiment]) -> list[Experiment]:
+    """Longest first (the long ones set the wall time), those that must run alone last."""
+    return sorted(experiments, key=lambda e: (alone(e), -expected_s(e), e.name))
+
+
+def next_to_start(pending: Sequence[Experiment], running: Sequence[Experiment], capacity: int) -> Experiment | None:
+    """The first pending experiment that interacts with no running one, if a slot is free.
+
+    The head of the queue is never starved: a later experiment may start before it only when it
+    does not interact with it either (so an experiment that must run alone gets its turn once
+    the running ones end).
+    """
+    if len(running) >= capacity or not pending:
+        return None
+    head = pending[0]
+    for candidate in pending:
+        if any(conflict(candidate, other) for other in running):
+            continue
+        if candidate is not head and conflict(candidate, head):
+            continue  # the head waits for the running ones: nothing it interacts with may overtake it
+        return candidate
+    return None
