@@ -25,6 +25,8 @@ import yaml
 from _live import LiveStack, free_test_offset
 
 from _support import eventually
+from agentic_trading.chaos.experiment import discover
+from agentic_trading.chaos.session import Session
 from agentic_trading.settings import Settings
 from agentic_trading.stack import Stack
 from agentic_trading.stack.web_tls import WEB_CONFIGS
@@ -99,6 +101,19 @@ def test_off_loopback_they_require_tls_and_basic_auth_and_their_own_clients_carr
             timeout_s=30,
             what="the Watchdog at the receiver",
         )
+
+
+def test_chaos_experiments_read_the_alert_path_with_the_stacks_credentials(secured: Stack):
+    """`atctl chaos` times alerts through Prometheus, Alertmanager and the receiver: secured, it must sign in."""
+    session = Session(stack=secured, experiment=discover()[0])
+    try:
+        path = session.alert_path
+        assert path.alert_for_s("GatewayDown") is not None  # Prometheus' rules (401 without credentials)
+        eventually(lambda: "Watchdog" in path.active_in_alertmanager(), timeout_s=30, what="Watchdog in Alertmanager")
+        assert "Watchdog" in path.firing_in_prometheus()
+        assert isinstance(path.notifications(alertname="Watchdog"), list)
+    finally:
+        session.close()
 
 
 def _verify_security(live: LiveStack, secured: Stack) -> dict[str, str]:

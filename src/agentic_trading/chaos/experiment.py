@@ -70,8 +70,9 @@ _PROGRAM_ACTIONS = {
     "reroute_through_proxy": None,
     "set_toxics": None,
     "end_reroute": None,
-    "burn_cpu": "redis",
 }
+# A CPU spin takes a program's CPU, not the program: it runs inside it and needs it up.
+_CPU_ACTIONS = {"burn_cpu": "redis", "stop_cpu_burn": "redis"}
 # Providers that change a shared thing that is not a program: how to name it from the arguments.
 _RESOURCE_ACTIONS = {
     "reconfigure_stream": lambda args: f"stream:{args.get('stream')}",
@@ -155,7 +156,7 @@ def parse_experiment(document: Any, path: Path) -> Experiment:
         resolve_within_s=resolve if resolve is not None else DEFAULT_RESOLVE_WITHIN_S,
         exception=exception.strip() if exception else None,
         touches=frozenset(_touched(document)) | frozenset(_names(extension, "touches", path)),
-        needs=frozenset(_names(extension, "needs", path)),
+        needs=frozenset(_names(extension, "needs", path)) | _needed(document),
     )
 
 
@@ -169,9 +170,17 @@ def _touched(document: dict[str, Any]) -> set[str]:
             name = args.get("name", _PROGRAM_ACTIONS[func])
             if name:
                 found.add(str(name))
+        elif func in _CPU_ACTIONS:
+            found.add(f"{args.get('name', _CPU_ACTIONS[func])}-cpu")
         elif func in _RESOURCE_ACTIONS:
             found.add(_RESOURCE_ACTIONS[func](args))
     return found
+
+
+def _needed(document: dict[str, Any]) -> frozenset[str]:
+    """What the method needs without saying: a signal flow watches decisions on NATS (DECISIONS)."""
+    funcs = {(a.get("provider") or {}).get("func") for a in document.get("method") or []}
+    return frozenset({"nats"}) if "start_signal_flow" in funcs else frozenset()
 
 
 def _names(extension: dict[str, Any], key: str, path: Path) -> list[str]:

@@ -24,6 +24,7 @@ QUIET_WITHIN_S = 90.0
 # Alerts whose windows outlast any experiment (minutes to an hour on the fast profile).
 LONG_WINDOW_ALERTS = frozenset(alert for alert, *_ in BURN_ALERTS)
 FIRE_DEADLINE_MARGIN_S = 15.0
+RESOLUTION_HOLD_S = 5.0  # a resolution must hold this long (several fast evaluations) to count
 
 
 def stack_is_healthy(within_s: float = 30.0) -> bool:
@@ -207,6 +208,7 @@ def wait_for_alert_resolved(alert: str) -> float:
         session.problem(f"{alert} was never notified as resolved after the repair")
         raise ChaosError(f"{alert} never resolved")
     resolve = float(found["received_at"]) - session.repaired_at
+    session.extras["resolved_at"] = float(found["received_at"])
     session.observation.time_to_resolve_s = resolve
     if resolve > budget:
         session.problem(f"{alert} resolved {resolve:.1f} s after the repair (budget {budget:g} s)")
@@ -260,12 +262,34 @@ def no_unexpected_alerts(settle_s: float = QUIET_WITHIN_S) -> list[str]:
     if left:
         session.problem(f"still active {settle_s:g} s after the repair: {', '.join(sorted(left))}")
     since = session.fault_at if session.fault_at is not None else session.started_at
+    resolved_at = session.extras.get("resolved_at")
+    again = _fired_again(session, resolved_at) if resolved_at is not None else None
+    if again is not None:  # one incident, two pages: a resolution that did not hold
+        session.problem(
+            f"{experiment.alert} fired again {float(again['received_at']) - resolved_at:.1f} s after it was notified "
+            "resolved: the resolution did not hold"
+        )
     found = unexpected_alerts(session.alert_path.notifications(since=since), since, declared | lingering)
     session.observation.unexpected_alerts = found
     if found:
         session.problem(f"alerts notified that the experiment does not declare: {', '.join(found)}")
         raise ChaosError(f"unexpected alerts: {', '.join(found)}")
     return found
+
+
+def _fired_again(session: Session, resolved_at: float) -> dict[str, Any] | None:
+    """A firing notification of the experiment's alert within RESOLUTION_HOLD_S of its resolution (polled until then).
+
+    An alert whose rule flaps at the repair (resolved, then firing again a few evaluations later)
+    pages twice for one incident; the hold is mostly spent settling the signals anyway.
+    """
+    alert = session.experiment.alert
+    remaining = resolved_at + RESOLUTION_HOLD_S - time.time()
+    return session.alert_path.wait_for_notification(
+        lambda notes: first_notification(notes, alert, "firing", resolved_at + 0.001),
+        since=resolved_at,
+        deadline_s=max(0.0, remaining),
+    )
 
 
 def _since(at: float | None, start: float) -> float | None:

@@ -51,6 +51,8 @@ def test_a_good_file_parses_with_default_budgets():
         ({"surprise": 1}, "unknown key 'surprise'"),
         ({"also_notified": {"TargetDown": ""}}, "also_notified"),
         ({"exception": ""}, "exception"),
+        ({"needs": "nats"}, "extensions.atctl.needs"),
+        ({"touches": [""]}, "extensions.atctl.touches"),
         ({"method": [{"type": "probe", "name": "p", "provider": {"type": "http", "url": "x"}}]}, "python provider"),
     ],
 )
@@ -59,6 +61,28 @@ def test_a_broken_file_is_refused_naming_file_and_field(changes: dict[str, Any],
         parse_experiment(_with(**changes), PATH)
     assert str(PATH) in str(raised.value) and named in str(raised.value)
     assert raised.value.exit_code == 2
+
+
+def test_what_the_actions_act_on_is_touched_without_saying_and_needs_are_read():
+    method = [
+        {
+            "type": "action",
+            "name": "a",
+            "provider": {"type": "python", "module": "m", "func": "pause_program", "arguments": {"name": "orchestrator"}},
+        },
+        {"type": "action", "name": "b", "provider": {"type": "python", "module": "m", "func": "burn_cpu"}},
+        {
+            "type": "action",
+            "name": "c",
+            "provider": {"type": "python", "module": "m", "func": "reconfigure_stream", "arguments": {"stream": "OPINIONS"}},
+        },
+        {"type": "action", "name": "d", "provider": {"type": "python", "module": "m", "func": "start_signal_flow"}},
+    ]
+    experiment = parse_experiment(_with(method=method, touches=["gateway"], needs=["redis"]), PATH)
+    # A CPU spin takes Redis' CPU (and needs Redis up); a signal flow watches decisions on NATS.
+    assert experiment.touches == {"orchestrator", "redis-cpu", "stream:OPINIONS", "gateway"}
+    assert experiment.needs == {"redis", "nats"}
+    assert experiment.declared == {"GatewayDown"}
 
 
 def test_an_override_with_its_reason_replaces_the_default_budget():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentic_trading.chaos.measure import first_notification, judge_signals, unexpected_alerts
+from agentic_trading.chaos.measure import first_notification, judge_cpu_share, judge_signals, unexpected_alerts
 
 
 def _note(alert: str, status: str, at: float, fingerprint: str = "f1", starts: str = "s1") -> dict[str, object]:
@@ -50,3 +50,16 @@ def test_a_refused_signal_decided_is_fine_only_when_the_answer_said_outcome_unkn
     assert unknown == 2
     assert problems == ["1 refused signals decided more than once (e.g. a)"]
     assert judge_refused(refused, {"x": 1}) == (0, [])
+
+
+def test_a_cpu_alert_silent_while_the_spin_held_the_core_for_its_whole_hold_is_a_failure():
+    assert judge_cpu_share(most_percent=100.0, sustained_percent=97.0, threshold=90.0, hold_s=25.0) is None
+
+
+def test_a_spin_that_never_kept_the_core_for_a_whole_hold_tested_nothing_and_says_what_it_got():
+    why = judge_cpu_share(most_percent=95.0, sustained_percent=62.0, threshold=90.0, hold_s=25.0)
+    assert why is not None and "62 % held" in why and "at most 95 %" in why and "25 s" in why
+
+
+def test_no_cpu_sample_at_all_is_not_the_machine_s_fault():
+    assert judge_cpu_share(most_percent=None, sustained_percent=None, threshold=90.0, hold_s=25.0) is None

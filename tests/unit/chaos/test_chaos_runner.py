@@ -63,3 +63,28 @@ def test_an_interrupt_is_reported_as_such():
     result = judge(EXPERIMENT, _session(), _journal(status="interrupted"))
     assert result.status == "interrupted" and "Ctrl-C" in result.message
     assert not result.ok
+
+
+def test_an_alert_the_fault_could_not_reach_is_inconclusive_not_failed():
+    session = _session()
+    session.inconclusive = "HighCPU not tested: the spin never kept more than 90 % of a core"
+    journal = _journal(run=[_run("spin"), _run("fires", "failed", "ChaosError: HighCPU not tested")])
+    result = judge(EXPERIMENT, session, journal)
+    assert (result.status, result.message) == ("inconclusive", session.inconclusive)
+    assert not result.ok
+
+
+def test_an_inconclusive_alert_with_another_problem_still_fails():
+    session = _session()
+    session.inconclusive = "HighCPU not tested"
+    session.problem("2 of 40 accepted signals never decided")
+    result = judge(EXPERIMENT, session, _journal(run=[_run("fires", "failed", "ChaosError: HighCPU not tested")]))
+    assert result.status == "failed" and "never decided" in result.message
+
+
+def test_a_result_names_the_experiments_that_ran_alongside_and_the_alerts_it_tolerated():
+    session = _session()
+    session.alongside = {"exporter-down": frozenset({"TargetDown"})}
+    result = judge(EXPERIMENT, session, _journal())
+    assert result.status == "passed" and result.alongside == ["exporter-down"]
+    assert result.message == "ok (ran alongside exporter-down; tolerated their alerts TargetDown)"
