@@ -9,10 +9,12 @@ no iptables rule or cgroup of ours left.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
@@ -141,6 +143,28 @@ def test_ctrl_c_during_a_partition_runs_the_rollbacks(live: LiveStack):
 
     assert process.returncode == 1, stderr
     assert "interrupted" in stdout
+    assert_left_as_it_was(live)
+
+
+def test_two_experiments_that_cannot_interact_run_side_by_side_and_each_cleans_up_only_its_own(live: LiveStack):
+    # exporter-down ends while agent-stalled's partition is still up: its cleanup must leave that alone.
+    started = time.monotonic()
+    run = subprocess.run(
+        _atctl(live, "chaos", "run", "agent-stalled", "exporter-down", "--concurrency", "2", "--format", "json"),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    wall_s = time.monotonic() - started
+
+    results = {r["name"]: r for r in json.loads(run.stdout)["experiments"]}
+    assert run.returncode == 0, run.stderr
+    assert {name: r["status"] for name, r in results.items()} == {"agent-stalled": "passed", "exporter-down": "passed"}
+    assert results["agent-stalled"]["ran_alongside"] == ["exporter-down"]
+    assert results["exporter-down"]["ran_alongside"] == ["agent-stalled"]
+    assert "tolerated their alerts" in results["exporter-down"]["message"]
+    assert wall_s < sum(r["duration_s"] for r in results.values()), (wall_s, run.stderr)
     assert_left_as_it_was(live)
 
 

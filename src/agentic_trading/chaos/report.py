@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from xml.etree import ElementTree
 
 from agentic_trading.chaos.runner import ExperimentResult
@@ -88,8 +88,13 @@ def _budget(value: float | None) -> str:
     return "–" if value is None else f"{value:g}"
 
 
-def to_markdown(results: Sequence[ExperimentResult]) -> str:
-    """The table of docs/chaos.md, one row per experiment in name order (so nobody copies it by hand)."""
+def to_markdown(results: Sequence[ExperimentResult], faults: Mapping[str, str] | None = None) -> str:
+    """The table of docs/chaos.md, one row per experiment in name order (so nobody copies it by hand).
+
+    ``faults``: each experiment's fault as its file describes it (the result's is the run's own
+    wording, with pids and rule counts).
+    """
+    described = faults or {}
     lines = ["| " + " | ".join(MARKDOWN_HEADERS) + " |", "|" + "---|" * len(MARKDOWN_HEADERS)]
     for r in sorted(results, key=lambda r: r.name):
         verdict = r.status if r.status == "passed" else f"{r.status}: {r.message}"
@@ -97,7 +102,7 @@ def to_markdown(results: Sequence[ExperimentResult]) -> str:
         cells = (
             f"`{r.name}`",
             r.alert,
-            r.fault,
+            described.get(r.name, r.fault),
             verdict.replace("|", "/"),
             _md(r.time_to_fire_s),
             _md(r.time_to_alertmanager_s),

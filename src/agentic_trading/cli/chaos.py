@@ -5,6 +5,7 @@ Thin over :mod:`agentic_trading.chaos`: the experiment files are under ``chaos/`
 
 from __future__ import annotations
 
+import json
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -14,6 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from agentic_trading.chaos.errors import ExperimentFileError
 from agentic_trading.chaos.experiment import Experiment, discover, select
 from agentic_trading.chaos.lanes import LaneProgress, run_concurrently
 from agentic_trading.chaos.report import TEXT_HEADERS, text_rows, to_json, to_junit, to_markdown
@@ -24,7 +26,7 @@ from agentic_trading.stack import Stack
 app = typer.Typer(
     help="Chaos experiments: inject each alert's real fault into the local stack and time the alert path.",
     no_args_is_help=True,
-    epilog="Examples:\n\n  atctl chaos list\n\n  atctl chaos run gateway-down\n",
+    epilog="Examples:\n\n  atctl chaos list\n\n  atctl chaos run gateway-down\n\n  atctl chaos table reports/chaos.json\n",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -110,7 +112,7 @@ def run(
         results = run_concurrently(stack, chosen, concurrency, experiments, _lane_progress(started))
     else:
         results = _run_in_turn(stack, chosen)
-    report = _render(results, format_)
+    report = _render(results, format_, {e.name: e.fault for e in found})
     console.print(report, markup=False, highlight=False, soft_wrap=True) if format_ != ReportFormat.text else _print_table(
         results
     )
@@ -125,6 +127,24 @@ def run(
         raise typer.Exit(1)
     if any(r.status == "inconclusive" for r in results):
         raise typer.Exit(2)
+
+
+@app.command("table")
+@debug_option
+def table(
+    report: Annotated[Path, typer.Argument(help="A JSON report of `atctl chaos run --format json --output DIR`.")],
+    experiments: ExperimentsOption = None,
+) -> None:
+    """Print the markdown table of docs/chaos.md from a JSON report, so nobody copies figures by hand.
+
+    Example: atctl chaos table reports/chaos.json
+    """
+    try:
+        results = [ExperimentResult.from_json(e) for e in json.loads(report.read_text())["experiments"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ExperimentFileError(report, f"not a JSON report of `atctl chaos run --format json` ({exc})") from exc
+    faults = {e.name: e.fault for e in discover(experiments)}
+    console.print(to_markdown(results, faults), markup=False, highlight=False, soft_wrap=True)
 
 
 def _run_in_turn(stack: Stack, chosen: list[Experiment]) -> list[ExperimentResult]:
@@ -156,11 +176,11 @@ def _lane_progress(started: float) -> LaneProgress:
     return say
 
 
-def _render(results: list[ExperimentResult], format_: ReportFormat) -> str:
+def _render(results: list[ExperimentResult], format_: ReportFormat, faults: dict[str, str]) -> str:
     if format_ == ReportFormat.json:
         return to_json(results)
     if format_ == ReportFormat.markdown:
-        return to_markdown(results)
+        return to_markdown(results, faults)
     if format_ == ReportFormat.junit:
         return to_junit(results)
     width = [max(len(h), *(len(row[i]) for row in text_rows(results))) for i, h in enumerate(TEXT_HEADERS)] if results else []

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from xml.etree import ElementTree
 
+from typer.testing import CliRunner
+
 from agentic_trading.chaos.report import text_rows, to_json, to_junit, to_markdown
 from agentic_trading.chaos.runner import ExperimentResult
+from agentic_trading.cli.main import app
 
 PASSED = ExperimentResult(
     "gateway-down", "GatewayDown", "passed", "stop", 0.93, 1.36, 1.961, 2.97, [], 11, 11, "ok", duration_s=9.0
@@ -92,3 +95,18 @@ def test_text_rows_show_dashes_for_what_was_not_measured():
         ("gateway-down", "GatewayDown", "passed", "0.9", "1.4", "2.0", "3.0", "11/11"),
         ("nats-down", "NATSServerDown", "failed", "-", "-", "-", "-", "-"),
     ]
+
+
+def test_atctl_chaos_table_prints_the_docs_table_from_a_json_report_with_the_files_fault(tmp_path):
+    report = tmp_path / "chaos.json"
+    report.write_text(to_json([PASSED]))
+    result = CliRunner().invoke(app, ["chaos", "table", str(report)])
+    assert result.exit_code == 0, result.output
+    assert "| `gateway-down` | GatewayDown | graceful stop of the gateway (SIGTERM) | passed |" in result.output
+
+
+def test_atctl_chaos_table_refuses_what_is_not_a_report_naming_the_file(tmp_path):
+    report = tmp_path / "chaos.json"
+    report.write_text("{}")
+    result = CliRunner().invoke(app, ["chaos", "table", str(report)])
+    assert result.exit_code == 2 and "chaos.json" in result.output
