@@ -17,7 +17,7 @@ Pure: the rules and the choice are unit-tested without a stack.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from agentic_trading.chaos.experiment import Experiment
 
@@ -72,3 +72,28 @@ def next_to_start(pending: Sequence[Experiment], running: Sequence[Experiment], 
         if alone(candidate):
             return None
     return None
+
+
+def longest_chain(experiments: Sequence[Experiment], seconds: Mapping[str, float]) -> tuple[float, list[Experiment]]:
+    """The experiments that interact pairwise with the most seconds between them, and that sum.
+
+    They can never overlap, whatever the concurrency: their summed durations bound a
+    concurrent run's wall time from below (a maximum-weight clique of the "interacts" graph;
+    exhaustive with pruning, fine for a few dozen experiments).
+    """
+    ordered = sorted(experiments, key=lambda e: -seconds.get(e.name, 0.0))
+    best: tuple[float, list[Experiment]] = (0.0, [])
+
+    def grow(chosen: list[Experiment], candidates: list[Experiment], total: float) -> None:
+        nonlocal best
+        if total > best[0]:
+            best = (total, list(chosen))
+        for index, candidate in enumerate(candidates):
+            rest = candidates[index:]
+            if total + sum(seconds.get(e.name, 0.0) for e in rest) <= best[0]:
+                return
+            linked = [e for e in rest[1:] if conflict(candidate, e)]
+            grow([*chosen, candidate], linked, total + seconds.get(candidate.name, 0.0))
+
+    grow([], ordered, 0.0)
+    return best

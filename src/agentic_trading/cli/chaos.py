@@ -20,6 +20,7 @@ from agentic_trading.chaos.experiment import Experiment, discover, select
 from agentic_trading.chaos.lanes import LaneProgress, run_concurrently
 from agentic_trading.chaos.report import TEXT_HEADERS, text_rows, to_json, to_junit, to_markdown
 from agentic_trading.chaos.runner import ExperimentResult, concurrent, run_one
+from agentic_trading.chaos.schedule import longest_chain
 from agentic_trading.cli.common import GlobalOptions, attach_stack, console, debug_option, err_console, stack_options
 from agentic_trading.stack import Stack
 
@@ -110,6 +111,13 @@ def run(
     if concurrency > 1 and len(chosen) > 1 and not concurrent():
         err_console.print(f"[bold]{len(chosen)} experiments[/], up to {concurrency} side by side")
         results = run_concurrently(stack, chosen, concurrency, experiments, _lane_progress(started))
+        took = {r.name: r.duration_s for r in results}
+        total, chain = longest_chain(chosen, took)
+        err_console.print(
+            f"bound: {len(chain)} of them interact pairwise and ran one after another, {total:.0f} s together: "
+            + ", ".join(f"{e.name} {took.get(e.name, 0):.0f} s" for e in chain),
+            soft_wrap=True,
+        )
     else:
         results = _run_in_turn(stack, chosen)
     report = _render(results, format_, {e.name: e.fault for e in found})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agentic_trading.chaos.experiment import Experiment, discover
-from agentic_trading.chaos.schedule import conflict, next_to_start, start_order
+from agentic_trading.chaos.schedule import conflict, longest_chain, next_to_start, start_order
 
 
 def _experiment(
@@ -83,3 +83,12 @@ def test_in_the_repository_the_watchdog_runs_alone_and_the_two_slo_burns_never_o
     assert conflict(by_name["slo-burn-fast"], by_name["slo-burn-slow"])
     # A fault on the pipeline and one on a Redis exporter have nothing in common.
     assert conflict(by_name["agent-down"], by_name["exporter-down"]) is None
+
+
+def test_the_longest_chain_is_the_heaviest_set_that_interacts_pairwise():
+    seconds = {"slo-burn-fast": 10.0, "canary-undecided": 30.0, "agent-down": 20.0, "exporter-down": 18.0, "watchdog": 25.0}
+    total, chain = longest_chain([SLO, CANARY, AGENT, EXPORTER, WATCHDOG], seconds)
+    # canary-undecided and slo-burn-fast share the orchestrator, agent-down may notify the fast
+    # burn but not the canary's alert: the heaviest pairwise-interacting set is these three.
+    assert {e.name for e in chain} == {"canary-undecided", "slo-burn-fast", "watchdog"}
+    assert total == 65.0
