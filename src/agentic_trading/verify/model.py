@@ -42,6 +42,11 @@ class Outcome:
         return cls(Status.failed, message, query, tuple(details))
 
     @classmethod
+    def failed_listing(cls, summary: str, problems: Sequence[str], query: str | None = None, shown: int = 3) -> Outcome:
+        """Failed: ``summary: first, second, …`` on one line (``shown`` of them), every problem in the details."""
+        return cls.failed(f"{summary}: {summarise(problems, shown)}", query, problems)
+
+    @classmethod
     def skipped(cls, message: str, query: str | None = None, details: Iterable[str] = ()) -> Outcome:
         return cls(Status.skipped, message, query, tuple(details))
 
