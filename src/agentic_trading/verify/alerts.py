@@ -95,7 +95,7 @@ def alerts_loaded(ctx: VerifyContext) -> Outcome:
         for rule in group["rules"]
         if rule.get("health") == "err"
     ]
-    missing = sorted({alert.name for alert in ctx.tree.alerts} - loaded)
+    missing = sorted(ctx.tree.alert_names - loaded)
     reproduce = f"curl -s {ctx.endpoints.prometheus}/api/v1/rules"
     problems = [f"{name} is not loaded" for name in missing] + failing
     if problems:
