@@ -18,3 +18,19 @@ class AgenticTradingError(Exception):
     """
 
     exit_code = 1
+
+
+class EndpointUnreachableError(AgenticTradingError):
+    """A service of the stack does not answer at ``url``; ``service`` names it in the message.
+
+    Each area subclasses it (verify's Prometheus, load's gateway) so that every such
+    message reads alike and names the first thing to look at.
+    """
+
+    exit_code = 2
+    service = "endpoint"
+
+    def __init__(self, url: str, detail: str = ""):
+        self.url = url
+        why = f" ({detail})" if detail else ""
+        super().__init__(f"{self.service} at {url} is not answering{why}: is the stack up? (atctl status)")
