@@ -31,7 +31,7 @@ class ThresholdError(LoadError, ValueError):
 class TargetUnreachableError(LoadError, EndpointUnreachableError):
     """Nothing answers at the target URL, before the run or for every request of it."""
 
-    exit_code = 2
+    exit_code = 2  # not LoadError's 1, which comes first in the MRO
     service = "gateway"
 
 
