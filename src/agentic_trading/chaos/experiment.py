@@ -70,9 +70,12 @@ _PROGRAM_ACTIONS = {
     "reroute_through_proxy": None,
     "set_toxics": None,
     "end_reroute": None,
+    # A CPU spin runs in the program: everyone who calls it waits behind the spin. Tried as
+    # "the program's CPU" only: side by side with slow-agent it made the correlation agent fail
+    # its signals (AgentFailing, declared by neither), caught by the undeclared-alert check.
+    "burn_cpu": "redis",
+    "stop_cpu_burn": "redis",
 }
-# A CPU spin takes a program's CPU, not the program: it runs inside it and needs it up.
-_CPU_ACTIONS = {"burn_cpu": "redis", "stop_cpu_burn": "redis"}
 # Providers that change a shared thing that is not a program: how to name it from the arguments.
 _RESOURCE_ACTIONS = {
     "reconfigure_stream": lambda args: f"stream:{args.get('stream')}",
@@ -170,8 +173,6 @@ def _touched(document: dict[str, Any]) -> set[str]:
             name = args.get("name", _PROGRAM_ACTIONS[func])
             if name:
                 found.add(str(name))
-        elif func in _CPU_ACTIONS:
-            found.add(f"{args.get('name', _CPU_ACTIONS[func])}-cpu")
         elif func in _RESOURCE_ACTIONS:
             found.add(_RESOURCE_ACTIONS[func](args))
     return found

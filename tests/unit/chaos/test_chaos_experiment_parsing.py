@@ -79,8 +79,8 @@ def test_what_the_actions_act_on_is_touched_without_saying_and_needs_are_read():
         {"type": "action", "name": "d", "provider": {"type": "python", "module": "m", "func": "start_signal_flow"}},
     ]
     experiment = parse_experiment(_with(method=method, touches=["gateway"], needs=["redis"]), PATH)
-    # A CPU spin takes Redis' CPU (and needs Redis up); a signal flow watches decisions on NATS.
-    assert experiment.touches == {"orchestrator", "redis-cpu", "stream:OPINIONS", "gateway"}
+    # A CPU spin in Redis touches Redis (its callers wait behind it); a signal flow watches decisions on NATS.
+    assert experiment.touches == {"orchestrator", "redis", "stream:OPINIONS", "gateway"}
     assert experiment.needs == {"redis", "nats"}
     assert experiment.declared == {"GatewayDown"}
 
