@@ -16,6 +16,8 @@ that lives where Chaos Toolkit keeps extra data, in ``extensions``, under the na
         notify_reason: ...              # required with notify_within_s
         resolve_within_s: 30            # optional; default 5 s
         resolve_reason: ...             # required with resolve_within_s
+        hold_resolved_s: 20             # optional; default 5 s: no new firing this soon after `resolved`
+        hold_reason: ...                # required with hold_resolved_s
         exception: ...                  # the fault cannot fire the alert today: say why
         touches: [redis-memory]         # optional: shared things the fault changes, beyond programs
         needs: [gateway, nats]          # optional: what the measurement needs undisturbed
@@ -40,6 +42,7 @@ from agentic_trading.chaos.errors import ExperimentFileError, UnknownExperimentE
 
 EXTENSION_NAME = "atctl"
 DEFAULT_RESOLVE_WITHIN_S = 5.0
+DEFAULT_HOLD_RESOLVED_S = 5.0  # a resolution counts only when no new firing follows this soon
 NOTIFY_MARGIN_S = 3.0
 SUFFIXES = (".yaml", ".yml", ".json")
 _REQUIRED = ("title", "description", "method")
@@ -56,6 +59,8 @@ _EXTENSION_KEYS = frozenset(
         "exception",
         "touches",
         "needs",
+        "hold_resolved_s",
+        "hold_reason",
     }
 )
 # Providers that act on the program named by their ``name`` argument (default in brackets).
@@ -98,6 +103,7 @@ class Experiment:
     also_notified: dict[str, str] = field(default_factory=dict)
     notify_within_s: float | None = None
     resolve_within_s: float = DEFAULT_RESOLVE_WITHIN_S
+    hold_resolved_s: float = DEFAULT_HOLD_RESOLVED_S
     exception: str | None = None
     touches: frozenset[str] = frozenset()  # programs acted on, and shared things the file names
     needs: frozenset[str] = frozenset()
@@ -144,6 +150,7 @@ def parse_experiment(document: Any, path: Path) -> Experiment:
         raise ExperimentFileError(path, "extensions.atctl.also_notified: map each alert name to the reason it may notify")
     notify = _optional_seconds(extension, "notify_within_s", "notify_reason", path)
     resolve = _optional_seconds(extension, "resolve_within_s", "resolve_reason", path)
+    hold = _optional_seconds(extension, "hold_resolved_s", "hold_reason", path)
     exception = extension.get("exception")
     if exception is not None and (not isinstance(exception, str) or not exception.strip()):
         raise ExperimentFileError(path, "extensions.atctl.exception: give the reason as text")
@@ -157,6 +164,7 @@ def parse_experiment(document: Any, path: Path) -> Experiment:
         also_notified={str(k): str(v) for k, v in also.items()},
         notify_within_s=notify,
         resolve_within_s=resolve if resolve is not None else DEFAULT_RESOLVE_WITHIN_S,
+        hold_resolved_s=hold if hold is not None else DEFAULT_HOLD_RESOLVED_S,
         exception=exception.strip() if exception else None,
         touches=frozenset(_touched(document)) | frozenset(_names(extension, "touches", path)),
         needs=frozenset(_names(extension, "needs", path)) | _needed(document),

@@ -24,7 +24,6 @@ QUIET_WITHIN_S = 90.0
 # Alerts whose windows outlast any experiment (minutes to an hour on the fast profile).
 LONG_WINDOW_ALERTS = frozenset(alert for alert, *_ in BURN_ALERTS)
 FIRE_DEADLINE_MARGIN_S = 15.0
-RESOLUTION_HOLD_S = 5.0  # a resolution must hold this long (several fast evaluations) to count
 
 
 def stack_is_healthy(within_s: float = 30.0) -> bool:
@@ -278,13 +277,13 @@ def no_unexpected_alerts(settle_s: float = QUIET_WITHIN_S) -> list[str]:
 
 
 def _fired_again(session: Session, resolved_at: float) -> dict[str, Any] | None:
-    """A firing notification of the experiment's alert within RESOLUTION_HOLD_S of its resolution (polled until then).
+    """A firing notification of the experiment's alert within its hold of the resolution (polled until then).
 
     An alert whose rule flaps at the repair (resolved, then firing again a few evaluations later)
     pages twice for one incident; the hold is mostly spent settling the signals anyway.
     """
     alert = session.experiment.alert
-    remaining = resolved_at + RESOLUTION_HOLD_S - time.time()
+    remaining = resolved_at + session.experiment.hold_resolved_s - time.time()
     return session.alert_path.wait_for_notification(
         lambda notes: first_notification(notes, alert, "firing", resolved_at + 0.001),
         since=resolved_at,

@@ -52,6 +52,7 @@ def test_a_good_file_parses_with_default_budgets():
         ({"also_notified": {"TargetDown": ""}}, "also_notified"),
         ({"exception": ""}, "exception"),
         ({"needs": "nats"}, "extensions.atctl.needs"),
+        ({"hold_resolved_s": 20}, "hold_reason"),
         ({"touches": [""]}, "extensions.atctl.touches"),
         ({"method": [{"type": "probe", "name": "p", "provider": {"type": "http", "url": "x"}}]}, "python provider"),
     ],
