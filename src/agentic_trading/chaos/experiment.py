@@ -75,9 +75,8 @@ _PROGRAM_ACTIONS = {
     "reroute_through_proxy": None,
     "set_toxics": None,
     "end_reroute": None,
-    # A CPU spin runs in the program: everyone who calls it waits behind the spin. Tried as
-    # "the program's CPU" only: side by side with slow-agent it made the correlation agent fail
-    # its signals (AgentFailing, declared by neither), caught by the undeclared-alert check.
+    # A CPU spin runs in the program: everyone who calls it waits behind the spin (treated as
+    # touching it, not proven harmless to the callers side by side).
     "burn_cpu": "redis",
     "stop_cpu_burn": "redis",
 }
