@@ -72,6 +72,11 @@ def _default(name: str) -> str:
 OTHER_VARIABLES: dict[str, tuple[str, str]] = {
     "AT_DEMO_SPEED": ("60", "How much faster than the specification's normal flow the demo traffic (`atctl up --demo`) runs."),
     "AT_CONFIG": ("`atctl.toml`", "The config file to read instead of `atctl.toml` in the working directory."),
+    "AT_CHAOS_NEIGHBOURS": (
+        "unset",
+        "Set by `atctl chaos run --concurrency N` for the experiment processes it starts: the timeline file that"
+        " tells each experiment which ran alongside it (docs/chaos.md). Not for users.",
+    ),
 }
 
 

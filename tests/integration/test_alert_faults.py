@@ -20,7 +20,8 @@ from typer.testing import CliRunner
 
 from _support import eventually
 from agentic_trading.chaos import streams
-from agentic_trading.chaos.pressure import RedisSpin
+from agentic_trading.chaos.observe import AlertPath
+from agentic_trading.chaos.pressure import RedisSpin, spin_could_not_test
 from agentic_trading.cli.main import app
 from agentic_trading.load.payloads import SignalFactory
 
@@ -239,15 +240,22 @@ def test_a_single_threaded_spin_in_redis_reaches_highcpu(live: LiveStack):
             f"({spin.chunks} chunks of Lua; highest figure seen {seen_core_percent:.0f} %)"
         )
         assert float(pending[0]["value"]) > 90
-        _, held = _await_notified(
-            live,
-            "HighCPU",
-            "firing",
-            started,
-            service="redis",
-            timeout_s=45,
-            what="HighCPU for redis notified after its 25 s hold",
-        )
+        try:
+            _, held = _await_notified(
+                live,
+                "HighCPU",
+                "firing",
+                started,
+                service="redis",
+                timeout_s=45,
+                what="HighCPU for redis notified after its 25 s hold",
+            )
+        except AssertionError:
+            # Pending once is not holding: the chaos experiment's judgment (inconclusive there).
+            why = spin_could_not_test(AlertPath(live.settings, live.http), "redis", "HighCPU", started)
+            if why is not None:
+                pytest.skip(f"the machine is too busy to prove the hold: {why}")
+            raise
         print(f"HighCPU for redis notified {took + held:.1f} s after the spin started")
     finally:
         spin.stop()

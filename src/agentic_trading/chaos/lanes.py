@@ -56,7 +56,7 @@ def run_concurrently(
     experiments_dir: Path | None,
     progress: LaneProgress,
 ) -> list[ExperimentResult]:
-    """Run ``experiments``, at most ``capacity`` at a time and never two that interact; results in start order."""
+    """Run ``experiments``, at most ``capacity`` at a time and never two that interact; results in the order they end."""
     results: list[ExperimentResult] = [run_one(stack, e) for e in experiments if e.exception]
     stale = partition.remove_leftovers(f"{stack.settings.port_offset}-")  # once, before any child starts
     if stale:

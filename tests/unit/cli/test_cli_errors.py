@@ -51,7 +51,10 @@ INVOCATIONS = {
     "scenario": ["scenario", "signal-flow"],
 }
 # Commands that never read the settings (no stack involved): they cannot fail this way.
-WITHOUT_SETTINGS = {"chaos list": "lists the experiment files of the repository"}
+WITHOUT_SETTINGS = {
+    "chaos list": "lists the experiment files of the repository",
+    "chaos table": "renders a JSON report file",
+}
 
 
 class DeliberateError(AgenticTradingError):
@@ -82,9 +85,12 @@ def test_every_command_is_covered() -> None:
     assert _leaf_commands(typer.main.get_group(app)) == set(INVOCATIONS) | set(WITHOUT_SETTINGS)
 
 
-def test_commands_without_settings_work_when_the_settings_are_broken(settings_fail: None) -> None:
+def test_commands_without_settings_work_when_the_settings_are_broken(settings_fail: None, tmp_path: Path) -> None:
+    report = tmp_path / "chaos.json"
+    report.write_text('{"experiments": []}')
+    arguments = {"chaos table": [str(report)]}
     for command in WITHOUT_SETTINGS:
-        result = runner.invoke(app, command.split())
+        result = runner.invoke(app, [*command.split(), *arguments.get(command, [])])
         assert result.exit_code == 0, result.output
 
 

@@ -215,7 +215,7 @@ def test_help_has_an_example_and_fits_80_columns(command: str) -> None:
 def test_every_format_option_offers_text_and_json(command: str) -> None:
     result = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
-    assert re.search(r"--format\s+<text\|json(\|junit)?>", result.output), result.output
+    assert re.search(r"--format\s+<text\|json(\|junit)?(\|markdown)?>", result.output), result.output
 
 
 def test_old_format_words_are_still_accepted(tmp_path: Path) -> None:
