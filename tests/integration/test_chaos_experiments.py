@@ -168,6 +168,34 @@ def test_two_experiments_that_cannot_interact_run_side_by_side_and_each_cleans_u
     assert_left_as_it_was(live)
 
 
+def test_ctrl_c_during_a_concurrent_run_rolls_back_every_experiment(live: LiveStack):
+    process = subprocess.Popen(
+        _atctl(live, "chaos", "run", "agent-stalled", "exporter-down", "--concurrency", "2", "--format", "json"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal (see above)
+    )
+    faulted, seen = set(), []
+    assert process.stderr is not None
+    for line in process.stderr:
+        seen.append(line)
+        if "fault:" in line:
+            faulted.add(line.split()[1])
+        if len(faulted) == 2:
+            break
+    assert faulted == {"agent-stalled", "exporter-down"}, "".join(seen)
+    eventually(lambda: partition.active_rules(_tag(live)), timeout_s=10, what="agent-stalled's DROP rules in place")
+
+    process.send_signal(signal.SIGINT)  # the parent only: it forwards one SIGINT to each experiment
+    stdout, stderr = process.communicate(timeout=120)
+
+    assert process.returncode == 1, stderr
+    statuses = {r["name"]: r["status"] for r in json.loads(stdout)["experiments"]}
+    assert statuses == {"agent-stalled": "interrupted", "exporter-down": "interrupted"}, stderr
+    assert_left_as_it_was(live)
+
+
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_incident_scenario(live: LiveStack, name: str):
     result = run_scenario(live.stack, name)

@@ -22,7 +22,7 @@ from agentic_trading.chaos.errors import ChaosError, FaultError
 from agentic_trading.chaos.observe import poll_until
 from agentic_trading.chaos.pressure import MalformedFlood, RedisSpin, fill_redis, free_redis, spin_could_not_test
 from agentic_trading.chaos.proxy import FaultProxy
-from agentic_trading.chaos.session import Session, current
+from agentic_trading.chaos.session import Session, current, sigint_deferred
 from agentic_trading.chaos.signals import SignalFlow
 from agentic_trading.chaos.toxics import Toxics
 from agentic_trading.stack.programs import get_program
@@ -52,8 +52,9 @@ def send_signal_burst(count: int = 1000, concurrency: int = 50) -> dict[str, int
 def stop_program(name: str) -> str:
     session = current()
     session.on_undo(f"stopped:{name}", lambda: _start_if_stopped(name))
-    session.mark_fault(f"stopped {name} (SIGTERM)")
-    session.stack.stop(name)
+    with sigint_deferred():  # the stop completes before a Ctrl-C's rollback looks at the program
+        session.mark_fault(f"stopped {name} (SIGTERM)")
+        session.stack.stop(name)
     return name
 
 

@@ -9,6 +9,7 @@ the runner's own ``finally``) undoes whatever is still active, last first.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -152,3 +153,25 @@ def active(session: Session) -> Iterator[Session]:
         yield session
     finally:
         _current = previous
+
+
+@contextmanager
+def sigint_deferred() -> Iterator[None]:
+    """A Ctrl-C arriving inside the block is raised when it ends: a fault call is never cut in half.
+
+    A supervisord stop interrupted mid-call still completes in supervisord, after the rollback
+    looked and saw the program running: the program was left stopped. Deferred, the stop
+    returns first and the rollback then finds it stopped and starts it.
+    """
+    caught: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    except ValueError:  # not the main thread: no signal arrives here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt

@@ -113,11 +113,12 @@ def run(
         results = run_concurrently(stack, chosen, concurrency, experiments, _lane_progress(started))
         took = {r.name: r.duration_s for r in results}
         total, chain = longest_chain(chosen, took)
-        err_console.print(
-            f"bound: {len(chain)} of them interact pairwise and ran one after another, {total:.0f} s together: "
-            + ", ".join(f"{e.name} {took.get(e.name, 0):.0f} s" for e in chain),
-            soft_wrap=True,
-        )
+        if len(results) == len(chosen) and not any(r.status == "interrupted" for r in results):
+            err_console.print(
+                f"bound: {len(chain)} of them interact pairwise and ran one after another, {total:.0f} s together: "
+                + ", ".join(f"{e.name} {took.get(e.name, 0):.0f} s" for e in chain),
+                soft_wrap=True,
+            )
     else:
         results = _run_in_turn(stack, chosen)
     report = _render(results, format_, {e.name: e.fault for e in found})

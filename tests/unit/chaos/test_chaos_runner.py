@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from agentic_trading.chaos.experiment import Experiment
 from agentic_trading.chaos.runner import judge
-from agentic_trading.chaos.session import Session
+from agentic_trading.chaos.session import Session, sigint_deferred
 
 EXPERIMENT = Experiment("gateway-down", Path("chaos/gateway-down.yaml"), "t", "GatewayDown", "stop", document={})
 
@@ -88,3 +92,13 @@ def test_a_result_names_the_experiments_that_ran_alongside_and_the_alerts_it_tol
     result = judge(EXPERIMENT, session, _journal())
     assert result.status == "passed" and result.alongside == ["exporter-down"]
     assert result.message == "ok (ran alongside exporter-down; tolerated their alerts TargetDown)"
+
+
+def test_a_ctrl_c_during_a_fault_call_is_raised_after_the_call_completes():
+    completed = []
+    with pytest.raises(KeyboardInterrupt):
+        with sigint_deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            completed.append("stop returned")  # not cut in half by the Ctrl-C
+    assert completed == ["stop returned"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
