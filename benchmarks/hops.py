@@ -41,7 +41,7 @@ def events_since(logs: Path, since: float) -> dict[str, dict[str, float]]:
     """signal id -> hop name -> time, for the load's (non-test) signals logged after ``since``."""
     hops: dict[str, dict[str, float]] = defaultdict(dict)
     names = {"signal_accepted": "gateway", "workflow_started": "orchestrator got signal", "decision_published": "decision"}
-    for path in logs.glob("*.log"):
+    for path in logs.glob("*.log*"):  # with the files supervisord rotated
         with path.open(encoding="utf-8", errors="replace") as lines:
             for line in lines:
                 if not line.startswith("{") or '"signal_id"' not in line:

@@ -19,11 +19,14 @@ Accounting (what keeps the window honest): ``credit`` is what was asked for and 
 nor given back. A pull that expires before delivering its whole batch ends with a ``408`` status
 carrying ``Nats-Pending-Messages`` (what it did not deliver), which is given back; a ``409``
 (the consumer deleted, too many waiting pulls) ends pulls without saying how many, so the credit
-is dropped to zero and asked for again. A pull the server forgot (it restarted) sends nothing:
-when no pull could still be alive (:data:`EXPIRES_S` plus :data:`LOST_AFTER_S` after the last one
-was sent) the remaining credit is written off. Messages delivered and not yet taken plus credit
-never exceed ``window`` (apart from the rare overshoot after a ``409``), so a consumer that falls
-behind holds at most a window of unacknowledged messages, well inside ``ack_wait``.
+is dropped to zero and asked for again. A pull the server forgot sends nothing (it
+restarted; nats-server 2.9.10, Debian's, also drops a pull that expires while a message is being
+delivered without its ``408``, fixed in nats-server#3942): once no pull can still be alive
+(:data:`EXPIRES_S` plus :data:`LOST_AFTER_S` after the last was sent) the remaining credit is
+written off and asked for again; a waiting :meth:`PullFeed.take` wakes for it. Messages
+delivered and not yet taken plus credit never exceed ``window`` (apart from a short overshoot
+after a ``409`` or a ``408`` later than the write-off), so a consumer that falls behind holds at
+most about a window of unacknowledged messages, well inside ``ack_wait``.
 
 Exactly-once is untouched: every message is still acknowledged by the caller after its effect
 is stored; :meth:`PullFeed.close` stops asking, unsubscribes (the server drops pulls whose
@@ -50,9 +53,11 @@ log = get_logger(__name__)
 
 # How long one pull request lives on the server; an idle feed renews it this often.
 EXPIRES_S = 1.0
-# A pull the server never answered (it restarted, the connection was replaced) is written off this
-# long after it expired.
-LOST_AFTER_S = 1.0
+# A pull the server never answered is written off this long after it expired: the server restarted,
+# or nats-server before 2.9.15 dropped it silently (a pull that expires just as a message is being
+# delivered is removed without its 408: nats-server#3942). A late 408 after the write-off only
+# lets the window overshoot until those pulls are used.
+LOST_AFTER_S = 0.25
 _STATUS = "Status"
 _PENDING_MESSAGES = "Nats-Pending-Messages"
 _TIMEOUT = "408"
@@ -94,16 +99,25 @@ class PullFeed:
     async def take(self, limit: int, timeout: float) -> list[Msg]:
         """Every message that has arrived (at most ``limit``), waiting up to ``timeout`` for the first.
 
-        Raises ``nats.errors.TimeoutError`` when nothing came.
+        While waiting it also wakes when the pulls it counts on must have ended (their expiry and
+        :data:`LOST_AFTER_S`), so a pull that ended without its ``408`` is replaced then, not at
+        the caller's next take. Raises ``nats.errors.TimeoutError`` when nothing came.
         """
-        if not self._arrived:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not self._arrived:
             self._wake.clear()
             await self._top_up()
+            left = deadline - loop.time()
+            if left <= 0:
+                raise nats.errors.TimeoutError
+            if self.credit:
+                left = min(left, max(0.001, self._asked_at + EXPIRES_S + LOST_AFTER_S - self._clock()))
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(left):
                     await self._wake.wait()
             except TimeoutError:
-                raise nats.errors.TimeoutError from None
+                continue
         arrived = self._arrived
         count = min(limit, len(arrived))
         batch = [arrived.popleft() for _ in range(count)]

@@ -194,3 +194,15 @@ async def test_pulls_the_server_forgot_are_written_off_once_none_can_be_alive() 
     with pytest.raises(nats.errors.TimeoutError):
         await feed.take(8, timeout=0.01)
     assert (len(nc.pulls), feed.credit) == (2, 8)
+
+
+async def test_a_waiting_take_replaces_pulls_that_ended_unanswered(monkeypatch: pytest.MonkeyPatch) -> None:
+    # nats-server 2.9.10 can drop an expiring pull without its 408 (nats-server#3942): a feed
+    # waiting in take() must not sit out the caller's whole timeout on credit nobody will honour.
+    monkeypatch.setattr(pull_feed, "EXPIRES_S", 0.05)
+    monkeypatch.setattr(pull_feed, "LOST_AFTER_S", 0.05)
+    nc = _Silent()
+    feed = await PullFeed(nc, "S", "d", window=8).open()  # type: ignore[arg-type]
+    with pytest.raises(nats.errors.TimeoutError):
+        await feed.take(8, timeout=0.5)
+    assert len(nc.pulls) >= 3  # asked again about every 0.1 s while waiting
