@@ -50,9 +50,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, timeout_s: float = 15.0) -> None:
+def wait_for_port(port: int, timeout_s: float = 15.0, proc: subprocess.Popen | None = None) -> None:
+    """Poll until something listens on ``port``; fail at once, saying why, if ``proc`` exits first."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit(
+                f"{' '.join(map(str, proc.args))} exited with code {proc.returncode} before listening on port {port}; "
+                "run it by hand to see why (the Flask peer needs the bench extra: pip install -e '.[bench]', as make bench does)"
+            )
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -100,7 +106,7 @@ def flask_peer() -> Iterator[Peer]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_for_port(port)
+        wait_for_port(port, proc=proc)
         yield Peer(f"http://127.0.0.1:{port}/webhook/tradingview", proc.pid)
     finally:
         proc.terminate()
@@ -119,7 +125,7 @@ def nginx_peer() -> Iterator[Peer]:
         conf.write_text(template.format(state=state, port=port))
         proc = subprocess.Popen([binary, "-c", str(conf), "-p", state], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_for_port(port)
+            wait_for_port(port, proc=proc)
             yield Peer(f"http://127.0.0.1:{port}/webhook/tradingview", proc.pid)
         finally:
             proc.terminate()

@@ -46,7 +46,7 @@ from nats.js.api import (
 from nats.js.errors import APIError, BadRequestError, NotFoundError
 
 from agentic_trading.credentials import nats_credentials
-from agentic_trading.errors import AgenticTradingError
+from agentic_trading.errors import AgenticTradingError, EndpointUnreachableError
 from agentic_trading.nats_headers import parse_header_lines
 from agentic_trading.pull_feed import PullFeed
 from agentic_trading.settings import AGENT_TYPES, Settings
@@ -122,10 +122,10 @@ def durable_consumers() -> list[tuple[str, str, str]]:
     ]
 
 
-class BusUnavailable(AgenticTradingError, RuntimeError):
+class BusUnavailable(EndpointUnreachableError, RuntimeError):
     """NATS could not be reached; the message says where and what to do."""
 
-    exit_code = 2
+    service = "NATS"
 
 
 class StreamConfigError(AgenticTradingError):
@@ -197,9 +197,7 @@ async def connect(
             )
         except Exception as exc:  # noqa: BLE001 - nats-py raises several unrelated types here
             if not wait:
-                raise BusUnavailable(
-                    f"NATS at {settings.nats_url} is not answering ({exc}): is the stack up? (atctl status)"
-                ) from exc
+                raise BusUnavailable(settings.nats_url, str(exc)) from exc
             log.warning("nats_connect_retry", url=settings.nats_url, error=str(exc), retry_in_s=delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)

@@ -18,3 +18,24 @@ class AgenticTradingError(Exception):
     """
 
     exit_code = 1
+
+
+class EndpointUnreachableError(AgenticTradingError):
+    """A service of the stack does not answer at ``url``; ``service`` names it in the message.
+
+    Each area subclasses it (verify's Prometheus, load's gateway, the bus's NATS) so that
+    every such message reads alike (:func:`not_answering`) and names the first thing to look at.
+    """
+
+    exit_code = 2
+    service = "endpoint"
+
+    def __init__(self, url: str, detail: str = ""):
+        self.url = url
+        super().__init__(not_answering(self.service, url, detail))
+
+
+def not_answering(service: str, url: str, detail: str = "") -> str:
+    """The one message for a service that does not answer: which, where, why, and what to check first."""
+    why = f" ({detail})" if detail else ""
+    return f"{service} at {url} is not answering{why}: is the stack up? (atctl status)"

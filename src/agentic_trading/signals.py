@@ -54,7 +54,7 @@ MAX_NESTING_DEPTH = 32
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
-    """One reason a webhook was refused, naming the field a sender must fix."""
+    """One reason a webhook was refused (422 for the body, 401 for its secret), naming the field to fix."""
 
     field: str
     message: str

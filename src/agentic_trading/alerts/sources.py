@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from agentic_trading.errors import AgenticTradingError
+from agentic_trading.errors import AgenticTradingError, not_answering
 from agentic_trading.settings import Settings
 from agentic_trading.web_access import web_client_options
 
@@ -90,9 +90,7 @@ class AlertClient:
         try:
             response = self._http.post(url, json=body)
         except httpx.HTTPError as error:
-            raise AlertSourceError(
-                f"Alertmanager at {url} is not answering ({error}): is the stack up? (atctl status)"
-            ) from error
+            raise AlertSourceError(not_answering("Alertmanager", url, str(error))) from error
         if response.status_code != 200:
             raise AlertSourceError(f"Alertmanager refused {what} (HTTP {response.status_code}): {response.text.strip()}")
         return response
@@ -105,6 +103,4 @@ class AlertClient:
         except httpx.HTTPStatusError as error:
             raise AlertSourceError(f"{what} at {url} answered HTTP {error.response.status_code}") from error
         except (httpx.HTTPError, ValueError) as error:
-            raise AlertSourceError(
-                f"{what} at {url} is not answering ({type(error).__name__}): is the stack up? (atctl status)"
-            ) from error
+            raise AlertSourceError(not_answering(what, url, type(error).__name__)) from error

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import orjson
 
+from agentic_trading.errors import not_answering
+
 PROXY_PREFIX = "/api/datasources/proxy/uid/"
 # The read-only Prometheus HTTP API paths the page may ask for.
 _ALLOWED = re.compile(r"^/api/v1/(query|query_range|labels|series|label/[A-Za-z_][A-Za-z0-9_]*/values)$")
@@ -79,11 +81,7 @@ class PrometheusProxy:
         except httpx.TimeoutException:
             return _error(504, "timeout", f"Prometheus at {self.base_url} did not answer within {TIMEOUT_S:g} s")
         except httpx.HTTPError as exc:
-            return _error(
-                502,
-                "unavailable",
-                f"Prometheus at {self.base_url} is not answering ({type(exc).__name__}): is the stack up? (atctl status)",
-            )
+            return _error(502, "unavailable", not_answering("Prometheus", self.base_url, type(exc).__name__))
         content_type = response.headers.get("content-type", "application/json")
         return ProxyAnswer(response.status_code, response.content, content_type)
 

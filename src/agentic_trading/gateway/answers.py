@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentic_trading.gateway.auth import AuthFailure
-from agentic_trading.signals import SignalValidationError
+from agentic_trading.signals import FieldError, SignalValidationError
 from agentic_trading.telemetry.logging import get_logger
 from agentic_trading.telemetry.metrics import GatewayMetrics
 
@@ -47,7 +46,7 @@ class Answers:
         log.info("webhook_rejected", correlation_id=correlation_id, status=422, errors=errors)
         return 422, {"error": "validation_failed", "correlation_id": correlation_id, "errors": errors}, []
 
-    def unauthorized(self, failure: AuthFailure, source: str, correlation_id: str) -> Answer:
+    def unauthorized(self, failure: FieldError, source: str, correlation_id: str) -> Answer:
         """401 naming what failed (never what was sent), with WWW-Authenticate."""
         self.metrics.auth_failures.labels(failure.reason).inc()
         log.info("webhook_unauthorized", correlation_id=correlation_id, status=401, reason=failure.reason, source=source)

@@ -38,7 +38,6 @@ from agentic_trading.gateway.auth import (
     MISSING,
     REASON_SOURCE_NOT_ALLOWED,
     SIGNATURE_HEADER,
-    AuthFailure,
     WebhookAuthenticator,
 )
 from agentic_trading.gateway.backlog import BacklogWatch
@@ -365,7 +364,7 @@ class Gateway:
                 )
         return None
 
-    def _unauthorized(self, failure: AuthFailure, scope: Scope, correlation_id: str) -> Answer:
+    def _unauthorized(self, failure: FieldError, scope: Scope, correlation_id: str) -> Answer:
         return self.answers.unauthorized(failure, client_address(scope, self.settings.trust_proxy), correlation_id)
 
 

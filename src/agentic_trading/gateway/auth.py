@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from dataclasses import dataclass
 from typing import Any
+
+from agentic_trading.signals import FieldError
 
 SIGNATURE_HEADER = b"x-signature"
 SIGNATURE_PREFIX = b"sha256="
@@ -29,28 +30,17 @@ AUTH_FAILURE_REASONS = (REASON_MISSING, REASON_WRONG, REASON_BAD_SIGNATURE, REAS
 _HOW = 'put it in the JSON body as "secret", or sign the raw body: X-Signature: sha256=<hex HMAC-SHA256>'
 
 
-@dataclass(frozen=True, slots=True)
-class AuthFailure:
-    """Why a webhook was refused 401; ``field`` is what the sender must fix."""
-
-    reason: str
-    field: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "message": self.message, "reason": self.reason}
-
-
-MISSING = AuthFailure(REASON_MISSING, SECRET_FIELD, f"missing: this gateway requires the webhook secret; {_HOW}")
-NOT_A_STRING = AuthFailure(REASON_WRONG, SECRET_FIELD, "must be a string holding the webhook secret")
-WRONG = AuthFailure(REASON_WRONG, SECRET_FIELD, "does not match the gateway's webhook secret (AT_WEBHOOK_SECRET)")
-MALFORMED_SIGNATURE = AuthFailure(
-    REASON_BAD_SIGNATURE, "X-Signature", "must be sha256=<64 hex digits>: the HMAC-SHA256 of the raw body"
+# Why a webhook was refused 401, in the shape of a 422's reasons: the field the sender must fix.
+MISSING = FieldError(SECRET_FIELD, f"missing: this gateway requires the webhook secret; {_HOW}", REASON_MISSING)
+NOT_A_STRING = FieldError(SECRET_FIELD, "must be a string holding the webhook secret", REASON_WRONG)
+WRONG = FieldError(SECRET_FIELD, "does not match the gateway's webhook secret (AT_WEBHOOK_SECRET)", REASON_WRONG)
+MALFORMED_SIGNATURE = FieldError(
+    "X-Signature", "must be sha256=<64 hex digits>: the HMAC-SHA256 of the raw body", REASON_BAD_SIGNATURE
 )
-BAD_SIGNATURE = AuthFailure(
-    REASON_BAD_SIGNATURE,
+BAD_SIGNATURE = FieldError(
     "X-Signature",
     "does not match the body: sign the exact bytes sent with HMAC-SHA256 and the webhook secret",
+    REASON_BAD_SIGNATURE,
 )
 
 
@@ -67,7 +57,7 @@ class WebhookAuthenticator:
         """The X-Signature value for a body (what a sender computes)."""
         return SIGNATURE_PREFIX.decode() + self._digest(raw).decode()
 
-    def check_signature(self, raw: bytes, header: bytes) -> AuthFailure | None:
+    def check_signature(self, raw: bytes, header: bytes) -> FieldError | None:
         """None when ``header`` (the X-Signature value) is the body's HMAC."""
         given = header.strip()
         if given[: len(SIGNATURE_PREFIX)].lower() != SIGNATURE_PREFIX:
@@ -76,7 +66,7 @@ class WebhookAuthenticator:
             return BAD_SIGNATURE
         return None
 
-    def check_secret_field(self, payload: Any) -> AuthFailure | None:
+    def check_secret_field(self, payload: Any) -> FieldError | None:
         """None when the parsed body carries the secret in its ``secret`` field."""
         given = payload.get(SECRET_FIELD) if isinstance(payload, dict) else None
         if given is None:

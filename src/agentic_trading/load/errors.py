@@ -7,7 +7,7 @@ line and exits with ``exit_code``: 2 for bad input or a target that does not ans
 
 from __future__ import annotations
 
-from agentic_trading.errors import AgenticTradingError
+from agentic_trading.errors import AgenticTradingError, EndpointUnreachableError
 
 
 class LoadError(AgenticTradingError):
@@ -28,14 +28,11 @@ class ThresholdError(LoadError, ValueError):
     exit_code = 2
 
 
-class TargetUnreachableError(LoadError):
+class TargetUnreachableError(LoadError, EndpointUnreachableError):
     """Nothing answers at the target URL, before the run or for every request of it."""
 
-    exit_code = 2
-
-    def __init__(self, url: str, detail: str):
-        self.url = url
-        super().__init__(f"gateway at {url} is not answering ({detail}): is the stack up? (atctl status)")
+    exit_code = 2  # not LoadError's 1, which comes first in the MRO
+    service = "gateway"
 
 
 class LoadInterruptedError(LoadError):

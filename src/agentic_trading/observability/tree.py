@@ -16,6 +16,7 @@ runbooks, and refuses a broken file with :class:`ObservabilityError` naming
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import cached_property
 from pathlib import Path
 
 from agentic_trading.observability.alertmanager import AlertmanagerConfig, load_alertmanager
@@ -86,6 +87,11 @@ class ObservabilityTree:
     def alerts(self) -> tuple[AlertRule, ...]:
         """Every alert of every alert file, in file order."""
         return tuple(alert for rule_file in self.alert_files for alert in rule_file.alerts)
+
+    @cached_property
+    def alert_names(self) -> frozenset[str]:
+        """The name of every alert: what tests, inhibitions, runbooks and hold times may name."""
+        return frozenset(alert.name for alert in self.alerts)
 
     @property
     def recording_rules(self) -> tuple[RecordingRule, ...]:

@@ -94,35 +94,52 @@ def render_observability(
     )
 
 
-def prometheus_command(settings: Settings, files: ObservabilityFiles, data_dir: Path) -> list[str]:
-    """The command line that runs Prometheus on the rendered files."""
+def _web_command(
+    binary: str, program: str, config_file: Path, settings: Settings, files: ObservabilityFiles, *flags: str
+) -> list[str]:
+    """``binary`` on ``config_file``, listening on ``program``'s port, then ``flags``.
+
+    Prometheus and Alertmanager share the exporter toolkit's web flags: ``--web.listen-address``,
+    and ``--web.config.file`` (TLS and basic auth) when the stack renders web configs.
+    """
     command = [
-        PROMETHEUS_BINARY,
-        f"--config.file={files.prometheus_config}",
-        f"--web.listen-address={settings.web_bind_host}:{settings.port('prometheus')}",
-        f"--storage.tsdb.path={data_dir}",
-        f"--storage.tsdb.retention.time={PROMETHEUS_RETENTION}",
+        binary,
+        f"--config.file={config_file}",
+        f"--web.listen-address={settings.web_bind_host}:{settings.port(program)}",
+        *flags,
     ]
     if files.web_configs is not None:
-        command.append(f"--web.config.file={files.web_configs['prometheus']}")
-    if files.profile == "fast":
-        command.extend(PROMETHEUS_FLAGS_FAST)
+        command.append(f"--web.config.file={files.web_configs[program]}")
     return command
+
+
+def prometheus_command(settings: Settings, files: ObservabilityFiles, data_dir: Path) -> list[str]:
+    """The command line that runs Prometheus on the rendered files."""
+    fast = PROMETHEUS_FLAGS_FAST if files.profile == "fast" else ()
+    return _web_command(
+        PROMETHEUS_BINARY,
+        "prometheus",
+        files.prometheus_config,
+        settings,
+        files,
+        f"--storage.tsdb.path={data_dir}",
+        f"--storage.tsdb.retention.time={PROMETHEUS_RETENTION}",
+        *fast,
+    )
 
 
 def alertmanager_command(settings: Settings, files: ObservabilityFiles, data_dir: Path) -> list[str]:
     """The command line that runs a single, non-clustered Alertmanager on the rendered file."""
-    command = [
+    return _web_command(
         ALERTMANAGER_BINARY,
-        f"--config.file={files.alertmanager_config}",
+        "alertmanager",
+        files.alertmanager_config,
+        settings,
+        files,
         f"--storage.path={data_dir}",
-        f"--web.listen-address={settings.web_bind_host}:{settings.port('alertmanager')}",
         # No gossip: one node, and no port 9094 taken behind the stack's back.
         "--cluster.listen-address=",
-    ]
-    if files.web_configs is not None:
-        command.append(f"--web.config.file={files.web_configs['alertmanager']}")
-    return command
+    )
 
 
 def redis_exporter_command(settings: Settings, password_file: Path | None = None) -> list[str]:

@@ -27,6 +27,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from agentic_trading.redis_keys import correlation_key, decision_key, workflow_key
 from agentic_trading.stack.errors import StackError
 from agentic_trading.stack.log_window import is_json_log, lines_between
 from agentic_trading.stack.logs import log_files, make_line, service_of
@@ -83,15 +84,15 @@ def _loads(raw: bytes | None) -> dict[str, Any] | None:
 def target_from_redis(client: redis.Redis, ident: str) -> TraceTarget | None:
     """The signal named by ``ident`` (either id) as the orchestrator recorded it; None if unknown."""
     signal_id = ident
-    decision = _loads(client.get(f"at:decision:{ident}"))
-    signal = _loads(client.hget(f"at:wf:{ident}", "signal"))
+    decision = _loads(client.get(decision_key(ident)))
+    signal = _loads(client.hget(workflow_key(ident), "signal"))
     if decision is None and signal is None:
-        indexed = client.get(f"at:correlation:{ident}")
+        indexed = client.get(correlation_key(ident))
         if indexed is None:
             return None
         signal_id = indexed.decode()
-        decision = _loads(client.get(f"at:decision:{signal_id}"))
-        signal = _loads(client.hget(f"at:wf:{signal_id}", "signal"))
+        decision = _loads(client.get(decision_key(signal_id)))
+        signal = _loads(client.hget(workflow_key(signal_id), "signal"))
     return target_from_records(signal_id, ident, decision, signal)
 
 
@@ -177,7 +178,7 @@ def find_trace(
     while target.decision is None and client is not None and target.signal_id and clock() < deadline:
         sleep(interval)
         try:
-            target.decision = _loads(client.get(f"at:decision:{target.signal_id}"))
+            target.decision = _loads(client.get(decision_key(target.signal_id)))
         except redis.RedisError as exc:
             notes.append(f"Redis stopped answering ({exc}); reading the decision from the logs")
             client = None

@@ -25,7 +25,7 @@ from agentic_trading.observability.catalog import MetricSpec
 from agentic_trading.observability.durations import format_duration
 from agentic_trading.verify.context import VerifyContext
 from agentic_trading.verify.invariants import histogram_problems, out_of_range, unexplained_resets
-from agentic_trading.verify.model import Check, Outcome, summarise
+from agentic_trading.verify.model import Check, Outcome
 from agentic_trading.verify.prometheus import describe_transport
 
 CATEGORY = "accuracy"
@@ -265,11 +265,7 @@ def counter_never_decreases(ctx: VerifyContext, spec: MetricSpec, history: Calla
     bad = unexplained_resets(resets, set(seen.restarted))
     if bad:
         shown = [f"{series}{sample.describe()} went down {sample.value:g}×" for sample in bad]
-        return Outcome.failed(
-            f"{len(bad)} series of {series} decreased while their target kept running: {summarise(shown, 3)}",
-            expr,
-            shown,
-        )
+        return Outcome.failed_listing(f"{len(bad)} series of {series} decreased while their target kept running", shown, expr)
     return Outcome.passed(f"{len(resets)} series reset in the last {seen.window}, each across a restart of its target", expr)
 
 
@@ -284,7 +280,7 @@ def histogram_consistent(ctx: VerifyContext, spec: MetricSpec) -> Outcome:
         return Outcome.skipped(f"{spec.name} has no series to check", expr)
     problems = histogram_problems(buckets, counts)
     if problems:
-        return Outcome.failed(f"{len(problems)} inconsistent series: {summarise(problems, 2)}", expr, problems)
+        return Outcome.failed_listing(f"{len(problems)} inconsistent series", problems, expr, shown=2)
     return Outcome.passed(f"{len(counts)} series: buckets monotonic, +Inf equals _count", expr)
 
 
@@ -308,11 +304,8 @@ def values_in_range(ctx: VerifyContext, spec: MetricSpec) -> Outcome:
     bad = out_of_range(spec, samples)
     if bad:
         shown = [f"{sample.describe()} = {sample.value:g}" for sample in bad]
-        return Outcome.failed(
-            f"{len(bad)} of {len(samples)} series of {spec.name} outside {spec.describe_range()}: {summarise(shown, 3)}",
-            query,
-            shown,
-        )
+        summary = f"{len(bad)} of {len(samples)} series of {spec.name} outside {spec.describe_range()}"
+        return Outcome.failed_listing(summary, shown, query)
     values = [sample.value for sample in samples]
     return Outcome.passed(
         f"{len(samples)} series within {spec.describe_range()} (min {min(values):g}, max {max(values):g})", query

@@ -68,7 +68,7 @@ def rules_valid(ctx: VerifyContext) -> Outcome:
     reproduce = f"cd {shlex.quote(str(root))} && {run.command_line}"
     if run.returncode != 0:
         problems = [line.strip() for line in run.output.splitlines() if line.strip() and "SUCCESS" not in line]
-        return Outcome.failed(f"promtool refuses the rules: {summarise(problems, 2)}", reproduce, problems)
+        return Outcome.failed_listing("promtool refuses the rules", problems, reproduce, shown=2)
     return Outcome.passed(f"{len(files)} rule files valid", reproduce)
 
 
@@ -95,15 +95,14 @@ def alerts_loaded(ctx: VerifyContext) -> Outcome:
         for rule in group["rules"]
         if rule.get("health") == "err"
     ]
-    missing = sorted({alert.name for alert in ctx.tree.alerts} - loaded)
+    missing = sorted(ctx.tree.alert_names - loaded)
     reproduce = f"curl -s {ctx.endpoints.prometheus}/api/v1/rules"
     problems = [f"{name} is not loaded" for name in missing] + failing
     if problems:
-        return Outcome.failed(
-            f"{counted(len(missing), 'alert')} of the rules directory not loaded, "
-            f"{counted(len(failing), 'rule')} failing: {summarise(problems, 3)}",
-            reproduce,
+        return Outcome.failed_listing(
+            f"{counted(len(missing), 'alert')} of the rules directory not loaded, {counted(len(failing), 'rule')} failing",
             problems,
+            reproduce,
         )
     return Outcome.passed(f"{len(loaded)} alerts loaded in {len(groups)} groups, every rule evaluates", reproduce)
 

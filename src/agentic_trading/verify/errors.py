@@ -7,7 +7,7 @@ prints one red line and exits with ``exit_code``.
 
 from __future__ import annotations
 
-from agentic_trading.errors import AgenticTradingError
+from agentic_trading.errors import AgenticTradingError, EndpointUnreachableError
 
 
 class VerifyError(AgenticTradingError):
@@ -16,13 +16,10 @@ class VerifyError(AgenticTradingError):
     exit_code = 2
 
 
-class StackUnreachableError(VerifyError):
+class StackUnreachableError(VerifyError, EndpointUnreachableError):
     """Prometheus does not answer: nothing can be checked."""
 
-    def __init__(self, prometheus_url: str, detail: str = ""):
-        self.prometheus_url = prometheus_url
-        why = f" ({detail})" if detail else ""
-        super().__init__(f"Prometheus at {prometheus_url} is not answering{why}: is the stack up? (atctl status)")
+    service = "Prometheus"
 
 
 class VerifyInputError(VerifyError):

@@ -8,7 +8,6 @@ Also ``atctl health``.
 from __future__ import annotations
 
 import time
-from functools import partial
 
 import httpx
 
@@ -17,7 +16,7 @@ from agentic_trading.observability.dashboards import dashboard_paths, datasource
 from agentic_trading.verify.collection import targets_up
 from agentic_trading.verify.context import VerifyContext
 from agentic_trading.verify.grafana import GrafanaError
-from agentic_trading.verify.model import Check, Outcome
+from agentic_trading.verify.model import Check, Outcome, checks_on
 from agentic_trading.verify.prometheus import describe_transport
 
 CATEGORY = "health"
@@ -28,34 +27,26 @@ DEFAULT_DATASOURCE_UID = "prometheus"
 
 
 def plan(ctx: VerifyContext) -> list[Check]:
-    return [
-        Check(CATEGORY, "targets up", "every scrape target answered its last scrape", partial(targets_up, ctx)),
-        Check(
-            CATEGORY,
-            "alertmanager connected",
-            "Prometheus has an active Alertmanager (/api/v1/alertmanagers)",
-            partial(alertmanager_connected, ctx),
-        ),
-        Check(
-            CATEGORY,
-            "alertmanager ready",
-            f"{ctx.endpoints.alertmanager}/-/ready answers 200",
-            partial(alertmanager_ready, ctx),
-        ),
-        Check(
-            CATEGORY,
-            "datasource healthy",
-            "the dashboards' Prometheus datasource answers /-/healthy"
-            + (" through Grafana's datasource proxy" if ctx.grafana else ""),
-            partial(datasource_healthy, ctx),
-        ),
-        Check(
-            CATEGORY,
-            "recent ingestion",
-            f"`up` has series and its newest sample is at most {RECENT_SCRAPE_INTERVALS} scrape intervals old",
-            partial(ingestion_recent, ctx),
-        ),
-    ]
+    datasource = "the dashboards' Prometheus datasource answers /-/healthy"
+    return checks_on(
+        CATEGORY,
+        ctx,
+        [
+            ("targets up", "every scrape target answered its last scrape", targets_up),
+            ("alertmanager connected", "Prometheus has an active Alertmanager (/api/v1/alertmanagers)", alertmanager_connected),
+            ("alertmanager ready", f"{ctx.endpoints.alertmanager}/-/ready answers 200", alertmanager_ready),
+            (
+                "datasource healthy",
+                datasource + (" through Grafana's datasource proxy" if ctx.grafana else ""),
+                datasource_healthy,
+            ),
+            (
+                "recent ingestion",
+                f"`up` has series and its newest sample is at most {RECENT_SCRAPE_INTERVALS} scrape intervals old",
+                ingestion_recent,
+            ),
+        ],
+    )
 
 
 def alertmanager_connected(ctx: VerifyContext) -> Outcome:

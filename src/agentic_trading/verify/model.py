@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
+
+_Context = TypeVar("_Context")
 
 CATEGORIES: tuple[str, ...] = ("collection", "accuracy", "dashboards", "alerts", "health", "security")
 
@@ -39,6 +42,11 @@ class Outcome:
         return cls(Status.failed, message, query, tuple(details))
 
     @classmethod
+    def failed_listing(cls, summary: str, problems: Sequence[str], query: str | None = None, shown: int = 3) -> Outcome:
+        """Failed: ``summary: first, second, …`` on one line (``shown`` of them), every problem in the details."""
+        return cls.failed(f"{summary}: {summarise(problems, shown)}", query, problems)
+
+    @classmethod
     def skipped(cls, message: str, query: str | None = None, details: Iterable[str] = ()) -> Outcome:
         return cls(Status.skipped, message, query, tuple(details))
 
@@ -51,6 +59,14 @@ class Check:
     name: str
     description: str
     run: Callable[[], Outcome]
+
+
+def checks_on(category: str, ctx: _Context, table: Iterable[tuple[str, str, Callable[[_Context], Outcome]]]) -> list[Check]:
+    """One :class:`Check` per row ``(name, description, answer)``, each answer asked of ``ctx``.
+
+    For a category whose checks are a fixed list that needs nothing but the context.
+    """
+    return [Check(category, name, description, partial(answer, ctx)) for name, description, answer in table]
 
 
 @dataclass(frozen=True)

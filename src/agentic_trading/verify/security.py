@@ -14,7 +14,6 @@ proxy trust) are read from the local stack's settings, and skipped for a remote 
 from __future__ import annotations
 
 import json
-from functools import partial
 from urllib.parse import urlsplit
 
 import httpx
@@ -22,7 +21,7 @@ import httpx
 from agentic_trading.settings import Settings
 from agentic_trading.verify import access
 from agentic_trading.verify.context import VerifyContext
-from agentic_trading.verify.model import Check, Outcome
+from agentic_trading.verify.model import Check, Outcome, checks_on
 from agentic_trading.verify.posture import PostureFinding, is_loopback, security_posture
 
 CATEGORY = "security"
@@ -30,59 +29,51 @@ _SETTINGS_FINDINGS = ("replay_window", "rate_limit", "trust_proxy")
 
 
 def plan(ctx: VerifyContext) -> list[Check]:
-    return [
-        Check(
-            CATEGORY,
-            "webhook secret",
-            "a test webhook without the secret is refused (401) wherever the gateway is reachable off loopback",
-            partial(webhook_secret_enforced, ctx),
-        ),
-        Check(
-            CATEGORY,
-            "endpoints on loopback",
-            "every scrape target's /metrics and /healthz listens on loopback only",
-            partial(endpoints_on_loopback, ctx),
-        ),
-        Check(
-            CATEGORY,
-            "dashboards access",
-            "Grafana does not let anonymous visitors in when it is reachable off loopback",
-            partial(dashboards_access, ctx),
-        ),
-        Check(
-            CATEGORY,
-            "gateway limits",
-            "the gateway's replay window, rate limit and proxy trust are safe for where it listens",
-            partial(gateway_limits, ctx),
-        ),
-        Check(CATEGORY, "redis anonymous", "an anonymous Redis PING is refused", partial(access.redis_anonymous, ctx)),
-        Check(CATEGORY, "nats anonymous", "an anonymous NATS client is refused", partial(access.nats_anonymous, ctx)),
-        Check(
-            CATEGORY,
-            "prometheus lifecycle",
-            "Prometheus' lifecycle API (/-/quit, /-/reload) is off",
-            partial(access.prometheus_lifecycle, ctx),
-        ),
-        Check(
-            CATEGORY,
-            "prometheus queries",
-            "an unauthenticated query is refused wherever Prometheus listens off loopback",
-            partial(access.prometheus_read_api, ctx),
-        ),
-        Check(
-            CATEGORY,
-            "alertmanager silences",
-            "an unauthenticated silence is refused wherever Alertmanager listens off loopback",
-            partial(access.alertmanager_silences, ctx),
-        ),
-        Check(
-            CATEGORY,
-            "secrets in environments",
-            "no process of the local stack holds a secret it does not need (/proc/PID/environ)",
-            partial(access.secrets_in_environments, ctx),
-        ),
-        Check(CATEGORY, "header limits", "the gateway refuses a flood of headers with 431", partial(access.header_limits, ctx)),
-    ]
+    return checks_on(
+        CATEGORY,
+        ctx,
+        [
+            (
+                "webhook secret",
+                "a test webhook without the secret is refused (401) wherever the gateway is reachable off loopback",
+                webhook_secret_enforced,
+            ),
+            (
+                "endpoints on loopback",
+                "every scrape target's /metrics and /healthz listens on loopback only",
+                endpoints_on_loopback,
+            ),
+            (
+                "dashboards access",
+                "Grafana does not let anonymous visitors in when it is reachable off loopback",
+                dashboards_access,
+            ),
+            (
+                "gateway limits",
+                "the gateway's replay window, rate limit and proxy trust are safe for where it listens",
+                gateway_limits,
+            ),
+            ("redis anonymous", "an anonymous Redis PING is refused", access.redis_anonymous),
+            ("nats anonymous", "an anonymous NATS client is refused", access.nats_anonymous),
+            ("prometheus lifecycle", "Prometheus' lifecycle API (/-/quit, /-/reload) is off", access.prometheus_lifecycle),
+            (
+                "prometheus queries",
+                "an unauthenticated query is refused wherever Prometheus listens off loopback",
+                access.prometheus_read_api,
+            ),
+            (
+                "alertmanager silences",
+                "an unauthenticated silence is refused wherever Alertmanager listens off loopback",
+                access.alertmanager_silences,
+            ),
+            (
+                "secrets in environments",
+                "no process of the local stack holds a secret it does not need (/proc/PID/environ)",
+                access.secrets_in_environments,
+            ),
+            ("header limits", "the gateway refuses a flood of headers with 431", access.header_limits),
+        ],
+    )
 
 
 def _host(url: str) -> str:

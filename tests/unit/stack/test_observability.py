@@ -306,8 +306,8 @@ def test_alertmanager_command_runs_one_node_without_gossip(fast: ObservabilityFi
     assert command == [
         "/usr/bin/prometheus-alertmanager",
         f"--config.file={fast.alertmanager_config}",
-        f"--storage.path={tmp_path / 'am'}",
         f"--web.listen-address=127.0.0.1:{9093 + OFFSET}",
+        f"--storage.path={tmp_path / 'am'}",
         "--cluster.listen-address=",
     ]
 

@@ -7,7 +7,8 @@ import httpx
 from agentic_trading.settings import Settings
 from agentic_trading.verify import Status
 from agentic_trading.verify.context import Endpoints, Sources, VerifyContext
-from agentic_trading.verify.security import endpoints_on_loopback, gateway_limits, webhook_secret_enforced
+from agentic_trading.verify.model import Outcome, checks_on
+from agentic_trading.verify.security import endpoints_on_loopback, gateway_limits, plan, webhook_secret_enforced
 
 
 def _ctx(handler, gateway: str = "http://127.0.0.1:8001", settings: Settings | None = None) -> VerifyContext:
@@ -18,6 +19,18 @@ def _ctx(handler, gateway: str = "http://127.0.0.1:8001", settings: Settings | N
 
 def _answer(status: int, body: dict | None = None):
     return lambda request: httpx.Response(status, json=body or {})
+
+
+def test_each_row_of_a_plan_becomes_a_check_that_asks_its_answer_of_the_context():
+    asked = []
+    checks = checks_on("security", "ctx", [("one", "first", lambda ctx: asked.append(ctx) or Outcome.passed("1"))])
+    assert [(c.category, c.name, c.description) for c in checks] == [("security", "one", "first")]
+    assert checks[0].run().message == "1" and asked == ["ctx"]
+
+
+def test_the_security_plan_runs_the_gateway_check_on_its_context():
+    checks = {check.name: check for check in plan(_ctx(_answer(401)))}
+    assert len(checks) == 11 and checks["webhook secret"].run().status is Status.passed
 
 
 def test_a_gateway_that_refuses_unsigned_webhooks_passes():

@@ -53,10 +53,9 @@ def every_alert_is_tested_both_ways(tree: ObservabilityTree) -> Iterator[Finding
 
 
 def unit_tests_name_existing_alerts(tree: ObservabilityTree) -> Iterator[Finding]:
-    names = {alert.name for alert in tree.alerts}
     for test_file in tree.unit_tests:
         for case in test_file.alert_cases:
-            if case.alertname not in names:
+            if case.alertname not in tree.alert_names:
                 yield Finding(case.location, "test-unknown-alert", f"a test of {case.alertname}, which no alert file defines")
 
 
@@ -144,15 +143,13 @@ def every_alert_has_a_runbook(tree: ObservabilityTree) -> Iterator[Finding]:
 
 
 def every_runbook_belongs_to_an_alert(tree: ObservabilityTree) -> Iterator[Finding]:
-    names = {alert.name for alert in tree.alerts}
     for name, page in tree.runbooks.pages.items():
-        if name not in names:
+        if name not in tree.alert_names:
             yield Finding(Location(page.path, 1), "runbook-orphan", f"no alert named {name}: delete the page or rename it")
 
 
 def hold_times_fit(tree: ObservabilityTree) -> Iterator[Finding]:
     config = tree.config
-    names = {alert.name for alert in tree.alerts}
     for alert in tree.alerts:
         if alert.name in config.always_firing:
             if alert.for_ is not None:
@@ -165,7 +162,7 @@ def hold_times_fit(tree: ObservabilityTree) -> Iterator[Finding]:
                 f"{config.min_for_s:g}s",
             )
     for name, line in config.fast_hold_lines.items():
-        if name not in names:
+        if name not in tree.alert_names:
             yield Finding(Location(config.path, line), "fast-hold-unknown-alert", f"fast hold time for {name}: no such alert")
 
 

@@ -24,14 +24,13 @@ def routes_name_known_receivers(tree: ObservabilityTree) -> Iterator[Finding]:
 
 
 def inhibitions_name_existing_alerts(tree: ObservabilityTree) -> Iterator[Finding]:
-    names = {alert.name for alert in tree.alerts}
     for rule in tree.alertmanager.inhibit_rules:
         for matcher in rule.source + rule.target:
             if matcher.label != "alertname" or matcher.op not in ("=", "=~"):
                 continue
             values = matcher.value.split("|") if matcher.op == "=~" else [matcher.value]
             # A pattern (".+Down") matches by design; only plain names must exist.
-            unknown = [value for value in values if value.isidentifier() and value not in names]
+            unknown = [value for value in values if value.isidentifier() and value not in tree.alert_names]
             for value in unknown:
                 yield Finding(rule.location, "inhibit-unknown-alert", f"inhibit rule names {value}, which no alert defines")
 
