@@ -111,7 +111,7 @@ class PullFeed:
             left = deadline - loop.time()
             if left <= 0:
                 raise nats.errors.TimeoutError
-            if self.credit:
+            if self.credit and self._nc.is_connected:
                 left = min(left, max(0.001, self._asked_at + EXPIRES_S + LOST_AFTER_S - self._clock()))
             try:
                 async with asyncio.timeout(left):
@@ -161,8 +161,8 @@ class PullFeed:
 
     async def _top_up(self) -> None:
         """Ask for the rest of the window once half of it is used (or every pull may have been lost)."""
-        if self._sub is None:
-            return
+        if self._sub is None or not self._nc.is_connected:
+            return  # while reconnecting, pulls would pile up in the client's buffer: ask once back
         now = self._clock()
         if self.credit and now - self._asked_at > EXPIRES_S + LOST_AFTER_S:
             log.info("feed_pulls_lost", credit=self.credit)

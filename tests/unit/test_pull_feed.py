@@ -168,6 +168,7 @@ class _Silent:
 
     def __init__(self) -> None:
         self.pulls: list[bytes] = []
+        self.is_connected = True
 
     def new_inbox(self) -> str:
         return "_INBOX.test"
@@ -206,3 +207,18 @@ async def test_a_waiting_take_replaces_pulls_that_ended_unanswered(monkeypatch: 
     with pytest.raises(nats.errors.TimeoutError):
         await feed.take(8, timeout=0.5)
     assert len(nc.pulls) >= 3  # asked again about every 0.1 s while waiting
+
+
+async def test_no_pull_is_asked_while_the_connection_is_down() -> None:
+    now = [100.0]
+    nc = _Silent()
+    feed = await PullFeed(nc, "S", "d", window=8, clock=lambda: now[0]).open()  # type: ignore[arg-type]
+    nc.is_connected = False
+    now[0] += pull_feed.EXPIRES_S + pull_feed.LOST_AFTER_S + 0.1
+    with pytest.raises(nats.errors.TimeoutError):
+        await feed.take(8, timeout=0.01)
+    assert len(nc.pulls) == 1  # not buffered for the reconnect, where they would all arrive at once
+    nc.is_connected = True
+    with pytest.raises(nats.errors.TimeoutError):
+        await feed.take(8, timeout=0.01)
+    assert (len(nc.pulls), feed.credit) == (2, 8)
