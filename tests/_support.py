@@ -103,6 +103,16 @@ async def async_poll_until(
         await asyncio.sleep(interval_s)
 
 
+def answers_ok(url: str) -> bool:
+    """True when ``url`` answers 200 within half a second (a server's health endpoint)."""
+    import httpx
+
+    try:
+        return httpx.get(url, timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
 def port_answers(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0

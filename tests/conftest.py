@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from _support import free_port, promtool, required_binary, wait_for_port
+from _support import answers_ok, free_port, poll_until, promtool, required_binary, wait_for_port
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +26,32 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         wait_for_port(port, proc)
         yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class NatsServer:
+    url: str
+    monitor_url: str
+
+
+@pytest.fixture(scope="module")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """A real nats-server with JetStream and its monitoring endpoint."""
+    binary = required_binary("nats-server", package="nats-server")
+    port, monitor_port = free_port(), free_port()
+    store = tmp_path_factory.mktemp("nats")
+    proc = subprocess.Popen(
+        [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-m", str(monitor_port), "-sd", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    server = NatsServer(url=f"nats://127.0.0.1:{port}", monitor_url=f"http://127.0.0.1:{monitor_port}")
+    try:
+        poll_until(lambda: answers_ok(f"{server.monitor_url}/healthz"), what="nats-server monitoring answering")
+        yield server
     finally:
         proc.terminate()
         proc.wait(timeout=10)

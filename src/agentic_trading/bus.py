@@ -32,7 +32,6 @@ from typing import Any
 import nats
 import nats.errors
 from nats.aio.client import Client as NATS
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import (
     AckPolicy,
@@ -49,6 +48,7 @@ from nats.js.errors import APIError, BadRequestError, NotFoundError
 from agentic_trading.credentials import nats_credentials
 from agentic_trading.errors import AgenticTradingError, EndpointUnreachableError
 from agentic_trading.nats_headers import parse_header_lines
+from agentic_trading.pull_feed import PullFeed
 from agentic_trading.settings import AGENT_TYPES, Settings
 from agentic_trading.telemetry.logging import get_logger
 
@@ -300,43 +300,18 @@ async def ensure_consumer(
     )
 
 
-async def pull_subscription(
-    js: JetStreamContext, stream: str, durable: str, filter_subject: str, *, replay_s: float | None = None
-) -> JetStreamContext.PullSubscription:
+async def open_feed(
+    js: JetStreamContext,
+    stream: str,
+    durable: str,
+    filter_subject: str,
+    *,
+    window: int,
+    replay_s: float | None = None,
+) -> PullFeed:
+    """The durable consumer ``durable`` (created if missing) read as a :class:`PullFeed` of ``window`` messages."""
     await ensure_consumer(js, stream, durable, filter_subject, replay_s=replay_s)
-    return await js.pull_subscribe_bind(durable=durable, stream=stream)
-
-
-# After the first message, how long a fetch may wait for more that are already on their way.
-_TOP_UP_TIMEOUT_S = 0.005
-
-
-async def fetch_batch(psub: JetStreamContext.PullSubscription, batch: int, timeout: float, *, busy: bool = False) -> list[Msg]:
-    """Up to ``batch`` messages, returned as soon as at least one is there.
-
-    nats-py's ``fetch(batch, timeout)`` with nothing pending sends a lingering pull and, once
-    the first message arrives, keeps waiting for the rest of the batch until ``timeout``: at a
-    trickle of signals every hop would then cost the whole timeout. So: block for one, then
-    take whatever else is ready. ``busy`` (the caller's last batch had more than one message)
-    skips the first step: under load the messages are already waiting, and one pull instead
-    of two per batch saves a round trip and NATS's work. Raises ``nats.errors.TimeoutError``
-    when nothing came.
-    """
-    if busy and batch > 1:
-        try:
-            return await psub.fetch(batch, timeout=_TOP_UP_TIMEOUT_S)
-        except nats.errors.TimeoutError:
-            pass  # the backlog is gone: wait for the next message the ordinary way
-    messages = await psub.fetch(1, timeout=timeout)
-    if batch <= 1:
-        return messages
-    try:
-        return messages + await psub.fetch(batch - 1, timeout=_TOP_UP_TIMEOUT_S)
-    except nats.errors.TimeoutError:
-        return messages  # nothing else was ready: the one we have is the batch
-    except Exception as exc:  # noqa: BLE001 - keep what was fetched; the next fetch meets the error
-        log.warning("fetch_top_up_failed", error=f"{type(exc).__name__}: {exc}")
-        return messages
+    return await PullFeed(js._nc, stream, durable, window=window, api_prefix=js._prefix).open()
 
 
 @dataclass(frozen=True, slots=True)

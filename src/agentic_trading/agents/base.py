@@ -6,7 +6,7 @@ applies a live signal to the loaded state in memory (so a later signal of the sa
 batch sees an earlier one, in stream order), and ``record`` writes the live signals'
 effect to Redis idempotently. :class:`AgentRunner` drives it:
 
-    fetch up to 64 messages -> parse -> load (1 round trip) -> assess + advance, in order
+    take what has arrived (up to 64) -> parse -> load (1 round trip) -> assess + advance, in order
     -> publish every opinion at once, JetStream's acks awaited together (bus.publish_all)
     -> record the published live signals (1 round trip) -> log the batch (one write) -> ack
 
@@ -33,6 +33,7 @@ from nats.aio.msg import Msg
 
 from agentic_trading import bus
 from agentic_trading.opinions import Opinion, stance_for
+from agentic_trading.pull_feed import PullFeed
 from agentic_trading.signals import Signal
 from agentic_trading.telemetry.logging import SignalLines, bind_signal, get_logger
 from agentic_trading.telemetry.metrics import AgentMetrics
@@ -40,6 +41,8 @@ from agentic_trading.telemetry.metrics import AgentMetrics
 log = get_logger("agents")
 
 FETCH_BATCH = 64
+# Messages asked for in advance (pull_feed.PullFeed): two batches, so the next is on its way.
+FEED_WINDOW = 2 * FETCH_BATCH
 FETCH_TIMEOUT_S = 0.5
 PUBLISH_TIMEOUT_S = 2.0
 NAK_DELAY_S = 0.5
@@ -138,37 +141,40 @@ class AgentRunner:
         self._last = metrics.last_processed.labels(agent)
         self._vetoes = metrics.vetoes.labels(agent)
 
-    async def subscribe(self) -> Any:
-        return await bus.pull_subscription(
+    async def subscribe(self) -> PullFeed:
+        return await bus.open_feed(
             self.js,
             bus.SIGNALS_STREAM,
             bus.agent_consumer_name(self.agent_type),
             bus.STREAM_SUBJECTS[bus.SIGNALS_STREAM],
+            window=FEED_WINDOW,
             replay_s=bus.AGENT_REPLAY_S,
         )
 
-    async def run(self, stop: asyncio.Event, psub: Any | None = None) -> None:
-        """Fetch and process batches until ``stop`` is set; the batch in hand is finished first."""
-        psub = psub if psub is not None else await self.subscribe()
+    async def run(self, stop: asyncio.Event, feed: Any | None = None) -> None:
+        """Take and process batches until ``stop`` is set; the batch in hand is finished first.
+
+        A batch is whatever the feed holds when the last one is done (``PullFeed.take``): one
+        signal at a trickle, up to :data:`FETCH_BATCH` when the agent runs behind; nothing waits
+        for a fuller batch.
+        """
+        feed = feed if feed is not None else await self.subscribe()
         log.info("agent_consuming", agent_type=self.agent_type, consumer=bus.agent_consumer_name(self.agent_type))
-        busy = False
         try:
             while not stop.is_set():
                 try:
-                    messages = await bus.fetch_batch(psub, FETCH_BATCH, FETCH_TIMEOUT_S, busy=busy)
+                    messages = await feed.take(FETCH_BATCH, FETCH_TIMEOUT_S)
                 except (nats.errors.TimeoutError, TimeoutError):
-                    busy = False
                     continue  # no messages
                 except Exception as exc:  # noqa: BLE001 - the bus may be reconnecting; keep consuming
                     log.warning("fetch_failed", error=f"{type(exc).__name__}: {exc}", retry_in_s=FETCH_RETRY_S)
                     await _wait(stop, FETCH_RETRY_S)
                     continue
-                busy = len(messages) > 1
                 await self.process_batch(messages)
         finally:
-            # A pull subscription left open makes the connection's drain wait its full
-            # 30 s timeout (nats-py never marks fetched messages done); close it first.
-            await _settle(psub.unsubscribe)
+            # Unsubscribes (an open subscription would hold up the connection's drain) and naks
+            # what arrived but was not processed, so it is redelivered at once.
+            await _settle(feed.close)
 
     async def process_batch(self, messages: Sequence[Msg]) -> None:
         started = time.perf_counter()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
+import os
 import re
 import socket
 import time
@@ -171,18 +172,60 @@ def read_supervised_processes(proxy: xmlrpc.client.ServerProxy) -> list[Supervis
     ]
 
 
-def sample_tree(pid: int) -> TreeSample | None:
-    """CPU seconds and RSS of a process and all its descendants (blocking, reads /proc)."""
+def children_by_parent(proc: Path = Path("/proc")) -> dict[int, list[int]]:
+    """Every process's children, from one pass over ``/proc``.
+
+    psutil's ``children(recursive=True)`` reads the ``stat`` file of *every* process on the
+    machine on each call, so sampling 17 program trees read the whole process table 17 times a
+    second: 27 ms of CPU per poll with ~110 processes, most of the exporter's cost. One pass
+    per poll, shared by every tree, costs about 1.5 ms.
+    """
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir(proc):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"{entry.path}/stat", "rb") as stat:
+                data = stat.read()
+        except OSError:
+            continue  # exited while we listed
+        # "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ')'.
+        fields = data[data.rfind(b")") + 2 :].split()
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    return children
+
+
+def descendants(pid: int, children: Mapping[int, list[int]]) -> list[int]:
+    """Every pid below ``pid`` in ``children``, parents before their children."""
+    found, index = list(children.get(pid, ())), 0
+    while index < len(found):
+        found.extend(children.get(found[index], ()))
+        index += 1
+    return found
+
+
+def sample_tree(pid: int, children: Mapping[int, list[int]] | None = None) -> TreeSample | None:
+    """CPU seconds and RSS of a process and all its descendants (blocking, reads /proc).
+
+    ``children`` is :func:`children_by_parent` taken once for the whole poll; without it one is
+    taken for this tree alone.
+    """
     taken_at, wall_time = time.monotonic(), time.time()
     read_at: float | None = None
+    tree = children if children is not None else children_by_parent()
     try:
         root = psutil.Process(pid)
-        members = [root, *root.children(recursive=True)]
     except psutil.NoSuchProcess:
         return None  # it exited since supervisord answered; the next poll sees its new state
     except psutil.Error as exc:
         log.warning("process_unreadable", pid=pid, error=f"{type(exc).__name__}: {exc}")
         return None
+    members = [root]
+    for child in descendants(pid, tree):
+        try:
+            members.append(psutil.Process(child))
+        except psutil.NoSuchProcess:
+            log.debug("process_vanished", pid=child, root=pid)  # a child that just exited: nothing left to count
     cpu_seconds: dict[ProcessKey, float] = {}
     rss = 0
     for member in members:
@@ -231,7 +274,8 @@ class ProcessPoller(PollState[tuple[ServiceFigures, ...]]):
         except Exception:
             self._proxy("close")()  # drop the broken connection; the next poll reconnects
             raise
-        return processes, {p.name: sample_tree(p.pid) for p in processes if p.pid > 0}
+        children = children_by_parent()  # one pass over /proc for every tree
+        return processes, {p.name: sample_tree(p.pid, children) for p in processes if p.pid > 0}
 
     def _record_failure(self, exc: Exception) -> None:
         error = f"{type(exc).__name__}: {exc}"

@@ -57,29 +57,29 @@ class FakeJetStream:
         return [p["opinion"] for p in self.published]
 
 
-class FakePullSubscription:
-    """Hands out the given batches (an exception instead of a batch is raised), then sets ``stop``."""
+class FakeFeed:
+    """A ``PullFeed`` handing out the given batches (an exception instead of a batch is raised), then setting ``stop``."""
 
     def __init__(self, batches: Sequence[Any], stop: asyncio.Event):
         self.batches = list(batches)
         self.stop = stop
-        self.fetches = 0
-        self.unsubscribed = False
+        self.takes = 0
+        self.closed = False
 
-    async def unsubscribe(self) -> None:
-        self.unsubscribed = True
+    async def close(self) -> None:
+        self.closed = True
 
-    async def fetch(self, batch: int, timeout: float) -> list[FakeMsg]:
-        self.fetches += 1
+    async def take(self, limit: int, timeout: float) -> list[FakeMsg]:
+        self.takes += 1
         if not self.batches:
             self.stop.set()
             raise nats.errors.TimeoutError
         item = self.batches.pop(0)
         if isinstance(item, BaseException):
             raise item
-        if len(item) > batch:  # like the server: at most `batch`, the rest stays pending
-            self.batches.insert(0, item[batch:])
-            item = item[:batch]
+        if len(item) > limit:  # like the feed: at most `limit`, the rest stays for the next take
+            self.batches.insert(0, item[limit:])
+            item = item[:limit]
         return item
 
 

@@ -14,7 +14,7 @@ from agentic_trading.signals import Signal
 from agentic_trading.telemetry.metrics import AgentMetrics
 
 from .conftest import make_signal
-from .fakes import FakeJetStream, FakeMsg, FakePullSubscription, garbage
+from .fakes import FakeFeed, FakeJetStream, FakeMsg, garbage
 
 
 class CountingAgent(AgentLogic[dict[str, int]]):
@@ -167,7 +167,7 @@ async def test_one_json_line_per_signal_carries_the_ids_and_the_verdict(
 async def test_the_loop_survives_empty_fetches_and_bus_errors_then_stops(metrics: AgentMetrics) -> None:
     stop = asyncio.Event()
     js = FakeJetStream()
-    psub = FakePullSubscription(
+    feed = FakeFeed(
         [
             [FakeMsg.of(make_signal(signal_id="sig_a"))],
             ConnectionResetError("bus away"),
@@ -175,7 +175,7 @@ async def test_the_loop_survives_empty_fetches_and_bus_errors_then_stops(metrics
         ],
         stop,
     )
-    await asyncio.wait_for(AgentRunner(CountingAgent(), js, metrics).run(stop, psub), timeout=5)
+    await asyncio.wait_for(AgentRunner(CountingAgent(), js, metrics).run(stop, feed), timeout=5)
     assert [o.signal_id for o in js.opinions()] == ["sig_a", "sig_b"]
-    assert psub.fetches == 4  # two batches, one error, one empty fetch that ends the test
-    assert psub.unsubscribed  # else the connection's drain waits 30 s on shutdown
+    assert feed.takes == 4  # two batches, one error, one empty take that ends the test
+    assert feed.closed  # else the connection's drain waits 30 s on shutdown, and nothing is naked

@@ -1,4 +1,4 @@
-"""Real nats-server and supervisord on free loopback ports, promtool, and running an exporter as its own process."""
+"""Real supervisord on free loopback ports, fixture files, and running an exporter as its own process (nats-server: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from _support import free_port, poll_until, required_binary
+from _support import answers_ok, free_port, poll_until
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=0.5).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @pytest.fixture
@@ -31,32 +23,6 @@ def load_fixture() -> Callable[[str], object]:
         return json.loads((FIXTURES / name).read_text())
 
     return load
-
-
-@dataclass(frozen=True)
-class NatsServer:
-    url: str
-    monitor_url: str
-
-
-@pytest.fixture(scope="module")
-def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    """A real nats-server with JetStream and its monitoring endpoint."""
-    binary = required_binary("nats-server", package="nats-server")
-    port, monitor_port = free_port(), free_port()
-    store = tmp_path_factory.mktemp("nats")
-    proc = subprocess.Popen(
-        [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-m", str(monitor_port), "-sd", str(store)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    server = NatsServer(url=f"nats://127.0.0.1:{port}", monitor_url=f"http://127.0.0.1:{monitor_port}")
-    try:
-        poll_until(lambda: _answers(f"{server.monitor_url}/healthz"), what="nats-server monitoring answering")
-        yield server
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @dataclass(frozen=True)
@@ -137,7 +103,7 @@ def run_module(tmp_path: Path) -> Iterator[Callable[..., RunningService]]:
             proc = subprocess.Popen([sys.executable, "-m", module, *args], env=env, stdout=log, stderr=subprocess.STDOUT)
         started.append(proc)
         url = f"http://127.0.0.1:{port}"
-        poll_until(lambda: proc.poll() is not None or _answers(f"{url}/healthz"), what=f"{module} answering /healthz")
+        poll_until(lambda: proc.poll() is not None or answers_ok(f"{url}/healthz"), what=f"{module} answering /healthz")
         assert proc.poll() is None, f"{module} exited with {proc.returncode}: {log_path.read_text()}"
         return RunningService(url=url, process=proc, log_path=log_path)
 

@@ -2,8 +2,11 @@
 
 import os
 import signal
+import subprocess
+import sys
 
 import httpx
+import psutil
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -15,6 +18,8 @@ from agentic_trading.exporters.processes import (
     ProcessPoller,
     ProcessTracker,
     SupervisedProcess,
+    children_by_parent,
+    descendants,
     figure_families,
     read_supervised_processes,
     service_name,
@@ -187,3 +192,22 @@ def test_the_service_serves_valid_metrics_from_a_real_supervisord(supervisord, r
 
     service.process.terminate()
     assert service.process.wait(timeout=10) == 0, service.log_path.read_text()
+
+
+def test_one_pass_over_proc_finds_the_same_trees_as_psutil(tmp_path):
+    """children_by_parent + descendants (one /proc pass a poll) against psutil's children(recursive=True)."""
+    odd = tmp_path / "a (b) c"  # a command name with spaces and parentheses, as /proc/PID/stat shows it
+    odd.symlink_to(sys.executable)
+    grandchild = "import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); time.sleep(30)"
+    parent = subprocess.Popen([str(odd), "-c", grandchild])
+    try:
+        poll_until(lambda: len(psutil.Process(parent.pid).children(recursive=True)) == 1, timeout_s=10, what="the grandchild")
+        tree = children_by_parent()
+        for pid in (os.getpid(), parent.pid):
+            assert sorted(descendants(pid, tree)) == sorted(c.pid for c in psutil.Process(pid).children(recursive=True))
+        assert len(descendants(parent.pid, tree)) == 1
+    finally:
+        for child in psutil.Process(parent.pid).children(recursive=True):
+            child.kill()
+        parent.kill()
+        parent.wait(timeout=10)
