@@ -158,8 +158,11 @@ def set_toxics(name: str, latency_ms: float = 0, jitter_ms: float = 0, bandwidth
     if toxics == Toxics():
         session.mark_repair(f"proxy on {name}'s edge passes traffic untouched again")
     else:
-        if proxy.connections == 0:
-            raise FaultError(f"the proxy on {name}'s edge carries no connection: the fault would hit nothing")
+        # The client reconnects through the proxy on its own schedule (its health may answer first).
+        if not poll_until(lambda: proxy.connections > 0, READY_WITHIN_S):
+            raise FaultError(
+                f"the proxy on {name}'s edge carried no connection within {READY_WITHIN_S:g} s: the fault would hit nothing"
+            )
         session.mark_fault(f"{toxics.describe()} on {name}'s edge ({proxy.connections} connection(s))")
     return toxics.describe()
 
