@@ -308,7 +308,7 @@ def test_a_silent_alertmanager_is_reported_as_a_missing_watchdog(live: LiveStack
     )
 
 
-@pytest.mark.timeout(240, func_only=True)
+@pytest.mark.timeout(330, func_only=True)
 def test_a_paused_orchestrator_trips_the_canary_and_the_fast_burn_while_supervisord_says_running(live: LiveStack):
     """Last in the module: the burn it causes fills the SLOs' long windows (10 m on the fast
     profile) with bad events, and then any blip within them, such as the late decisions while
@@ -342,7 +342,11 @@ def test_a_paused_orchestrator_trips_the_canary_and_the_fast_burn_while_supervis
         print(f"SLOBurnRateFast paged {burned:.1f} s after signals began to arrive at 20/s")
     finally:
         live.stack.resume("orchestrator")
+    resumed = time.time()
+    # The burn resolves once the late signals leave the 20 s short window and then its 20 s
+    # keep_firing_for (docs/alerting.md); in a full run the backlog is worked off more slowly.
     for alertname in ("CanarySignalsUndecided", "SLOBurnRateFast"):
         _await_notified(
-            live, alertname, "resolved", started, timeout_s=90, what=f"{alertname} resolved once decisions flow again"
+            live, alertname, "resolved", started, timeout_s=120, what=f"{alertname} resolved once decisions flow again"
         )
+        print(f"{alertname} resolved {time.time() - resumed:.1f} s after the resume")
