@@ -3,8 +3,8 @@
 What ``atctl up`` and the tests run (docs/architecture.md, "Monitoring"): 1 s
 scrape and evaluation, a 900 ms scrape timeout, every alert's ``for`` set to its
 fast hold time in ``config.yaml`` (0s when absent), every range window in alert
-expressions and every ``keep_firing_for`` scaled by fast/production evaluation interval
-(15s -> 1s: ``[5m]`` -> ``[20s]``, never under :data:`FAST_MIN_WINDOW_S`), and Alertmanager ``group_wait 0s``,
+expressions scaled by fast/production evaluation interval (15s -> 1s: ``[5m]`` ->
+``[20s]``, never under :data:`FAST_MIN_WINDOW_S`), and Alertmanager ``group_wait 0s``,
 ``group_interval 1s``, ``repeat_interval`` at most 1h (5 s for the Watchdog's route),
 except the routes ``config.yaml`` gives a grouping of their own (``fast_profile.grouping``).
 Recording rules keep their windows: their names promise one (``..._rate5m``); the SLO
@@ -89,10 +89,6 @@ def fast_rule_document(document: dict[str, Any], kind: str, config: Observabilit
                 raise ObservabilityError(f"alert {rule['alert']}: {error}") from error
             if "for" in rule:
                 rule["for"] = config.fast_for(str(rule["alert"]))
-            if "keep_firing_for" in rule:
-                # A flap lasts a few evaluations whatever the profile: scaled, as the windows are.
-                kept = max(math.ceil(parse_duration(rule["keep_firing_for"]) * factor), FAST_MIN_WINDOW_S)
-                rule["keep_firing_for"] = format_duration(kept)
     return fast
 
 

@@ -10,9 +10,7 @@ events and of good ones). From it this module generates, as sloth and pyrra do:
 * ``prometheus/alerts/slos.yml``: ``SLOBurnRateFast`` (page: 1h and 5m above 14.4 x the
   error budget) and ``SLOBurnRateSlow`` (ticket: 6h and 30m above 6 x), the SRE workbook's
   recommended pair. Both windows must burn: the long one proves it matters, the short one
-  that it is still happening, so the alert resolves minutes after the fault ends. Each
-  keeps firing for one page short window after its condition ends (``keep_firing_for``),
-  so a dip at the recovery does not page twice for one incident.
+  that it is still happening, so the alert resolves minutes after the fault ends.
 
 Pure: documents in, documents out. ``python -m agentic_trading.observability.slo`` writes
 the two files; a unit test holds the committed files to what this generates.
@@ -34,18 +32,11 @@ WINDOWS: dict[str, str] = {"page_short": "5m", "page_long": "1h", "ticket_short"
 # 14.4 x budget (1.44 %) of the long window, so it is at least 7 minutes: 10m. The short
 # windows scale as usual, so the alerts still end within seconds of a fault.
 FAST_WINDOWS: dict[str, str] = {"page_short": "20s", "page_long": "10m", "ticket_short": "2m", "ticket_long": "1h"}
-# name, severity, burn factor, long and short window role, for (keep_firing_for: KEEP_FIRING_ROLE)
+# name, severity, burn factor, long and short window role, for
 BURN_ALERTS: tuple[tuple[str, str, float, str, str, str], ...] = (
     ("SLOBurnRateFast", "critical", 14.4, "page_long", "page_short", "2m"),
     ("SLOBurnRateSlow", "warning", 6.0, "ticket_long", "ticket_short", "15m"),
 )
-# Both burns keep firing for one page short window after their condition ends (5m; 20s in
-# the fast profile, scaled as the windows are). At the resume of a paused or hung
-# orchestrator its scrapes come back with the decisions made before the outage, and the
-# backlog's late ones a few seconds later: the short ratio dips under the threshold and
-# rises again. Without the keep, one incident was notified resolved ~2 s after the resume
-# and firing again 3-9 s later (measured by the chaos experiments): paged twice.
-KEEP_FIRING_ROLE = "page_short"
 RECORD_PREFIX = "slo:error_ratio:"
 EVENTS_PREFIX = "slo:events:"
 # Minimum volume, as for the other ratio alerts: at least this many bad events in the long
@@ -138,7 +129,6 @@ def alert_rules(objectives: list[Objective]) -> dict[str, Any]:
                 "alert": name,
                 "expr": "\nor\n".join(terms),
                 "for": hold,
-                "keep_firing_for": WINDOWS[KEEP_FIRING_ROLE],
                 "labels": {"severity": severity, "service": "pipeline"},
                 "annotations": {
                     "summary": f"An SLO burns its error budget {factor:g} times too fast.",

@@ -7,7 +7,7 @@ import pytest
 from agentic_trading.observability import ObservabilityError
 from agentic_trading.observability.config import load_config
 from agentic_trading.observability.durations import format_age, format_duration, parse_duration
-from agentic_trading.observability.fast import fast_alertmanager_document, fast_rule_document, scale_range_windows
+from agentic_trading.observability.fast import fast_alertmanager_document, scale_range_windows
 
 
 @pytest.mark.parametrize(
@@ -82,24 +82,3 @@ def test_a_bad_fast_grouping_is_refused_naming_its_line(tmp_path, grouping: str,
 @pytest.mark.parametrize(("seconds", "text"), [(-3, "0s"), (59, "59s"), (3599, "59m59s"), (86399, "23h59m"), (90000, "1d01h")])
 def test_ages_show_two_units_at_most(seconds: int, text: str) -> None:
     assert format_age(seconds) == text
-
-
-def test_keep_firing_for_scales_like_the_windows_and_the_hold_comes_from_the_config(tmp_path) -> None:
-    path = tmp_path / "config.yaml"
-    path.write_text("runbooks: {base_url: docs/runbooks/}\nseverities: [critical]\nfast_profile:\n  hold: {}\n")
-    config = load_config(path)
-    document = {
-        "groups": [
-            {
-                "name": "g",
-                "rules": [
-                    {"alert": "SLOBurnRateFast", "expr": "x > 1", "for": "2m", "keep_firing_for": "5m"},
-                    {"alert": "Other", "expr": "rate(y[1m]) > 1", "keep_firing_for": "30s"},
-                ],
-            }
-        ]
-    }
-    fast = fast_rule_document(document, "alerts", config, 1 / 15)
-    burn, other = fast["groups"][0]["rules"]
-    assert (burn["for"], burn["keep_firing_for"]) == ("0s", "20s")
-    assert other["keep_firing_for"] == "4s"  # never under four evaluations, as the windows
