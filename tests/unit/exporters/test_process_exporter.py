@@ -198,8 +198,11 @@ def test_one_pass_over_proc_finds_the_same_trees_as_psutil(tmp_path):
     """children_by_parent + descendants (one /proc pass a poll) against psutil's children(recursive=True)."""
     odd = tmp_path / "a (b) c"  # a command name with spaces and parentheses, as /proc/PID/stat shows it
     odd.symlink_to(sys.executable)
-    grandchild = "import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); time.sleep(30)"
-    parent = subprocess.Popen([str(odd), "-c", grandchild])
+    # Both block on the stdin pipe they share until the test closes it: alive exactly as long as needed.
+    grandchild = (
+        "import subprocess, sys; subprocess.Popen([sys.executable, '-c', 'import sys; sys.stdin.read()']); sys.stdin.read()"
+    )
+    parent = subprocess.Popen([str(odd), "-c", grandchild], stdin=subprocess.PIPE)
     try:
         poll_until(lambda: len(psutil.Process(parent.pid).children(recursive=True)) == 1, timeout_s=10, what="the grandchild")
         tree = children_by_parent()
@@ -210,4 +213,6 @@ def test_one_pass_over_proc_finds_the_same_trees_as_psutil(tmp_path):
         for child in psutil.Process(parent.pid).children(recursive=True):
             child.kill()
         parent.kill()
+        assert parent.stdin is not None
+        parent.stdin.close()
         parent.wait(timeout=10)
