@@ -9,4 +9,4 @@ from agentic_trading.observability.tree import load_tree
 
 def alerts_in_rules(root: Path | None = None) -> list[str]:
     """Every alert name of the observability tree at ``root`` (default: the repository's observability/), sorted."""
-    return sorted({alert.name for alert in load_tree(root).alerts})
+    return sorted(load_tree(root).alert_names)

@@ -30,7 +30,7 @@ from agentic_trading.chaos import partition
 from agentic_trading.chaos.experiment import Experiment
 from agentic_trading.chaos.measure import Figures, seconds
 from agentic_trading.chaos.neighbours import ENV as NEIGHBOURS_ENV
-from agentic_trading.chaos.session import Session, active
+from agentic_trading.chaos.session import Session, active, sigint_handled
 from agentic_trading.stack import Stack
 
 ROLLBACK_SETTINGS = {"runtime": {"rollbacks": {"strategy": "always"}}}
@@ -217,12 +217,5 @@ def _dedupe(items: list[str]) -> list[str]:
 @contextmanager
 def sigint_ignored() -> Iterator[None]:
     """Cleanup that must finish: a second Ctrl-C waits until it is done."""
-    try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread: signals cannot arrive here anyway
+    with sigint_handled(signal.SIG_IGN):
         yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

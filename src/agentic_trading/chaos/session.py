@@ -164,14 +164,24 @@ def sigint_deferred() -> Iterator[None]:
     returns first and the rollback then finds it stopped and starts it.
     """
     caught: list[int] = []
+    with sigint_handled(lambda signum, frame: caught.append(signum)):
+        yield
+    if caught:
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def sigint_handled(handler: Any) -> Iterator[None]:
+    """``handler`` (a function or ``signal.SIG_IGN``) takes SIGINT inside the block; the previous one after.
+
+    Outside the main thread no signal arrives, and Python refuses to install one: the block just runs.
+    """
     try:
-        previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    except ValueError:  # not the main thread: no signal arrives here
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread
         yield
         return
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
