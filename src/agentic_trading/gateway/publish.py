@@ -108,7 +108,7 @@ class SignalPublisher:
             duplicate=bool(ack.duplicate),
             original_correlation_id=body["correlation_id"],
         )
-        lines.flush()
+        lines.flush(now=False)  # no ack waits on it: written with the next batch of lines (log_file.py)
         return 200, body, []
 
     def _failed(self, signal: Signal, exc: BaseException) -> Answer:
