@@ -8,8 +8,9 @@ time, and one ``write`` plus ``flush`` per accepted webhook in the gateway
 (``stack/render.py`` sets it for our programs), :func:`open_log_file` instead:
 
 * appends every line to an in-memory queue (no system call on the hot path);
-* writes the queue with one ``write`` from a daemon thread every :data:`FLUSH_INTERVAL_S`,
-  at once when it holds :data:`FLUSH_BYTES`, and at interpreter exit (SIGTERM is a graceful
+* writes the queue with one ``write`` from a daemon thread :data:`FLUSH_INTERVAL_S` after its
+  first line (the thread sleeps while nothing is queued), at once when it holds
+  :data:`FLUSH_BYTES`, and at interpreter exit (SIGTERM is a graceful
   exit for every service), so a SIGKILL loses at most the last 100 ms of *log lines*, never a
   signal: acknowledgements do not wait for lines;
 * points the process's stdout and stderr (file descriptors 1 and 2) at the same file, so a
@@ -61,6 +62,7 @@ class LogFile:
         self._pending: deque[bytes] = deque()
         self._pending_bytes = 0
         self._lock = threading.Lock()
+        self.queued = threading.Event()  # set while lines wait: the flush thread sleeps otherwise
         self._fd = -1
         self._open()
 
@@ -78,12 +80,15 @@ class LogFile:
         """Queue ``data`` (whole lines); written within the flush interval."""
         self._pending.append(data)
         self._pending_bytes += len(data)  # approximate across threads: it only decides an early flush
+        if not self.queued.is_set():
+            self.queued.set()
         if self._pending_bytes >= self.flush_bytes:
             self.flush()
 
     def flush(self) -> None:
         """Write everything queued with one system call, then rotate if the file is over its bound."""
         with self._lock:
+            self.queued.clear()  # before taking the lines: one queued after this sets it again
             if not self._pending:
                 return
             parts = []
@@ -129,16 +134,24 @@ class LogFile:
                 self._fd = -1
 
 
-def _flush_every(log_file: LogFile, interval_s: float, stop: threading.Event) -> None:
-    while not stop.wait(interval_s):
+def _flush_soon(log_file: LogFile, interval_s: float, stop: threading.Event) -> None:
+    """Sleep until a line is queued, let ``interval_s`` gather more, write them all; no wake-ups while idle.
+
+    The agents and the orchestrator write their per-signal lines themselves (before each
+    ack), so under steady traffic this thread mostly finds nothing to do.
+    """
+    while True:
+        log_file.queued.wait()
+        if stop.wait(interval_s):
+            return
         log_file.flush()
 
 
 def open_log_file(path: Path, *, interval_s: float = FLUSH_INTERVAL_S) -> LogFile:
-    """The process's log file, flushed by a daemon thread every ``interval_s`` and at exit."""
+    """The process's log file, flushed by a daemon thread within ``interval_s`` of a line, and at exit."""
     log_file = LogFile(path, redirect_output=True)
     stop = threading.Event()
-    thread = threading.Thread(target=_flush_every, args=(log_file, interval_s, stop), name="log-file-flush", daemon=True)
+    thread = threading.Thread(target=_flush_soon, args=(log_file, interval_s, stop), name="log-file-flush", daemon=True)
     thread.start()
 
     def _at_exit() -> None:

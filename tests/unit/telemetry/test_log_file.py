@@ -97,6 +97,8 @@ CHILD = textwrap.dedent(
     lines.flush(now=False)
     print("plain print", flush=True)
     if sys.argv[1] == "wait":
+        sys.stdin.readline()  # the test saw the first lines
+        get_logger().info("after_a_quiet_while")
         sys.stdin.read()  # until the test closes the pipe
     elif sys.argv[1] == "crash":
         raise RuntimeError("boom")
@@ -126,6 +128,16 @@ def test_lines_reach_the_file_within_the_flush_interval_while_the_program_runs(t
         assert [r["event"] for r in records] == ["structlog_line", "signal_line"]
         assert all(r["service"] == "child" for r in records)
         assert b"plain print" in found  # stdout goes to the same file, not through a pipe
+        # The flush thread slept once the queue was empty; a new line wakes it again.
+        assert process.stdin is not None
+        process.stdin.write(b"more\n")
+        process.stdin.flush()
+        eventually(
+            lambda: any(b"after_a_quiet_while" in line for line in _lines(path)),
+            timeout_s=15,
+            interval_s=0.02,
+            what="a line logged after a quiet while, in the file while the child runs",
+        )
     finally:
         assert process.stdin is not None
         process.stdin.close()
