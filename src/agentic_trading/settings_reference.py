@@ -80,7 +80,7 @@ OTHER_VARIABLES: dict[str, tuple[str, str]] = {
     "AT_LOG_FILE": (
         "unset (stdout)",
         "Set by `atctl up` for each of our programs: the log file it writes and rotates itself, lines"
-        " written within 100 ms (docs/architecture.md, \"Log files\"). Not for users.",
+        ' written within 100 ms (docs/architecture.md, "Log files"). Not for users.',
     ),
 }
 
