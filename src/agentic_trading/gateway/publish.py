@@ -112,7 +112,9 @@ class SignalPublisher:
             duplicate=bool(ack.duplicate),
             original_correlation_id=body["correlation_id"],
         )
-        lines.flush(now=False)  # no ack waits on it: written with the next batch of lines (log_file.py)
+        # Written before the 200 (one write to the log file, no supervisord copy): a client that traces
+        # the signal at once finds it, and the decision can never be logged before it.
+        lines.flush()
         return 200, body, []
 
     def _failed(self, signal: Signal, exc: BaseException) -> Answer:

@@ -12,7 +12,8 @@ time, and one ``write`` plus ``flush`` per accepted webhook in the gateway
   first line (the thread sleeps while nothing is queued), at once when it holds
   :data:`FLUSH_BYTES`, and at interpreter exit (SIGTERM is a graceful
   exit for every service), so a SIGKILL loses at most the last 100 ms of *log lines*, never a
-  signal: acknowledgements do not wait for lines;
+  signal, and never the line of a signal already acknowledged or answered (``SignalLines``
+  writes those at once, before the ack or the 200);
 * points the process's stdout and stderr (file descriptors 1 and 2) at the same file, so a
   traceback, a warning of a library or a crash lands beside the JSON lines without going
   through supervisord (which still captures what is printed before this runs);

@@ -163,19 +163,18 @@ class SignalLines:
             **fields,
         )
 
-    def flush(self, now: bool = True) -> None:
-        """Write the lines with one call (in the log file: with whatever it had queued).
+    def flush(self) -> None:
+        """Write the lines with one call (in the log file: together with whatever it had queued).
 
-        ``now=False`` leaves them queued in the log file, written within its flush interval
-        (100 ms): for lines no acknowledgement depends on, such as the gateway's
-        ``signal_accepted`` (its signal is stored whether or not its line survives a SIGKILL).
+        Per-signal lines are never left in the log file's 100 ms queue: with the gateway's
+        ``signal_accepted`` queued, a fast pipeline logged the decision before it and ``atctl
+        trace`` run at once missed the gateway.
         """
         if self._lines:
             log_file: LogFile | None = _volume["log_file"]
             if log_file is not None:
                 log_file.write(b"".join(self._lines))
-                if now:
-                    log_file.flush()
+                log_file.flush()
             else:
                 sys.stdout.write(b"".join(self._lines).decode())
                 sys.stdout.flush()

@@ -88,13 +88,11 @@ def test_two_processes_sharing_a_file_rotate_it_once_and_lose_no_line(tmp_path: 
 CHILD = textwrap.dedent(
     """
     import sys
-    from agentic_trading.telemetry.logging import SignalLines, configure_logging, get_logger
+    from agentic_trading.telemetry.logging import configure_logging, get_logger
 
     configure_logging("child")
     get_logger().info("structlog_line", n=1)
-    lines = SignalLines()
-    lines.info("signal_line", "s-1", "c-1", n=2)
-    lines.flush(now=False)
+    get_logger().info("queued_line", n=2)
     print("plain print", flush=True)
     if sys.argv[1] == "wait":
         sys.stdin.readline()  # the test saw the first lines
@@ -125,7 +123,7 @@ def test_lines_reach_the_file_within_the_flush_interval_while_the_program_runs(t
             what="three lines in the child's log file while it runs",
         )
         records = [orjson.loads(line) for line in found if line.startswith(b"{")]
-        assert [r["event"] for r in records] == ["structlog_line", "signal_line"]
+        assert [r["event"] for r in records] == ["structlog_line", "queued_line"]
         assert all(r["service"] == "child" for r in records)
         assert b"plain print" in found  # stdout goes to the same file, not through a pipe
         # The flush thread slept once the queue was empty; a new line wakes it again.
@@ -151,7 +149,7 @@ def test_a_crash_writes_its_traceback_after_the_queued_lines(tmp_path: Path) -> 
     process.communicate(timeout=15)
     assert process.returncode == 1
     text = path.read_text()
-    assert "structlog_line" in text and "signal_line" in text  # flushed at exit
+    assert "structlog_line" in text and "queued_line" in text  # flushed at exit
     assert "RuntimeError: boom" in text
 
 
