@@ -16,7 +16,8 @@ from agentic_trading.stack import Stack
 def cpu_seconds(stack: Stack) -> dict[str, float]:
     """user + system CPU seconds of every running program of ``stack`` (and its children).
 
-    supervisord itself is counted too: it copies every line a program logs into its log file.
+    supervisord itself is counted too: it copies the daemons' output into their log files (and,
+    before our programs wrote their own, every line they logged).
     """
     pids = {info.name: info.pid for info in stack.supervisor.info() if info.pid}
     pids["supervisord"] = stack.supervisor.pid()

@@ -98,10 +98,11 @@ class Peer(NamedTuple):
 
 
 @contextmanager
-def flask_peer() -> Iterator[Peer]:
+def flask_peer(workers: int = 1) -> Iterator[Peer]:
+    """The Flask peer, with ``workers`` processes on its port (its CPU counts them all)."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "benchmarks" / "peers" / "flask_receiver.py"), str(port)],
+        [sys.executable, str(ROOT / "benchmarks" / "peers" / "flask_receiver.py"), str(port), str(workers)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

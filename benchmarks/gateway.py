@@ -14,7 +14,8 @@ Rows (issue #2 and #6):
 The gateway runs as `atctl up` runs it (with NATS, Redis and JSON logs), on a stack of its own.
 Usage: ``python benchmarks/gateway.py [--duration 10] [--rounds 2]`` (about 4 minutes);
 ``--saturation-only`` runs the rounds of 1. alone (the gateway-vs-Flask ratio, about a minute);
-``--gateway-workers 2`` runs the gateway with two worker processes (``AT_GATEWAY_WORKERS``).
+``--gateway-workers 2`` runs the gateway with two worker processes (``AT_GATEWAY_WORKERS``) and
+the Flask peer with as many processes on its port.
 """
 
 from __future__ import annotations
@@ -36,10 +37,14 @@ P99_BUDGET_MS = 25.0
 
 
 def _cpu_of(name: str, stack, peers: dict[str, Peer]) -> dict[str, float]:
-    """CPU seconds so far of a target: the gateway with NATS and Redis apart, a peer's process tree."""
+    """CPU seconds so far of a target: the gateway with NATS, Redis and supervisord apart, a peer's process tree.
+
+    supervisord is there because it used to copy every log line the gateway printed (one per
+    accepted signal) into its log file; the gateway now writes its own (telemetry/log_file.py).
+    """
     if name == "gateway":
         spent = cpu_seconds(stack)
-        return {program: spent[program] for program in ("gateway", "nats", "redis")}
+        return {program: spent[program] for program in ("gateway", "nats", "redis", "supervisord")}
     return {name: process_cpu(peers[name].pid)}
 
 
@@ -124,7 +129,12 @@ def main() -> None:
     parser.add_argument(
         "--saturation-only", action="store_true", help="only the saturation rounds (1.), the gateway-vs-Flask ratio"
     )
-    parser.add_argument("--gateway-workers", type=int, default=1, help="gateway worker processes (AT_GATEWAY_WORKERS, default 1)")
+    parser.add_argument(
+        "--gateway-workers",
+        type=int,
+        default=1,
+        help="gateway worker processes (AT_GATEWAY_WORKERS) and Flask peer processes (default 1)",
+    )
     args = parser.parse_args()
     os.environ["AT_GATEWAY_WORKERS"] = str(args.gateway_workers)  # read by the stack's settings and the gateway
 
@@ -136,7 +146,11 @@ def main() -> None:
         "gateway_workers": args.gateway_workers,
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()[:2]],
     }
-    with own_stack(["nats", "redis", "gateway"], args.port_offset) as stack, flask_peer() as peer, nginx_peer() as static:
+    with (
+        own_stack(["nats", "redis", "gateway"], args.port_offset) as stack,
+        flask_peer(args.gateway_workers) as peer,
+        nginx_peer() as static,
+    ):
         gateway, flask, nginx = stack.settings.url("gateway") + "/webhook/tradingview", peer.url, static.url
         targets = {"gateway": gateway, "flask": flask, "nginx": nginx}
         console.rule("1. saturation (wrk -t1 -c50)")
@@ -167,7 +181,7 @@ def main() -> None:
         "gateway_median_rps": sat["gateway"]["median_rps"],
         "gateway_vs_flask": round(sat["gateway"]["median_rps"] / sat["flask"]["median_rps"], 2),
         "gateway_vs_nginx": round(sat["gateway"]["median_rps"] / sat["nginx"]["median_rps"], 3),
-        # Requests per CPU second, the gateway's process against Flask's (and with NATS + Redis counted too).
+        # Requests per CPU second, the gateway's process against Flask's (and with NATS, Redis, supervisord too).
         "gateway_vs_flask_per_cpu": round(
             sat["flask"]["median_cpu_ms_per_request"]["flask"] / sat["gateway"]["median_cpu_ms_per_request"]["gateway"], 2
         ),

@@ -7,7 +7,7 @@ takes a semaphore through ``asyncio.wait_for`` (a task and a timer per call), dr
 token too, and parses each acknowledgement with ``json`` into ``PubAck`` through its generic
 field filter. :class:`LeanJetStream` is nats-py's ``JetStreamContext`` with those two methods
 replaced: one reply subscription per connection, a counter for the token, ``orjson`` for the
-acknowledgement, and in ``publish`` a single ``wait_for`` on the future. Everything else
+acknowledgement, and in ``publish`` one timer on the future instead of ``wait_for``. Everything else
 (consumers, fetches, stream management) is nats-py's own.
 
 What stays the same: the results and the errors. An acknowledgement is a ``PubAck``; a
@@ -85,10 +85,14 @@ class LeanJetStream(JetStreamContext):
     ) -> PubAck:
         """Publish and wait for JetStream's acknowledgement, like nats-py's ``publish``."""
         future = await self.publish_async(subject, payload, stream=stream, headers=headers, msg_ttl=msg_ttl)
+        # One timer that fails the future, not asyncio.wait_for (a second future, a done-callback
+        # and a timer per publish: ~3 % of the gateway at saturation). Cancelling the caller
+        # cancels the future, as wait_for did.
+        expiry = asyncio.get_running_loop().call_later(self._timeout if timeout is None else timeout, _expire, future)
         try:
-            return await asyncio.wait_for(future, self._timeout if timeout is None else timeout)
-        except TimeoutError:
-            raise nats.errors.TimeoutError from None
+            return await future
+        finally:
+            expiry.cancel()
 
     async def _subscribe_replies(self) -> None:
         sub = await self._nc.subscribe(self._reply_prefix + "*", cb=self._on_reply)
@@ -102,6 +106,11 @@ class LeanJetStream(JetStreamContext):
         if future is None or future.done():
             return  # a duplicate reply, or the caller gave up on it
         future_result(future, msg)
+
+
+def _expire(future: asyncio.Future[PubAck]) -> None:
+    if not future.done():
+        future.set_exception(nats.errors.TimeoutError())
 
 
 def future_result(future: asyncio.Future[PubAck], msg: Msg) -> None:

@@ -77,6 +77,11 @@ OTHER_VARIABLES: dict[str, tuple[str, str]] = {
         "Set by `atctl chaos run --concurrency N` for the experiment processes it starts: the timeline file that"
         " tells each experiment which ran alongside it (docs/chaos.md). Not for users.",
     ),
+    "AT_LOG_FILE": (
+        "unset (stdout)",
+        "Set by `atctl up` for each of our programs: the log file it writes and rotates itself, lines"
+        ' written within 100 ms (docs/architecture.md, "Log files"). Not for users.',
+    ),
 }
 
 

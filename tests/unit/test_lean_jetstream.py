@@ -8,7 +8,10 @@ each kind of reply, which the pipeline only meets when something goes wrong.
 from __future__ import annotations
 
 import asyncio
+import time
 
+import nats
+import nats.errors
 import orjson
 import pytest
 from nats.aio.msg import Msg
@@ -16,7 +19,7 @@ from nats.js.api import PubAck
 from nats.js.errors import APIError, NoStreamResponseError
 
 from agentic_trading import bus
-from agentic_trading.lean_jetstream import future_result
+from agentic_trading.lean_jetstream import LeanJetStream, future_result
 
 
 def _reply(data: bytes, headers: dict[str, str] | None = None) -> Msg:
@@ -55,3 +58,24 @@ async def test_an_unreadable_reply_is_an_error_not_a_crash_of_the_reader() -> No
     future = await _settled(_reply(b"not json"))
     with pytest.raises(Exception, match="unreadable JetStream acknowledgement"):
         future.result()
+
+
+async def test_a_publish_nobody_acknowledges_times_out_and_leaves_no_timer(nats_server) -> None:
+    # A core subscriber takes the message and never answers, as a stalled JetStream would.
+    nc = await nats.connect(nats_server.url)
+    try:
+        await nc.subscribe("stalled.>")
+        js = LeanJetStream(nc, timeout=5.0)
+        started = time.monotonic()
+        with pytest.raises(nats.errors.TimeoutError):
+            await js.publish("stalled.x", b"{}", timeout=0.2)
+        assert 0.15 < time.monotonic() - started < 3.0
+        # A caller that gives up (a client disconnecting) cancels the wait; no timer fires later.
+        task = asyncio.create_task(js.publish("stalled.y", b"{}", timeout=0.3))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert all(future.done() for future in js._acks.values())
+    finally:
+        await nc.close()

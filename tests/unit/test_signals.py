@@ -1,5 +1,7 @@
 """Validation names every bad field; ids are stable for retries."""
 
+import os
+
 import pytest
 
 from agentic_trading.signals import (
@@ -11,6 +13,7 @@ from agentic_trading.signals import (
     SignalValidationError,
     build_signal,
     derive_signal_id,
+    fresh_id,
     instrument_subject_token,
 )
 
@@ -139,3 +142,19 @@ def test_nesting_depth_counts_arrays_and_objects_not_scalars():
         deep = [deep]
     assert nests_deeper_than(deep, 32)
     assert not nests_deeper_than(deep, 5000)
+
+
+def test_fresh_ids_are_distinct_32_hex_characters_also_in_a_forked_child() -> None:
+    ids = {fresh_id() for _ in range(10_000)}
+    assert len(ids) == 10_000 and all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child's next ids must not be the parent's next ids
+        os.write(write, ",".join(fresh_id() for _ in range(100)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    with os.fdopen(read) as pipe:
+        child = set(pipe.read().split(","))
+    parent = {fresh_id() for _ in range(100)}
+    assert len(child) == 100 and not child & parent

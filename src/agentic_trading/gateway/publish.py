@@ -112,6 +112,8 @@ class SignalPublisher:
             duplicate=bool(ack.duplicate),
             original_correlation_id=body["correlation_id"],
         )
+        # Written before the 200 (one write to the log file, no supervisord copy): a client that traces
+        # the signal at once finds it, and the decision can never be logged before it.
         lines.flush()
         return 200, body, []
 

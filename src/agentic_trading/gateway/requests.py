@@ -10,9 +10,8 @@ JSON; the body is still parsed as JSON). A request without a Content-Type is rea
 
 from __future__ import annotations
 
-import uuid
-
 from agentic_trading.gateway.auth import SIGNATURE_HEADER
+from agentic_trading.signals import fresh_id
 
 MAX_CORRELATION_ID_LEN = 128
 ACCEPTED_MEDIA_TYPES = (b"application/json", b"text/plain")
@@ -39,7 +38,7 @@ def correlation_id_from(value: bytes | None) -> str:
         text = value.decode("latin-1").strip()
         if 0 < len(text) <= MAX_CORRELATION_ID_LEN and text.isprintable():
             return text
-    return uuid.uuid4().hex
+    return fresh_id()
 
 
 def media_type_accepted(content_type: bytes | None) -> bool:

@@ -1,6 +1,7 @@
 """Reading the programs' log files: the last lines, new lines as they come, interleaved by time.
 
-Each program writes ``logs/<program>.log`` (supervisord captures stdout and stderr).
+Each program has ``logs/<program>.log``: our Python programs write and rotate it themselves
+(``telemetry/log_file.py``), supervisord captures the daemons' stdout and stderr into theirs.
 Lines are JSON objects from structlog, or plain text from libraries and daemons.
 """
 

@@ -74,6 +74,9 @@ class Program:
     data: str | None = None  # data/<data>/ directory the program owns
     demo: bool = False  # only started by `atctl up --demo`
     startsecs: int = 1
+    # Writes and rotates logs/<name>.log itself (AT_LOG_FILE, telemetry/log_file.py) instead of
+    # printing lines for supervisord to copy: every Python program of ours.
+    writes_own_log: bool = False
 
     @property
     def priority(self) -> int:
@@ -172,6 +175,7 @@ def _python_service(name: str, module: str, *args: str, metrics_only: bool = Fal
         ports=(name,),
         tier=tier,
         module=module,
+        writes_own_log=True,
     )
 
 
@@ -239,6 +243,7 @@ PROGRAMS: tuple[Program, ...] = (
         tier=TIER_DEMO,
         module="agentic_trading.load",
         demo=True,
+        writes_own_log=True,
     ),
 )
 

@@ -33,9 +33,11 @@ from agentic_trading.stack.errors import StackError
 from agentic_trading.stack.paths import StackPaths
 from agentic_trading.stack.programs import OBSERVABILITY_MODULE, Program, ProgramContext
 from agentic_trading.stack.web_tls import ensure_web_files
+from agentic_trading.telemetry.log_file import BACKUPS as LOG_BACKUPS
+from agentic_trading.telemetry.log_file import ENV_VAR as LOG_FILE_ENV
+from agentic_trading.telemetry.log_file import MAX_BYTES
 
-LOG_MAXBYTES = "50MB"
-LOG_BACKUPS = 2
+LOG_MAXBYTES = f"{MAX_BYTES // 2**20}MB"  # the daemons' logs, rotated by supervisord like ours by themselves
 STOP_WAIT_SECS = 10
 
 
@@ -141,6 +143,14 @@ def render_supervisord_conf(
     ]
     for program in programs:
         command = " ".join(shlex.quote(arg) for arg in without_foreign_secrets(program.name, commands[program.name]))
+        log_file = paths.log_file(program.name)
+        if program.writes_own_log:
+            # The program appends to and rotates this file itself (telemetry/log_file.py); supervisord
+            # only adds what is printed before the program opens it, and must not rotate it.
+            own_env = render_environment({**environment, LOG_FILE_ENV: str(log_file)})
+            log_max_bytes = "0"
+        else:
+            own_env, log_max_bytes = env_line, LOG_MAXBYTES
         sections += [
             f"[program:{program.name}]",
             f"command={_ini(command)}",
@@ -156,10 +166,10 @@ def render_supervisord_conf(
             "stopasgroup=true",
             "killasgroup=true",
             "redirect_stderr=true",
-            f"stdout_logfile={_ini(str(paths.log_file(program.name)))}",
-            f"stdout_logfile_maxbytes={LOG_MAXBYTES}",
+            f"stdout_logfile={_ini(str(log_file))}",
+            f"stdout_logfile_maxbytes={log_max_bytes}",
             f"stdout_logfile_backups={LOG_BACKUPS}",
-            f"environment={env_line}",
+            f"environment={own_env}",
             "",
         ]
     return "\n".join(sections)

@@ -8,6 +8,7 @@ receives (an answer, or a reset) is what is asserted.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator
 
@@ -120,3 +121,79 @@ async def test_keep_alive_requests_after_a_large_body_are_not_counted_as_headers
     padded = SIGNAL[:-1] + b', "strategy": "s"' + b" " * 60000 + b"}"
     raw = await _exchange(port, _post("/webhook/test", padded) + _post("/webhook/test", SIGNAL, b"Connection: close\r\n"))
     assert raw.count(b"HTTP/1.1 200 OK") == 2, raw[:300]
+
+
+class _RecordingSocket:
+    """The real transport, with every ``write`` recorded (what reaches the kernel as one ``send``)."""
+
+    def __init__(self, transport: asyncio.Transport, writes: list[bytes]):
+        self._transport = transport
+        self._writes = writes
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
+
+    def write(self, data: bytes) -> None:
+        self._writes.append(bytes(data))
+        self._transport.write(data)
+
+
+@pytest.fixture
+async def recorded(make_gateway) -> AsyncIterator[tuple[int, list[bytes]]]:
+    """(port, writes): the gateway served by its protocol, every socket write recorded."""
+    gateway, _ = make_gateway()
+    writes: list[bytes] = []
+    base = bounded_protocol(4096, 16)
+
+    class Recording(base):  # type: ignore[misc, valid-type]
+        def connection_made(self, transport):
+            super().connection_made(_RecordingSocket(transport, writes))
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    config = uvicorn.Config(gateway, http=Recording, lifespan="off", loop="none", log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield sock.getsockname()[1], writes
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=10)
+
+
+async def test_a_response_goes_out_in_one_write(recorded):
+    # uvicorn writes the head and the body apart: two send() calls per answer before.
+    port, writes = recorded
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(_post("/webhook/tradingview", SIGNAL))  # keep-alive: released at completion, not by close
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+    body = await asyncio.wait_for(reader.readexactly(length), timeout=10)
+    writer.close()
+    assert orjson.loads(body)["status"] == "accepted"
+    assert len(writes) == 1 and writes[0] == head + body
+
+
+async def test_pipelined_requests_are_answered_in_order(recorded):
+    port, writes = recorded
+    first = b'{"instrument": "EURUSD", "action": "buy"}'
+    second = b'{"instrument": "EURUSD", "action": "sell", "confidence": 2}'  # 422
+    raw = await _exchange(port, _post("/webhook/test", first) + _post("/webhook/test", second, b"Connection: close\r\n"))
+    statuses = [int(status) for status in re.findall(rb"HTTP/1\.1 (\d{3}) ", raw)]
+    assert statuses == [200, 422], raw[:400]
+
+
+async def test_100_continue_is_not_held_back(recorded):
+    # The client waits for "100 Continue" before it sends the body: holding it would hang both sides.
+    port, _ = recorded
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    head = _post("/webhook/test", SIGNAL, b"Expect: 100-continue\r\nConnection: close\r\n")
+    writer.write(head[: -len(SIGNAL)])
+    interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+    assert interim.startswith(b"HTTP/1.1 100 Continue")
+    writer.write(SIGNAL)
+    raw = await asyncio.wait_for(reader.read(-1), timeout=10)
+    writer.close()
+    assert _status_and_body(raw)[0] == 200

@@ -46,7 +46,12 @@ def test_supervisord_conf_has_every_program(settings: Settings, stub_observabili
     assert gateway["autorestart"] == "true"
     assert gateway["stopasgroup"] == gateway["killasgroup"] == "true"
     assert gateway["stdout_logfile"] == str(paths.log_file("gateway"))
-    assert gateway["stdout_logfile_maxbytes"] == "50MB"
+    # Our programs write and rotate their own log (telemetry/log_file.py); supervisord must not rotate it.
+    assert gateway["stdout_logfile_maxbytes"] == "0"
+    assert f'AT_LOG_FILE="{paths.log_file("gateway")}"' in gateway["environment"]
+    # A daemon's output is still copied and rotated by supervisord, and it is not told of a log file.
+    assert parser["program:nats"]["stdout_logfile_maxbytes"] == "50MB"
+    assert "AT_LOG_FILE" not in parser["program:nats"]["environment"]
     assert parser["unix_http_server"]["file"] == str(paths.socket)
     assert parser["supervisord"]["pidfile"] == str(paths.supervisord_pid)
 
