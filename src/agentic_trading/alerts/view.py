@@ -182,10 +182,29 @@ def parse_time(timestamp: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def firing_summary(rows: list[AlertRow]) -> str:
-    """One line for ``atctl status``: what fires now, the Watchdog left out."""
+def _firing_items(rows: list[AlertRow]) -> list[str]:
+    """What fires now, the Watchdog left out: one "Name (severity, service)" each."""
     firing = [r for r in rows if r.alertname != "Watchdog" and r.state != "pending"]
     if not firing:
-        return "nothing but the Watchdog" if any(r.alertname == "Watchdog" for r in rows) else "nothing"
-    parts = [f"{r.alertname} ({r.severity}{', ' + r.service if r.service else ''})" for r in firing]
-    return ", ".join(parts)
+        return ["nothing but the Watchdog" if any(r.alertname == "Watchdog" for r in rows) else "nothing"]
+    return [f"{r.alertname} ({r.severity}{', ' + r.service if r.service else ''})" for r in firing]
+
+
+def status_text(rows: list[AlertRow], width: int = 80) -> str:
+    """``atctl status``'s "Firing: …" text, broken between alerts so no line passes ``width`` columns.
+
+    Two alerts and the pointer to ``atctl alerts`` already passed 80 columns (two SLO burns); an
+    alert is never split, continuation lines are indented under the first alert.
+    """
+    items = _firing_items(rows)
+    words = [item + ("," if i < len(items) - 1 else "") for i, item in enumerate(items)] + ["(details: atctl alerts)"]
+    lines, line = [], "Firing:"
+    for word in words:
+        gap = "  " if word.startswith("(details") else " "
+        if len(line) + len(gap) + len(word) > width and line.strip():
+            lines.append(line)
+            line = " " * len("Firing:")
+            gap = " "
+        line += gap + word
+    lines.append(line)
+    return "\n".join(lines)

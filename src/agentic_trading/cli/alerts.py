@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agentic_trading.alerts.sources import AlertClient, AlertSourceError, AlertSources
-from agentic_trading.alerts.view import AlertRow, age, alert_rows, firing_summary, parse_time, silence_request, silence_rows
+from agentic_trading.alerts.view import AlertRow, age, alert_rows, parse_time, silence_request, silence_rows, status_text
 from agentic_trading.cli.common import FormatOption, GlobalOptions, attach_stack, console, err_console, stack_options
 from agentic_trading.observability.durations import parse_duration
 from agentic_trading.observability.errors import ObservabilityError
@@ -221,7 +221,7 @@ def status_line(stack_settings: Any) -> str:
             manager: list[dict[str, Any]] | None = client.alertmanager_alerts()
         except AlertSourceError:
             manager = None
-    return "Firing: " + firing_summary(alert_rows(prometheus, manager)) + "  (details: atctl alerts)"
+    return status_text(alert_rows(prometheus, manager))
 
 
 def register(root: typer.Typer) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from agentic_trading.alerts.view import age, alert_rows, firing_summary, runbook_path, silence_request, silence_rows
+from agentic_trading.alerts.view import age, alert_rows, runbook_path, silence_request, silence_rows, status_text
 
 RUNBOOK = "file:///srv/agentic-trading/docs/runbooks/AgentDown.md"
 
@@ -37,7 +37,10 @@ def test_rows_join_alertmanager_state_and_put_pages_first() -> None:
         ("Watchdog", "firing"),
     ]
     assert rows[0].runbook == "docs/runbooks/AgentDown.md" and rows[0].service == "agent-risk"
-    assert firing_summary(rows) == "AgentDown (critical, agent-risk), HighCPU (warning, gateway)"
+    assert status_text(rows).splitlines() == [
+        "Firing: AgentDown (critical, agent-risk), HighCPU (warning, gateway)",
+        "        (details: atctl alerts)",
+    ]
 
 
 def test_without_alertmanager_rows_keep_prometheus_state() -> None:
@@ -46,8 +49,24 @@ def test_without_alertmanager_rows_keep_prometheus_state() -> None:
 
 
 def test_a_healthy_stack_summary_and_a_silent_pipeline_differ() -> None:
-    assert firing_summary(alert_rows([prometheus_alert("Watchdog", "none", "prometheus")], [])) == "nothing but the Watchdog"
-    assert firing_summary([]) == "nothing"
+    assert status_text(alert_rows([prometheus_alert("Watchdog", "none", "prometheus")], [])) == (
+        "Firing: nothing but the Watchdog  (details: atctl alerts)"
+    )
+    assert status_text([]) == "Firing: nothing  (details: atctl alerts)"
+
+
+def test_status_text_breaks_between_alerts_within_80_columns() -> None:
+    """Two SLO burns and the pointer to ``atctl alerts`` passed 80 columns on one line."""
+    rows = alert_rows(
+        [prometheus_alert(n, s, "pipeline") for n, s in (("SLOBurnRateFast", "critical"), ("SLOBurnRateSlow", "warning"))], []
+    )
+    assert status_text(rows).splitlines() == [
+        "Firing: SLOBurnRateFast (critical, pipeline),",
+        "        SLOBurnRateSlow (warning, pipeline)  (details: atctl alerts)",
+    ]
+    many = alert_rows([prometheus_alert(f"Alert{i}", "critical", "agent-momentum") for i in range(9)], [])
+    assert all(len(line) <= 80 for line in status_text(many).splitlines())
+    assert status_text(many).count("(critical, agent-momentum)") == 9
 
 
 def test_runbook_path_keeps_foreign_urls() -> None:
