@@ -191,6 +191,10 @@ def _decisions_logged(live: LiveStack, ids: set[str]) -> dict[str, set[float]]:
 
 # 1,000 signals at 200/s, then up to 75 s of waits with deadlines: on a busy machine more than
 # the suite's default 120 s.
+# Signals in flight at the orchestrator's SIGKILL are decided after its restart, some past 2.5 s
+# on a busy machine: truly late, so the decision SLO may burn. Run after the tests that expect
+# only the Watchdog (a full run saw `atctl verify` fail on SLOBurnRateFast after this test).
+@pytest.mark.leaves_alerts
 @pytest.mark.timeout(300, func_only=True)
 def test_exactly_one_decision_per_signal_while_an_agent_and_the_orchestrator_are_killed(live: LiveStack):
     count, rate = 1000, 200.0
@@ -239,6 +243,7 @@ def test_exactly_one_decision_per_signal_while_an_agent_and_the_orchestrator_are
     live.stack.wait_healthy(["agent-momentum", "orchestrator"], timeout=30)
 
 
+@pytest.mark.leaves_alerts  # signals accepted just before the stop are decided late, after NATS is back
 def test_with_nats_stopped_the_gateway_answers_503_fast_and_recovers_without_restart(live: LiveStack):
     gateway_pid = {s.name: s.pid for s in live.stack.status()}["gateway"]
     failures_before = live.metric_sample("gateway", "gateway_nats_publish_failures_total")
