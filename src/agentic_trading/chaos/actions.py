@@ -20,7 +20,14 @@ from agentic_trading.chaos import partition as kernel
 from agentic_trading.chaos import streams
 from agentic_trading.chaos.errors import ChaosError, FaultError
 from agentic_trading.chaos.observe import poll_until
-from agentic_trading.chaos.pressure import MalformedFlood, RedisSpin, fill_redis, free_redis, spin_could_not_test
+from agentic_trading.chaos.pressure import (
+    MalformedFlood,
+    RedisSpin,
+    fill_redis,
+    free_redis,
+    spin_could_not_test,
+    spin_made_it_late,
+)
 from agentic_trading.chaos.proxy import FaultProxy
 from agentic_trading.chaos.session import Session, current, sigint_deferred
 from agentic_trading.chaos.signals import SignalFlow
@@ -360,6 +367,7 @@ def burn_cpu(name: str = "redis") -> str:
     spin.start()
     session.mark_fault(f"CPU spin in {name} (Lua busy loops in its one thread, nice {spin.nice})")
     session.extras["explain_silence"] = lambda alert: spin_could_not_test(session.alert_path, name, alert, session.fault_at)
+    session.extras["explain_late"] = lambda alert: spin_made_it_late(session.alert_path, name, alert, session.fault_at)
     return name
 
 

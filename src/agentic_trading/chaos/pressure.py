@@ -22,7 +22,7 @@ import redis
 
 from agentic_trading.chaos._loop import BackgroundLoop
 from agentic_trading.chaos.errors import FaultError, FaultUnavailableError
-from agentic_trading.chaos.measure import judge_cpu_share
+from agentic_trading.chaos.measure import judge_cpu_first_hold, judge_cpu_share
 from agentic_trading.chaos.observe import AlertPath
 from agentic_trading.load.payloads import MALFORMED_PAYLOADS
 from agentic_trading.settings import Settings
@@ -291,4 +291,25 @@ def spin_could_not_test(path: AlertPath, name: str, alert: str, fault_at: float 
     sustained = path.query_max(f"max_over_time(min_over_time({series}[{round(hold)}s])[{since}s:1s])")
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
     why = judge_cpu_share(most, sustained, threshold, hold)
+    return None if why is None else f"{why} (load {load:.1f} on {cores} cores)"
+
+
+SPIN_RAMP_S = 2.0  # the exporter's first CPU interval after the fault is partly before the spin
+
+
+def spin_made_it_late(path: AlertPath, name: str, alert: str, fault_at: float | None) -> str | None:
+    """Why ``alert`` notified after its budget measures the machine, not the alert path (else None).
+
+    Asks Prometheus for the least share of a core ``name`` kept over the alert's first whole hold
+    after the spin's ramp (``min_over_time`` over the ``for``, evaluated at its end).
+    """
+    rule = path.alert_rule(alert) or {}
+    found = _THRESHOLD.search(str(rule.get("query", "")).strip())
+    if found is None or fault_at is None:
+        return None
+    threshold, hold = float(found.group(1)), max(1.0, float(rule.get("duration", 0)))
+    series = f'process_cpu_core_usage_percent{{service="{name}"}}'
+    least = path.query_max(f"min_over_time({series}[{round(hold)}s])", at=fault_at + SPIN_RAMP_S + hold)
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    why = judge_cpu_first_hold(least, threshold, hold, SPIN_RAMP_S)
     return None if why is None else f"{why} (load {load:.1f} on {cores} cores)"
