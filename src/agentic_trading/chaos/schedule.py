@@ -56,8 +56,8 @@ def start_order(experiments: Sequence[Experiment]) -> list[Experiment]:
 
     * Alone first: on a fresh stack nothing is left to wait for. Last, the Watchdog's steady
       state waited 13 s for the previous experiments' alerts to end, with every other slot idle.
-    * Then the experiments whose alert the most other experiments declare (the SLO burns: 13
-      of 21 faults may fire them): timed first, on windows no earlier fault has filled. After a
+    * Then the experiments whose alert the most other experiments declare (the SLO burns: 10
+      other experiments' faults may fire them): timed first, on windows no earlier fault has filled. After a
       burn their steady state waits for their own alert to end (the slow burn's 2-minute
       window), and every experiment that declares their alert cannot run beside them anyway.
     * Then the longest first, so that the long ones do not end the run alone.
