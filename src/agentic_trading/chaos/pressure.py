@@ -272,6 +272,19 @@ class RedisSpin:
 
 
 _THRESHOLD = re.compile(r">\s*([0-9.]+)\s*$")
+SPIN_RAMP_S = 2.0  # the exporter's first CPU interval after the fault is partly before the spin
+
+
+def _cpu_rule(path: AlertPath, alert: str) -> tuple[float, float] | None:
+    """The threshold and hold (``for``, at least 1 s) of ``alert`` as the running Prometheus loaded it."""
+    rule = path.alert_rule(alert) or {}
+    found = _THRESHOLD.search(str(rule.get("query", "")).strip())
+    return None if found is None else (float(found.group(1)), max(1.0, float(rule.get("duration", 0))))
+
+
+def _with_load(why: str | None) -> str | None:
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    return None if why is None else f"{why} (load {load:.1f} on {cores} cores)"
 
 
 def spin_could_not_test(path: AlertPath, name: str, alert: str, fault_at: float | None) -> str | None:
@@ -280,21 +293,15 @@ def spin_could_not_test(path: AlertPath, name: str, alert: str, fault_at: float 
     Asks Prometheus for the most of a core ``name`` used since the fault and the best share it
     kept for a whole hold of the alert (``min_over_time`` over the ``for``, the most of that).
     """
-    rule = path.alert_rule(alert) or {}
-    found = _THRESHOLD.search(str(rule.get("query", "")).strip())
-    if found is None:
+    rule = _cpu_rule(path, alert)
+    if rule is None:
         return None
-    threshold, hold = float(found.group(1)), max(1.0, float(rule.get("duration", 0)))
+    threshold, hold = rule
     since = max(round(hold) + 1, round(time.time() - (fault_at or time.time())))
     series = f'process_cpu_core_usage_percent{{service="{name}"}}'
     most = path.query_max(f"max_over_time({series}[{since}s])")
     sustained = path.query_max(f"max_over_time(min_over_time({series}[{round(hold)}s])[{since}s:1s])")
-    load, cores = os.getloadavg()[0], os.cpu_count() or 1
-    why = judge_cpu_share(most, sustained, threshold, hold)
-    return None if why is None else f"{why} (load {load:.1f} on {cores} cores)"
-
-
-SPIN_RAMP_S = 2.0  # the exporter's first CPU interval after the fault is partly before the spin
+    return _with_load(judge_cpu_share(most, sustained, threshold, hold))
 
 
 def spin_made_it_late(path: AlertPath, name: str, alert: str, fault_at: float | None) -> str | None:
@@ -303,13 +310,10 @@ def spin_made_it_late(path: AlertPath, name: str, alert: str, fault_at: float | 
     Asks Prometheus for the least share of a core ``name`` kept over the alert's first whole hold
     after the spin's ramp (``min_over_time`` over the ``for``, evaluated at its end).
     """
-    rule = path.alert_rule(alert) or {}
-    found = _THRESHOLD.search(str(rule.get("query", "")).strip())
-    if found is None or fault_at is None:
+    rule = _cpu_rule(path, alert)
+    if rule is None or fault_at is None:
         return None
-    threshold, hold = float(found.group(1)), max(1.0, float(rule.get("duration", 0)))
+    threshold, hold = rule
     series = f'process_cpu_core_usage_percent{{service="{name}"}}'
     least = path.query_max(f"min_over_time({series}[{round(hold)}s])", at=fault_at + SPIN_RAMP_S + hold)
-    load, cores = os.getloadavg()[0], os.cpu_count() or 1
-    why = judge_cpu_first_hold(least, threshold, hold, SPIN_RAMP_S)
-    return None if why is None else f"{why} (load {load:.1f} on {cores} cores)"
+    return _with_load(judge_cpu_first_hold(least, threshold, hold, SPIN_RAMP_S))
