@@ -103,6 +103,7 @@ class Gateway:
         self.js: JetStreamContext | None = None
         self.redis: aioredis.Redis | None = None
         self._connect_task: asyncio.Task[None] | None = None
+        self._due_task: asyncio.Task[None] | None = None
         self._openapi = orjson.dumps(openapi_document(settings))
         # Security and limits, each None/empty when turned off (then it costs nothing).
         secret = settings.webhook_secret
@@ -129,6 +130,7 @@ class Gateway:
         self.redis = connect_redis(self.settings, "gateway", max_connections=4, timeout_s=1.0)
         # Serve at once (503 until the bus is there) and connect in the background.
         self._connect_task = asyncio.create_task(self._connect_bus(), name="gateway-nats-connect")
+        self._due_task = asyncio.create_task(self.publisher.due.run(self.redis), name="gateway-signals-due")
 
     async def _connect_bus(self) -> None:
         self.nc = await bus.connect(self.settings, "gateway", on_state=self._on_bus_state)
@@ -168,8 +170,9 @@ class Gateway:
         self.metrics.nats_connected.set(1 if connected else 0)
 
     async def shutdown(self) -> None:
-        if self._connect_task and not self._connect_task.done():
-            self._connect_task.cancel()
+        for task in (self._connect_task, self._due_task):
+            if task is not None and not task.done():
+                task.cancel()
         if self.nc is not None and not self.nc.is_closed:
             await self.nc.drain()
         if self.redis is not None:

@@ -26,6 +26,7 @@ from nats.js import JetStreamContext
 
 from agentic_trading import bus
 from agentic_trading.gateway.answers import RETRY_AFTER, Answer
+from agentic_trading.gateway.due import DueWatch
 from agentic_trading.redis_keys import decision_key, workflow_key
 from agentic_trading.settings import Settings
 from agentic_trading.signals import Signal
@@ -43,6 +44,7 @@ class SignalPublisher:
     def __init__(self, settings: Settings, metrics: GatewayMetrics):
         self.settings = settings
         self.metrics = metrics
+        self.due = DueWatch(metrics.signals_due, settings.decision_deadline_s)  # run by the app (Gateway.startup)
         self.inflight = 0
         metrics.inflight_publishes.set_function(lambda: self.inflight)
 
@@ -93,7 +95,9 @@ class SignalPublisher:
             "test": signal.test,
             "duplicate": bool(ack.duplicate),
         }
-        if ack.duplicate:
+        if not ack.duplicate:
+            self.due.accepted(signal.signal_id, signal.received_at)  # the objective counts it once, when due
+        else:
             self.metrics.duplicates.inc()
             with bind_signal(signal.signal_id, signal.correlation_id):
                 original = await original_correlation_id(js, redis, signal.signal_id, ack.seq)

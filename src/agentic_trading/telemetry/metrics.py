@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
 from agentic_trading import __version__
 from agentic_trading.gateway.auth import AUTH_FAILURE_REASONS
+from agentic_trading.gateway.due import OUTCOMES as SIGNAL_DUE_OUTCOMES
 from agentic_trading.signals import VALIDATION_REASONS
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -89,6 +90,13 @@ class GatewayMetrics:
         self.duplicates = Counter(
             "gateway_duplicate_signals_total", "Accepted webhooks JetStream recognised as a retry", registry=r
         )
+        self.signals_due = Counter(
+            "gateway_signals_due_total",
+            "Accepted signals counted 3 s after receipt by their decision: on_time (decided within the deadline"
+            " plus 0.5 s), late (later or not at all), unverified (Redis unreadable)",
+            ["outcome"],
+            registry=r,
+        )
         for endpoint in WEBHOOK_ENDPOINTS:
             self.processing_duration.labels(endpoint)
             for status in WEBHOOK_STATUSES:
@@ -97,6 +105,8 @@ class GatewayMetrics:
             self.validation_errors.labels(reason)
         for reason in AUTH_FAILURE_REASONS:
             self.auth_failures.labels(reason)
+        for outcome in SIGNAL_DUE_OUTCOMES:
+            self.signals_due.labels(outcome)
 
 
 class AgentMetrics:
