@@ -20,7 +20,14 @@ from agentic_trading.chaos import partition as kernel
 from agentic_trading.chaos import streams
 from agentic_trading.chaos.errors import ChaosError, FaultError
 from agentic_trading.chaos.observe import poll_until
-from agentic_trading.chaos.pressure import MalformedFlood, RedisSpin, fill_redis, free_redis, spin_could_not_test
+from agentic_trading.chaos.pressure import (
+    MalformedFlood,
+    RedisSpin,
+    fill_redis,
+    free_redis,
+    spin_could_not_test,
+    spin_made_it_late,
+)
 from agentic_trading.chaos.proxy import FaultProxy
 from agentic_trading.chaos.session import Session, current, sigint_deferred
 from agentic_trading.chaos.signals import SignalFlow
@@ -353,11 +360,14 @@ def burn_cpu(name: str = "redis") -> str:
     session = current()
     if name != "redis":
         raise ChaosError(f"burn_cpu can spin redis only (a Lua loop runs in its thread), not {name}")
-    spin = RedisSpin(credentials.redis_url(session.stack.settings, credentials.ADMIN))
+    pid = session.stack.supervisor.info(name)[0].pid or None  # its main thread runs the Lua
+    url = credentials.redis_url(session.stack.settings, credentials.ADMIN)
+    spin = RedisSpin(url, pid=pid, group_pid=session.stack.supervisor.pid())  # supervisord: its session's group
     session.on_undo(f"spin:{name}", spin.stop)
     spin.start()
-    session.mark_fault(f"CPU spin in {name} (Lua busy loops in its one thread)")
+    session.mark_fault(f"CPU spin in {name} (Lua busy loops in its one thread, nice {spin.nice})")
     session.extras["explain_silence"] = lambda alert: spin_could_not_test(session.alert_path, name, alert, session.fault_at)
+    session.extras["explain_late"] = lambda alert: spin_made_it_late(session.alert_path, name, alert, session.fault_at)
     return name
 
 

@@ -126,3 +126,20 @@ def judge_cpu_share(most_percent: float | None, sustained_percent: float | None,
         f"(best {sustained_percent:.0f} % held, at most {most_percent:.0f} % in one sample): "
         "the machine was too busy to test the alert"
     )
+
+
+def judge_cpu_first_hold(first_hold_percent: float | None, threshold: float, hold_s: float, ramp_s: float) -> str | None:
+    """Why a CPU alert notified after its budget says nothing of the alert path, or None when it is a failure.
+
+    The budget (the alert's ``for`` + 3 s) presumes the spin kept the core from the fault on.
+    ``first_hold_percent`` is the least share it kept over the first whole ``hold_s`` after
+    ``ramp_s`` (the exporter's first interval straddles the fault). Above ``threshold`` the
+    spin held and a late notification is the alert path's (None). Below it, one second the
+    machine did not give the spin restarted the hold: the time measures the machine.
+    """
+    if first_hold_percent is None or first_hold_percent > threshold:
+        return None
+    return (
+        f"the spin fell to {first_hold_percent:.0f} % of a core within its first {hold_s:g} s "
+        f"(from {ramp_s:g} s after the fault; threshold {threshold:g} %), which restarted the alert's hold"
+    )

@@ -66,9 +66,10 @@ class AlertPath:
         """Alerts pending or firing."""
         return {a["labels"]["alertname"] for a in self.prometheus_alerts()}
 
-    def query_max(self, promql: str) -> float | None:
-        """The largest value of an instant PromQL query (None: no series)."""
-        result = self._get("prometheus", "/api/v1/query", query=promql)["data"]["result"]
+    def query_max(self, promql: str, at: float | None = None) -> float | None:
+        """The largest value of an instant PromQL query, now or ``at`` (Unix seconds) (None: no series)."""
+        params = {"query": promql} if at is None else {"query": promql, "time": at}
+        result = self._get("prometheus", "/api/v1/query", **params)["data"]["result"]
         return max((float(r["value"][1]) for r in result), default=None)
 
     def alert_rule(self, alert: str) -> dict[str, Any] | None:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from agentic_trading.chaos.measure import first_notification, judge_cpu_share, judge_signals, unexpected_alerts
+from agentic_trading.chaos.measure import (
+    first_notification,
+    judge_cpu_first_hold,
+    judge_cpu_share,
+    judge_signals,
+    unexpected_alerts,
+)
 
 
 def _note(alert: str, status: str, at: float, fingerprint: str = "f1", starts: str = "s1") -> dict[str, object]:
@@ -63,3 +69,13 @@ def test_a_spin_that_never_kept_the_core_for_a_whole_hold_tested_nothing_and_say
 
 def test_no_cpu_sample_at_all_is_not_the_machine_s_fault():
     assert judge_cpu_share(most_percent=None, sustained_percent=None, threshold=90.0, hold_s=25.0) is None
+
+
+def test_a_cpu_alert_notified_late_while_the_spin_held_from_the_fault_is_the_alert_path_s_failure():
+    assert judge_cpu_first_hold(first_hold_percent=96.0, threshold=90.0, hold_s=25.0, ramp_s=2.0) is None
+    assert judge_cpu_first_hold(first_hold_percent=None, threshold=90.0, hold_s=25.0, ramp_s=2.0) is None
+
+
+def test_a_spin_that_dipped_in_its_first_hold_explains_a_late_notification_and_says_how_far():
+    why = judge_cpu_first_hold(first_hold_percent=87.0, threshold=90.0, hold_s=25.0, ramp_s=2.0)
+    assert why is not None and "87 %" in why and "first 25 s" in why and "restarted the alert's hold" in why

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from agentic_trading.chaos.experiment import Experiment
+from agentic_trading.chaos.observe import FiringSeen
+from agentic_trading.chaos.probes import wait_for_alert_firing
 from agentic_trading.chaos.runner import judge
-from agentic_trading.chaos.session import Session, sigint_deferred
+from agentic_trading.chaos.session import Session, active, sigint_deferred
 
 EXPERIMENT = Experiment("gateway-down", Path("chaos/gateway-down.yaml"), "t", "GatewayDown", "stop", document={})
 
@@ -102,3 +104,35 @@ def test_a_ctrl_c_during_a_fault_call_is_raised_after_the_call_completes():
             completed.append("stop returned")  # not cut in half by the Ctrl-C
     assert completed == ["stop returned"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class _LateAlertPath:
+    """An alert path whose alert (for 25 s) is notified 38.6 s after the fault."""
+
+    def __init__(self, fault_at: float):
+        self.fault_at = fault_at
+
+    def alert_for_s(self, alert: str) -> float:
+        return 25.0
+
+    def wait_for_firing(self, alert: str, since: float, deadline_s: float) -> FiringSeen:
+        note = {"received_at": self.fault_at + 38.6, "startsAt": "2026-11-30T14:00:10Z", "fingerprint": "f"}
+        return FiringSeen(alertmanager=self.fault_at + 38.5, notification=note)
+
+
+@pytest.mark.parametrize(("explained", "status"), [(True, "inconclusive"), (False, "failed")])
+def test_a_late_notification_is_inconclusive_only_when_the_fault_explains_it(
+    monkeypatch: pytest.MonkeyPatch, explained: bool, status: str
+) -> None:
+    session = _session()
+    session.fault_at = 1_000.0
+    monkeypatch.setattr(Session, "alert_path", property(lambda self: _LateAlertPath(1_000.0)))
+    if explained:
+        session.extras["explain_late"] = lambda alert: "the spin fell to 87 % of a core within its first 25 s"
+    with active(session):
+        wait_for_alert_firing("GatewayDown")
+    result = judge(EXPERIMENT, session, _journal())
+    assert result.status == status
+    assert "notified 38.6 s after the fault (budget 28 s)" in result.message
+    if explained:
+        assert "time not tested: the spin fell to 87 %" in result.message
