@@ -130,19 +130,29 @@ def test_two_workers_both_serve_and_a_scrape_counts_every_request(live: LiveStac
             counted = {file.name: _webhooks_counted_by(file) for file in gateway.metrics_dir.glob("counter_*.db")}
             return counted if len(signal_ids) >= MIN_ACCEPTED and len(counted) == WORKERS and all(counted.values()) else None
 
-        per_worker, _ = eventually(both_took_webhooks, timeout_s=60, interval_s=0, what="webhooks taken by both workers")
+        eventually(both_took_webhooks, timeout_s=60, interval_s=0, what="webhooks taken by both workers")
         accepted = len(signal_ids)
 
-        # Whichever worker answers the scrape, it counts every worker's requests.
+        # The last answer's count may land just after the client has it (the per-worker files
+        # once read 39 of 40 right after the last answer): wait for it, briefly, then every
+        # scrape, whichever worker answers it, counts every worker's requests exactly.
+        total = ("gateway_processing_duration_seconds_count", (("endpoint", "test"),))
+        eventually(
+            lambda: _scrape(client, gateway.url).get(total) == accepted + invalid,
+            timeout_s=5,
+            what=f"a scrape counting all {accepted + invalid} webhooks",
+        )
         for _ in range(4):
             samples = _scrape(client, gateway.url)
             assert samples[("gateway_webhooks_total", (("endpoint", "test"), ("status", "200")))] == accepted
             assert samples[("gateway_webhooks_total", (("endpoint", "test"), ("status", "422")))] == invalid
-            count = ("gateway_processing_duration_seconds_count", (("endpoint", "test"),))
-            assert samples[count] == accepted + invalid
+            assert samples[total] == accepted + invalid
             assert samples[("gateway_nats_connected", ())] == 1
 
-    # Both workers took webhooks, and their own files add up to every request.
+    # Both workers took webhooks, and their own files add up to every request (read again after
+    # the scrapes, for the same reason).
+    per_worker = {file.name: _webhooks_counted_by(file) for file in gateway.metrics_dir.glob("counter_*.db")}
+    assert len(per_worker) == WORKERS and all(per_worker.values()), per_worker
     assert sum(per_worker.values()) == accepted + invalid, per_worker
 
     # Exactly once: each accepted signal decided once (dedup lives in JetStream and Redis, not the worker).
