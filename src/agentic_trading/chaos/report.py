@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 from xml.etree import ElementTree
 
 from agentic_trading.chaos.runner import ExperimentResult
@@ -11,6 +12,11 @@ from agentic_trading.chaos.runner import ExperimentResult
 
 def to_json(results: Sequence[ExperimentResult]) -> str:
     return json.dumps({"experiments": [r.to_json() for r in results]}, indent=2)
+
+
+def durations_of(report: Mapping[str, Any]) -> dict[str, float]:
+    """Each experiment's ``duration_s`` from a parsed JSON report (what plans ``--stacks``)."""
+    return {e["name"]: float(e["duration_s"]) for e in report["experiments"] if e.get("duration_s")}
 
 
 def _cell(value: float | None) -> str:
