@@ -252,18 +252,22 @@ def test_ctrl_c_during_a_sharded_run_rolls_back_and_stops_the_extra_stack(live: 
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal (see above)
     )
     seen: list[str] = []
+    on_stack_2 = None  # the experiment the plan put on the extra stack: Ctrl-C once its fault is in
     assert process.stderr is not None
     for line in process.stderr:
         seen.append(line)
-        if any("stack 2" in s and " up in " in s for s in seen) and any("fault:" in s for s in seen):
+        if "started on stack 2" in line:
+            on_stack_2 = line.split()[1]
+        if on_stack_2 and line.split()[1:2] == [on_stack_2] and "fault:" in line:
             break
-    assert any(" up in " in s for s in seen), "".join(seen)
+    assert on_stack_2 and "fault:" in seen[-1], "".join(seen)
 
     process.send_signal(signal.SIGINT)  # the parent only: it forwards one SIGINT to each experiment
     stdout, rest = process.communicate(timeout=180)
     stderr = "".join(seen) + rest
 
     assert process.returncode == 1, stderr
-    assert "interrupted" in {r["status"] for r in json.loads(stdout)["experiments"]}, stdout
+    statuses = {r["name"]: r["status"] for r in json.loads(stdout)["experiments"]}
+    assert statuses[on_stack_2] == "interrupted", stdout
     assert_extra_stack_gone(live, stderr)
     assert_left_as_it_was(live)

@@ -15,6 +15,8 @@ differ by the difference of two base ports put two programs on one port), and th
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -136,7 +138,11 @@ class Fleet:
                 extra.thread.join()
         for extra in self.extras:
             try:
-                if extra.stack.down():
+                # Stack.down logs one line through structlog, whose default (the CLI configures
+                # none) is stdout: there it would break the JSON report the run prints.
+                with contextlib.redirect_stdout(sys.stderr):
+                    stopped = extra.stack.down()
+                if stopped:
                     self.progress(extra.index, "down")
             except Exception as exc:  # noqa: BLE001 - go on stopping the others; say what is left
                 self.progress(

@@ -103,6 +103,11 @@ def run_concurrently(
                 child.process.wait()
                 timelines[stacks.index(child.stack)].ended(child.experiment)
                 results.append(_reap(child, progress))
+            for k, waiting in enumerate(pending):  # never started: interrupted too, so the run cannot read as passed
+                for experiment in waiting:
+                    why = "not started: interrupted (Ctrl-C) before its turn"
+                    skipped = ExperimentResult(experiment.name, experiment.alert, "interrupted", experiment.fault, message=why)
+                    results.append(_on(skipped, stacks[k]))
     return results
 
 
