@@ -11,7 +11,8 @@ same :func:`~agentic_trading.chaos.schedule.next_to_start` the run uses, to chec
 running it.
 
 The plan is greedy, longest first: each experiment goes to the stack where the replayed plan
-so far ends earliest (ties: the stack with fewer seconds of work, then the first). An
+so far ends earliest (ties: the stack with fewer seconds of work, then the first); then single
+moves and swaps between stacks are kept while they shorten the replayed run. An
 experiment that must run alone (the Watchdog's) goes to the first stack, which is up before
 the run starts; the extra stacks start beside the first experiments, so :func:`plan` counts
 ``ready_s`` before anything can start on them.
@@ -22,7 +23,7 @@ the fixed part of every experiment (:func:`estimate_s`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from agentic_trading.chaos.experiment import Experiment
@@ -102,7 +103,55 @@ def plan(
             return (max(ends), sum(seconds[x.name] for x in trial), k)
 
         placed[min(range(stacks), key=cost)].append(experiment)
+    return _improve(placed, capacity, seconds, ready_s)
+
+
+def _improve(
+    placed: list[list[Experiment]], capacity: int, seconds: Mapping[str, float], ready_s: float, rounds: int = 20
+) -> list[list[Experiment]]:
+    """Move one experiment to another stack, or swap two, while that shortens the replayed run.
+
+    The greedy placement is blind to what comes after it (measured: 264 s where a swap gave
+    260 s); a few rounds of single moves and swaps fix most of that, in well under a second.
+    """
+
+    def score(shards: list[list[Experiment]]) -> tuple[float, float]:
+        ends = sorted((_end(k, shard, capacity, seconds, ready_s) for k, shard in enumerate(shards)), reverse=True)
+        return (ends[0], sum(ends))
+
+    best = score(placed)
+    for _ in range(rounds):
+        improved = False
+        for trial in _neighbours(placed):
+            trial_score = score(trial)
+            if trial_score < best:
+                placed, best, improved = trial, trial_score, True
+                break
+        if not improved:
+            break
     return placed
+
+
+def _neighbours(placed: list[list[Experiment]]) -> Iterator[list[list[Experiment]]]:
+    """Every placement one move or one swap away (the Watchdog's kind stays on the first stack)."""
+    for k, shard in enumerate(placed):
+        for e in shard:
+            if alone(e):
+                continue
+            for j in range(len(placed)):
+                if j == k:
+                    continue
+                moved = [list(s) for s in placed]
+                moved[k].remove(e)
+                moved[j].append(e)
+                yield moved
+                for f in placed[j]:
+                    if alone(f) or j < k:
+                        continue
+                    swapped = [list(s) for s in moved]
+                    swapped[j].remove(f)
+                    swapped[k].append(f)
+                    yield swapped
 
 
 def _end(k: int, assigned: Sequence[Experiment], capacity: int, seconds: Mapping[str, float], ready_s: float) -> float:
