@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-from pathlib import Path
 
 import pytest
 
+from _support import chaos_experiment as _experiment
 from agentic_trading.chaos.errors import NoFreeOffsetError
-from agentic_trading.chaos.experiment import Experiment, default_experiments_dir, discover
+from agentic_trading.chaos.experiment import default_experiments_dir, discover
 from agentic_trading.chaos.fleet import check_offsets, pick_offsets
 from agentic_trading.chaos.report import durations_of
 from agentic_trading.chaos.schedule import conflict
@@ -18,20 +18,6 @@ from agentic_trading.settings import Settings
 from agentic_trading.stack import select_programs
 from agentic_trading.stack.programs import program_ports
 from agentic_trading.stack.state import replace_settings
-
-
-def _experiment(name: str, alert: str, *, touches: tuple[str, ...] = (), also: tuple[str, ...] = ()) -> Experiment:
-    return Experiment(
-        name,
-        Path(f"chaos/{name}.yaml"),
-        name,
-        alert,
-        "fault",
-        document={},
-        also_notified={a: "why" for a in also},
-        touches=frozenset(touches),
-    )
-
 
 SLOW = _experiment("slo-burn-slow", "SLOBurnRateSlow", touches=("orchestrator",))
 FAST = _experiment("slo-burn-fast", "SLOBurnRateFast", touches=("orchestrator",))
