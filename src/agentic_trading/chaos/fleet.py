@@ -150,6 +150,17 @@ class Fleet:
                 )
 
 
+def stop_leftovers(first: Stack, progress: Callable[[str], None]) -> None:
+    """Stop extra stacks a killed run (SIGKILL) left running, before offsets are picked around them."""
+    root = first.paths.state_dir / EXTRA_DIR
+    for state_dir in sorted(root.glob("stack-*")) if root.is_dir() else []:
+        stack = Stack(state_dir=state_dir)
+        if stack.is_running():
+            with contextlib.redirect_stdout(sys.stderr):  # Stack.down's log line (see Fleet.stop)
+                stack.down()
+            progress(f"stopped the stack in {state_dir}, left running by an earlier run")
+
+
 def programs_of(stack: Stack) -> list[Program]:
     """The programs the first stack runs (what each extra stack starts too)."""
     record = stack.record()

@@ -17,7 +17,7 @@ from rich.table import Table
 
 from agentic_trading.chaos.errors import ExperimentFileError
 from agentic_trading.chaos.experiment import Experiment, default_experiments_dir, discover, select
-from agentic_trading.chaos.fleet import Fleet, check_offsets, label, pick_offsets, programs_of
+from agentic_trading.chaos.fleet import Fleet, check_offsets, label, pick_offsets, programs_of, stop_leftovers
 from agentic_trading.chaos.lanes import LaneProgress, run_concurrently
 from agentic_trading.chaos.report import TEXT_HEADERS, durations_of, text_rows, to_json, to_junit, to_markdown
 from agentic_trading.chaos.runner import ExperimentResult, concurrent, run_one, sigint_ignored
@@ -195,6 +195,8 @@ def _run_sharded(
     shards = plan(chosen, count, concurrency, measured)
     shards = [shards[0], *(shard for shard in shards[1:] if shard)]  # an extra stack with nothing to run is not started
     count = len(shards)
+    say = _lane_progress(started)
+    stop_leftovers(stack, lambda message: say("-", message))
     programs = programs_of(stack)
     offsets = _offsets(stack, programs, count - 1, stack_offsets)
     seconds = {e.name: estimate_s(e, measured) for e in chosen}
@@ -208,7 +210,6 @@ def _run_sharded(
         for k, (shard, r) in enumerate(zip(shards, replayed, strict=True), start=1):
             names = ", ".join(sorted(e.name for e in shard))
             err_console.print(f"  stack {k}: {len(shard)} experiments, {r.end_s:.0f} s: {escape(names)}", soft_wrap=True)
-    say = _lane_progress(started)
     fleet = Fleet.of(stack, offsets, lambda k, message: say(f"stack {k + 1}", message))
     try:
         fleet.start()
