@@ -30,7 +30,7 @@ from agentic_trading.chaos.experiment import Experiment
 from agentic_trading.chaos.schedule import alone, expected_s, longest_chain, next_to_start, start_order
 
 # Steady states, settling, the resolution hold and the child process's start: 5–8 s measured
-# per experiment beyond its notify and resolve waits (docs/chaos.md, "What bounds `--all`").
+# per experiment beyond its notify and resolve waits (docs/chaos.md, "Sharding over stacks").
 FIXED_S = 7.0
 # An extra fast-profile stack is healthy and scraped 15–25 s after it is started on this machine.
 EXTRA_STACK_READY_S = 25.0
