@@ -77,8 +77,6 @@ class Program:
     # Writes and rotates logs/<name>.log itself (AT_LOG_FILE, telemetry/log_file.py) instead of
     # printing lines for supervisord to copy: every Python program of ours.
     writes_own_log: bool = False
-    # Environment variables the program always starts with, over the stack's own.
-    env: tuple[tuple[str, str], ...] = ()
 
     @property
     def priority(self) -> int:
@@ -206,10 +204,6 @@ PROGRAMS: tuple[Program, ...] = (
         tier=TIER_INFRASTRUCTURE,
         binary="nats-server",
         data="nats",
-        # One Go scheduler thread: with one per core, nats-server handed each message between
-        # threads that slept and woke (20 context switches a signal at 200/s, 9 with one) and
-        # cost 30 % more CPU per signal; docs/benchmarks.md, "Fifth pass".
-        env=(("GOMAXPROCS", "1"),),
     ),
     Program(
         name="redis",

@@ -147,11 +147,10 @@ def render_supervisord_conf(
         if program.writes_own_log:
             # The program appends to and rotates this file itself (telemetry/log_file.py); supervisord
             # only adds what is printed before the program opens it, and must not rotate it.
-            own_env = render_environment({**environment, LOG_FILE_ENV: str(log_file), **dict(program.env)})
+            own_env = render_environment({**environment, LOG_FILE_ENV: str(log_file)})
             log_max_bytes = "0"
         else:
-            own_env = render_environment({**environment, **dict(program.env)}) if program.env else env_line
-            log_max_bytes = LOG_MAXBYTES
+            own_env, log_max_bytes = env_line, LOG_MAXBYTES
         sections += [
             f"[program:{program.name}]",
             f"command={_ini(command)}",

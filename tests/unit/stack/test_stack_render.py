@@ -77,19 +77,6 @@ def test_supervisord_accepts_the_rendered_conf(settings: Settings, stub_observab
     assert env["PYTHONUNBUFFERED"] == "1"
 
 
-def test_nats_server_alone_runs_one_go_scheduler_thread(settings: Settings, stub_observability: types.ModuleType) -> None:
-    """GOMAXPROCS=1 halves nats-server's context switches per signal (docs/benchmarks.md, "Fifth pass")."""
-    from supervisor.options import ServerOptions
-
-    paths, _ = _render_all(settings)
-    options = ServerOptions()
-    options.realize(args=["-c", str(paths.supervisord_conf)])
-    env = {g.name: g.process_configs[0].environment for g in options.process_group_configs}
-    assert env["nats"]["GOMAXPROCS"] == "1"
-    assert env["nats"]["AT_PORT_OFFSET"] == "43000"  # the stack's environment as well, not instead
-    assert [name for name, e in env.items() if "GOMAXPROCS" in e] == ["nats"]
-
-
 def test_ports_are_shifted_by_the_offset(settings: Settings, stub_observability: types.ModuleType) -> None:
     paths, rendered = _render_all(settings)
     nats_conf = paths.config_file("nats.conf").read_text()
