@@ -44,14 +44,13 @@ from prometheus_client import Counter
 from redis.exceptions import RedisError
 
 from agentic_trading.redis_keys import decision_key
+from agentic_trading.telemetry.labels import LATE, ON_TIME, SIGNAL_DUE_OUTCOMES, UNVERIFIED
 from agentic_trading.telemetry.logging import get_logger
 
 log = get_logger("gateway")
 
-ON_TIME = "on_time"
-LATE = "late"
-UNVERIFIED = "unverified"
-OUTCOMES = (ON_TIME, LATE, UNVERIFIED)
+# The outcomes (label values, defined below the services): see the module docstring.
+OUTCOMES = SIGNAL_DUE_OUTCOMES
 
 # The orchestrator decides an incomplete workflow at the deadline, on its sweeper's 50 ms tick
 # and a Redis round trip later (2.0-2.1 s): that is the on-time answer it is built to give.
