@@ -194,6 +194,33 @@ def wait_for_alert_firing(alert: str) -> dict[str, Any]:
     return {"fire_s": obs.time_to_fire_s, "alertmanager_s": obs.time_to_alertmanager_s, "notify_s": obs.time_to_notify_s}
 
 
+def wait_for_alert_firing_for_each(alert: str, services: list[str], within_s: float = 15.0) -> list[str]:
+    """Wait until the receiver has a firing ``alert`` for each of ``services``: a fault that fails them all pages for each.
+
+    An alert with a label per service is one alert, and one page, per service. Repairing after
+    the first page would let a service whose errors reached Prometheus a scrape later page for
+    the first time after the repair (measured: agent-correlation 1 s after the other agents, which
+    resolved 2 s after firing). Called between the first page and the repair.
+    """
+    session = current()
+    fault_at = session.fault_at
+    if fault_at is None:
+        raise ChaosError(f"no fault was injected before waiting for {alert}")
+    seen: set[str] = set()
+
+    def every_one_paged() -> bool:
+        notes = session.alert_path.notifications(since=fault_at)
+        seen.update(n.get("labels", {}).get("service", "") for n in notes if n["alertname"] == alert and n["status"] == "firing")
+        return set(services) <= seen
+
+    if not poll_until(every_one_paged, within_s, interval_s=0.1):
+        missing = ", ".join(sorted(set(services) - seen))
+        session.problem(f"{alert} was not notified for {missing} within {within_s:g} s of the fault")
+        raise ChaosError(f"{alert} never fired for {missing}")
+    session.progress(f"{alert} notified for each of {', '.join(services)}")
+    return sorted(services)
+
+
 def wait_for_alert_resolved(alert: str) -> float:
     """Repair → the receiver's resolved notification of the episode that fired."""
     session = current()
