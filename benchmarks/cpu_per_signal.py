@@ -6,7 +6,8 @@ agent-sentiment,agent-correlation,orchestrator --port-offset N --state-dir D``),
 the code, ``atctl restart`` the programs, run it again. Each run measures every program's idle
 use for 5 s, sends ``atctl load --rate R --duration S``, waits for every accepted signal to be
 decided, and prints, per program, CPU ms per decided signal (plain and above idle, as
-``decisions.py`` does). With ``--profile DIR`` it also records the gateway, the orchestrator
+``decisions.py`` does) and wake-ups per decided signal (voluntary context switches of all its
+threads: the count moves far less with other people's load than CPU time does). With ``--profile DIR`` it also records the gateway, the orchestrator
 and two agents with ``py-spy record -f raw`` during the load and prints where each spent its
 samples (py-spy is in the ``bench`` extra).
 
@@ -26,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from _cpu import cpu_seconds, idle_cores, marginal_ms, per_signal_ms
+from _cpu import cpu_seconds, idle_cores, marginal_ms, per_signal_ms, wakeups
 from _harness import stream_state
 
 from agentic_trading.settings import Settings
@@ -62,6 +63,7 @@ def main() -> None:
     stack = Stack(Settings(state_dir=args.state_dir, port_offset=args.port_offset))
     idle = idle_cores(stack)
     first, cpu_before, started = decisions_so_far(stack), cpu_seconds(stack), time.monotonic()
+    woken_before = wakeups(stack)
     stack_args = ["--port-offset", str(args.port_offset), "--state-dir", str(args.state_dir)]
     load = subprocess.Popen(
         [str(BIN / "atctl"), "load", "--rate", str(args.rate), "--duration", str(args.duration), "-q", "--format", "json", *stack_args],
@@ -86,14 +88,16 @@ def main() -> None:
         time.sleep(0.2)
     decided = decisions_so_far(stack) - first
     cpu_after, wall_s = cpu_seconds(stack), time.monotonic() - started
+    woken = {n: (c - woken_before.get(n, c)) / max(1, decided) for n, c in wakeups(stack).items()}
     plain = per_signal_ms(cpu_before, cpu_after, decided)
     above_idle = marginal_ms(cpu_before, cpu_after, idle, wall_s, decided)
     print(f"{args.rate}/s for {args.duration:g} s: {accepted} accepted, {decided} decided, {wall_s:.1f} s with the drain, "
           f"load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-    print(f"{'program':20} {'CPU ms/signal':>14} {'above idle':>11} {'idle cores':>11}")
+    print(f"{'program':20} {'CPU ms/signal':>14} {'above idle':>11} {'idle cores':>11} {'wake-ups/signal':>16}")
     for name, ms in plain.items():
-        print(f"{name:20} {ms:14.3f} {above_idle.get(name, 0):11.3f} {idle.get(name, 0):11.3f}")
-    print(f"{'all':20} {sum(plain.values()):14.3f} {sum(above_idle.values()):11.3f} {sum(idle.values()):11.3f}")
+        print(f"{name:20} {ms:14.3f} {above_idle.get(name, 0):11.3f} {idle.get(name, 0):11.3f} {woken.get(name, 0):16.1f}")
+    print(f"{'all':20} {sum(plain.values()):14.3f} {sum(above_idle.values()):11.3f} {sum(idle.values()):11.3f} "
+          f"{sum(woken.values()):16.1f}")  # fmt: skip
     for name, out, _ in spies:
         if out.exists():
             print(f"\n{name}: share of samples by function (py-spy, {out})")

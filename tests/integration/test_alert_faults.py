@@ -209,13 +209,22 @@ def test_a_single_threaded_spin_in_redis_reaches_highcpu(live: LiveStack):
     The spin is the chaos experiment's (chaos/high-cpu.yaml, RedisSpin): 10 ms chunks, so
     Redis keeps serving its other clients and RedisDown stays quiet. HighCPU goes pending on the
     per-core figure, holds through its fast 25 s `for` and reaches the receiver as a warning for
-    service="redis"; it resolves once the spin stops. It skips, saying so, only when the shared
-    machine cannot give the spin a core at all (never in CI's run on a machine of its own).
+    service="redis"; it resolves once the spin stops. As in the experiment, Redis' thread and its
+    stack's scheduling group spin at a raised priority (nice -15, put back after: RedisSpin), so
+    a busy shared machine still gives it the core (at normal priority it skipped in CI at load
+    9-17). It skips, with the experiment's own measured reason (``spin_could_not_test``), only
+    when even then the spin did not hold the core for a whole hold.
     (This test once failed in every full run: it spun Redis as an anonymous client, which the
     stack refuses since per-service credentials, so nothing spun.)
     """
+    if os.geteuid() != 0:
+        pytest.skip("the spin's raised priority needs root (CAP_SYS_NICE), as chaos/high-cpu.yaml does")
     started = time.time()
-    spin = RedisSpin(live.redis_admin_url)
+    redis_pid = live.stack.supervisor.info("redis")[0].pid
+    nice_before = os.getpriority(os.PRIO_PROCESS, redis_pid)
+    # The experiment's spin (actions.burn_cpu): Redis' main thread and supervisord's session group.
+    spin = RedisSpin(live.redis_admin_url, pid=redis_pid, group_pid=live.stack.supervisor.pid())
+    path = AlertPath(live.settings, live.http)
     seen_core_percent = 0.0
 
     def highcpu_for_redis() -> list[dict]:
@@ -230,12 +239,9 @@ def test_a_single_threaded_spin_in_redis_reaches_highcpu(live: LiveStack):
         try:
             pending, took = eventually(highcpu_for_redis, timeout_s=20, interval_s=0.5, what="HighCPU for redis")
         except AssertionError:
-            load = os.getloadavg()[0]
-            if spin.chunks > 0 and seen_core_percent < 90 and load > (os.cpu_count() or 1):
-                pytest.skip(
-                    f"the machine is too busy to prove it: the spin got at most {seen_core_percent:.0f} % "
-                    f"of a core (load average {load:.1f} on {os.cpu_count()} cores)"
-                )
+            why = spin_could_not_test(path, "redis", "HighCPU", started) if spin.chunks > 0 else None
+            if why is not None:
+                pytest.skip(f"the machine is too busy to prove it, even at nice {spin.nice}: {why}")
             raise
         assert spin.chunks > 0, "the spin ran no chunk"
         print(
@@ -255,13 +261,14 @@ def test_a_single_threaded_spin_in_redis_reaches_highcpu(live: LiveStack):
             )
         except AssertionError:
             # Pending once is not holding: the chaos experiment's judgment (inconclusive there).
-            why = spin_could_not_test(AlertPath(live.settings, live.http), "redis", "HighCPU", started)
+            why = spin_could_not_test(path, "redis", "HighCPU", started)
             if why is not None:
-                pytest.skip(f"the machine is too busy to prove the hold: {why}")
+                pytest.skip(f"the machine is too busy to prove the hold, even at nice {spin.nice}: {why}")
             raise
-        print(f"HighCPU for redis notified {took + held:.1f} s after the spin started")
+        print(f"HighCPU for redis notified {took + held:.1f} s after the spin started (nice {spin.nice})")
     finally:
         spin.stop()
+    assert os.getpriority(os.PRIO_PROCESS, redis_pid) == nice_before, "the spin's raised priority was not put back"
     assert live.stack.supervisor.info("redis")[0].state == "RUNNING"
     _await_notified(
         live,

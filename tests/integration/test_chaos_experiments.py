@@ -83,6 +83,8 @@ def test_nats_partition_drops_packets_fires_and_loses_no_accepted_signal(live: L
 
     assert result.status == "passed", result.to_json()
     assert "DROP" in result.fault
+    # A cgroup of this fault's own (never one re-made under the name of a neighbour's just removed).
+    assert f"cgroup atctl-chaos-{_tag(live)}gateway-nats-partition-" in result.fault, result.fault
     assert result.time_to_notify_s is not None and result.time_to_notify_s <= 10.0  # publish deadline 1.5 s + hold 5 s + 3 s
     assert result.signals_accepted and result.signals_decided == result.signals_accepted
     assert_left_as_it_was(live)

@@ -34,15 +34,21 @@ HISTORY_TTL_S = 7 * 24 * 3600
 DEFAULT_SEEN_TTL_S = 120
 
 
-# KEYS: seen marker, history list. ARGV: seen ttl, entry, entries kept, history ttl.
+# One call records a whole batch (one per item cost redis-py a command to pack and a reply to
+# read each; docs/benchmarks.md, "Fifth pass"); items are handled in order. Returns how many
+# items were new.
+# KEYS: per item: seen marker, history list. ARGV: seen ttl, entries kept, history ttl, then per item: entry.
 _RECORD_SCRIPT = """
-if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
-  redis.call('RPUSH', KEYS[2], ARGV[2])
-  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
-  redis.call('EXPIRE', KEYS[2], ARGV[4])
-  return 1
+local new = 0
+for i = 1, #KEYS / 2 do
+  if redis.call('SET', KEYS[2 * i - 1], '1', 'NX', 'EX', ARGV[1]) then
+    redis.call('RPUSH', KEYS[2 * i], ARGV[3 + i])
+    redis.call('LTRIM', KEYS[2 * i], -tonumber(ARGV[2]), -1)
+    redis.call('EXPIRE', KEYS[2 * i], ARGV[3])
+    new = new + 1
+  end
 end
-return 0
+return new
 """
 
 
@@ -111,28 +117,18 @@ class HistoryStore:
             return 0
         if self._sha is None:
             self._sha = await self.redis.script_load(_RECORD_SCRIPT)
+        keys: list[str] = []
+        entries: list[str] = []
+        for instrument, signal_id, value in items:
+            keys += [seen_key(self.agent_type, signal_id), self.key_for(instrument)]
+            entries.append(encode_entry(signal_id, value))
+        args = [self.seen_ttl_s, self.keep, HISTORY_TTL_S, *entries]
         try:
-            results = await self._record_with(self._sha, items)
-        except NoScriptError:  # Redis restarted or its script cache was flushed
+            # EVALSHA directly: a registered Script would ask SCRIPT EXISTS first, a second round trip.
+            return int(await self.redis.evalsha(self._sha, len(keys), *keys, *args))
+        except NoScriptError:  # Redis restarted or its script cache was flushed; the call ran nothing
             self._sha = await self.redis.script_load(_RECORD_SCRIPT)
-            results = await self._record_with(self._sha, items)
-        return sum(int(r) for r in results)
-
-    async def _record_with(self, sha: str, items: Sequence[tuple[str, str, str]]) -> list[Any]:
-        # EVALSHA in a plain pipeline: one round trip (a registered Script would add a SCRIPT EXISTS).
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for instrument, signal_id, value in items:
-                pipe.evalsha(
-                    sha,
-                    2,
-                    seen_key(self.agent_type, signal_id),
-                    self.key_for(instrument),
-                    self.seen_ttl_s,
-                    encode_entry(signal_id, value),
-                    self.keep,
-                    HISTORY_TTL_S,
-                )
-            return await pipe.execute()
+            return int(await self.redis.evalsha(self._sha, len(keys), *keys, *args))
 
 
 async def load_positions(redis: aioredis.Redis) -> dict[str, float]:

@@ -122,7 +122,9 @@ def partition_program(name: str, dependency: str = "nats") -> str:
     pid = session.stack.supervisor.info(name)[0].pid
     if not pid:
         raise FaultError(f"{name} is not running: cannot partition it")
-    active = kernel.partition(pid, session.stack.settings.port(dependency), session.tag + name)
+    active = kernel.partition(
+        pid, session.stack.settings.port(dependency), kernel.fault_tag(session.tag, name, session.experiment.name)
+    )
     session.on_undo(f"partition:{name}", lambda: _raise_problems(kernel.heal(active)))
     session.mark_fault(f"partitioned {name} from {dependency}: {active.describe()}")
     return active.describe()
@@ -147,8 +149,11 @@ def reroute_through_proxy(name: str, dependency: str = "nats") -> int:
     proxy_port = session.loop.run(proxy.start(), timeout=5)
     session.on_undo(f"proxy:{name}", lambda: session.loop.run(proxy.close(), timeout=10))
     with _quiet_connection_cut(name):
-        active = kernel.reroute(pid, port, proxy_port, session.tag + name)
-    session.on_undo(f"reroute:{name}", lambda: _end_reroute_quietly(name, active))
+        active = kernel.reroute(pid, port, proxy_port, kernel.fault_tag(session.tag, name, session.experiment.name))
+        session.on_undo(f"reroute:{name}", lambda: _end_reroute_quietly(name, active))
+        cut = kernel.keep_through_proxy(active, READY_WITHIN_S)
+    if cut:
+        session.progress(f"cut {cut} reconnect(s) of {name} that went around the proxy (an old conntrack tuple)")
     session.extras[f"proxy:{name}"] = proxy
     session.progress(f"{name} → {dependency} now through the fault proxy on port {proxy_port}")
     return proxy_port

@@ -40,6 +40,21 @@ def first_notification(
     return min(found, key=lambda n: float(n["received_at"])) if found else None
 
 
+def refiring(
+    notifications: Iterable[Mapping[str, Any]], fired: Mapping[str, Any], resolved_at: float
+) -> Mapping[str, Any] | None:
+    """A firing notification of the very alert ``fired`` notified (same fingerprint) after ``resolved_at``: a flap.
+
+    An alert with a label per service is one alert per service, each its own page group
+    (Alertmanager groups by alertname and service): a fault that fails every agent fires
+    AgentFailing four times, and a lagging agent's first firing can come after the first
+    agent's resolution. That is not the first one's resolution failing to hold.
+    """
+    return first_notification(
+        notifications, fired["alertname"], "firing", resolved_at + 0.001, fingerprint=fired.get("fingerprint")
+    )
+
+
 def unexpected_alerts(notifications: Iterable[Mapping[str, Any]], since: float, allowed: Iterable[str]) -> list[str]:
     """Alert names notified as firing since ``since`` that nobody declared (the Watchdog is always allowed)."""
     permitted = {*allowed, WATCHDOG}

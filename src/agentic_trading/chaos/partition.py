@@ -19,17 +19,27 @@ at once — through the proxy, without a restart (a restart would itself page: a
 down for one scrape). Undo: remove the rule and destroy the proxied connections again, so
 the client reconnects directly.
 
+A NAT rule is only consulted for a connection conntrack sees as *new*. A reconnect whose
+four-tuple matches a connection conntrack still remembers (an entry whose end it never saw
+in full: ESTABLISHED lives five days, and one reset by the server is not "reopened") is
+taken as part of that old connection and reaches the dependency directly, around the proxy.
+:func:`keep_through_proxy` therefore watches the reconnect and cuts any connection that went
+around; the program's own reset makes conntrack forget the tuple, so its next attempt is new.
+
 Every rule carries a comment ``atctl-chaos:<tag>`` and every cgroup is named after the tag,
-so :func:`remove_leftovers` can clean up after a crash. Needs root, iptables and a
-writable cgroup v2 (``scripts/bootstrap.sh`` installs iptables).
+so :func:`remove_leftovers` can clean up after a crash. A tag (see :func:`fault_tag`) is
+unique to one fault of one run: a cgroup is never re-made under the name of one just removed.
+Needs root, iptables and a writable cgroup v2 (``scripts/bootstrap.sh`` installs iptables).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +50,15 @@ from agentic_trading.chaos.errors import FaultError, FaultUnavailableError
 CGROUP2_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
 COMMENT_PREFIX = "atctl-chaos:"
 IPTABLES_TIMEOUT_S = 10.0
+
+
+def fault_tag(prefix: str, program: str, experiment: str) -> str:
+    """``<prefix><program>-<experiment>-<pid><random>``: starts with ``prefix + program`` for cleanup, unique per fault.
+
+    The runner removes leftovers by ``prefix + program``; the rest keeps two faults (even two
+    runs of one experiment) from sharing a cgroup name.
+    """
+    return f"{prefix}{program}-{experiment}-{os.getpid():x}{secrets.token_hex(2)}"
 
 
 def cgroup2_root() -> Path:
@@ -117,7 +136,10 @@ def confine(pid: int, tag: str) -> Confinement:
     except psutil.Error as exc:
         raise FaultError(f"process {pid} is gone ({exc}): is the program running? (atctl status)") from exc
     cgroup = root / _cgroup_name(tag)
-    cgroup.mkdir(exist_ok=True)
+    try:
+        cgroup.mkdir()
+    except FileExistsError as exc:
+        raise FaultError(f"cgroup {cgroup} already exists: fault tags must be unique (fault_tag)") from exc
     confinement = Confinement(pids, cgroup, {p: _cgroup_of(p) for p in pids})
     try:
         for p in pids:
@@ -181,6 +203,8 @@ class Reroute:
 
     confinement: Confinement
     proxy_port: int
+    dependency_port: int
+    host: str = "127.0.0.1"
     rule: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
@@ -189,7 +213,7 @@ class Reroute:
 
 def reroute(pid: int, dependency_port: int, proxy_port: int, tag: str, host: str = "127.0.0.1") -> Reroute:
     """Send every connection of ``pid`` to ``host:dependency_port`` through ``host:proxy_port``, now."""
-    done = Reroute(confine(pid, tag), proxy_port)
+    done = Reroute(confine(pid, tag), proxy_port, dependency_port, host)
     try:
         rule = f"-o lo -p tcp -d {host} --dport {dependency_port} -m cgroup --path {done.confinement.path}".split()
         rule += ["-m", "comment", "--comment", COMMENT_PREFIX + tag, "-j", "REDIRECT", "--to-ports", str(proxy_port)]
@@ -204,8 +228,39 @@ def reroute(pid: int, dependency_port: int, proxy_port: int, tag: str, host: str
     return done
 
 
+def keep_through_proxy(active: Reroute, within_s: float) -> int:
+    """Wait until the program's connections to the dependency all go through the proxy; cut any that went around.
+
+    Returns how many were cut. Returns at once when at least one connection is proxied and
+    none goes around; raises :class:`FaultError` if one still goes around at the deadline
+    (no proxied connection yet is the caller's to judge: the client reconnects on its own time).
+    """
+    deadline = time.monotonic() + within_s
+    cut = 0
+    while True:
+        proxied, around = _split_by_proxy(active)
+        if proxied and not around:
+            return cut
+        if around:
+            cut += _destroy_ports(active.host, around, active.dependency_port)
+        if time.monotonic() >= deadline:
+            if around:
+                raise FaultError(
+                    f"{len(around)} connection(s) to port {active.dependency_port} still went around the proxy "
+                    f"after {cut} cut(s) in {within_s:g} s (conntrack kept their old tuple)"
+                )
+            return cut
+        time.sleep(0.05)
+
+
 def end_reroute(active: Reroute) -> list[str]:
-    """Remove the redirect, cut the proxied connections (the client reconnects directly), restore the cgroup."""
+    """Remove the redirect, cut the proxied connections (the client reconnects directly), restore the cgroup.
+
+    The cut is the program's own reset (``ss -K`` on its socket, which still names the
+    dependency's port): conntrack then forgets the redirected tuple at once, where a close by
+    the proxy could leave it ESTABLISHED for days, redirecting a later connection that drew
+    the same port to a proxy long gone.
+    """
     problems = []
     if active.rule:
         result = _run_iptables("-t", "nat", "-D", "OUTPUT", *active.rule)
@@ -215,7 +270,7 @@ def end_reroute(active: Reroute) -> list[str]:
     problems += active.confinement.release()
     live = [p for p in active.confinement.pids if psutil.pid_exists(p)]
     try:
-        destroy_connections(live, "127.0.0.1", active.proxy_port)
+        destroy_connections(live, active.host, active.dependency_port)
     except FaultError as exc:
         problems.append(str(exc))
     return problems
@@ -223,13 +278,38 @@ def end_reroute(active: Reroute) -> list[str]:
 
 def destroy_connections(pids: list[int], host: str, port: int) -> int:
     """Destroy (``ss -K``) the TCP connections these processes hold to ``host:port``; return how many."""
-    ports = _local_ports(pids, host, port)
-    for local in ports:
+    return _destroy_ports(host, _local_ports(pids, host, port), port)
+
+
+def _destroy_ports(host: str, local_ports: list[int], port: int) -> int:
+    for local in local_ports:
         command = [ss(), "-K", "-t", "src", host, "sport", "=", str(local), "dst", host, "dport", "=", str(port)]
         result = subprocess.run(command, capture_output=True, text=True, timeout=IPTABLES_TIMEOUT_S, check=False)
         if result.returncode != 0:
             raise FaultError(f"ss -K could not cut {host}:{local} -> {port}: {result.stderr.strip()}")
-    return len(ports)
+    return len(local_ports)
+
+
+def _split_by_proxy(active: Reroute) -> tuple[list[int], list[int]]:
+    """The program's established connections to the dependency: (through the proxy, around it), as local ports.
+
+    The program's socket names the dependency's port either way; the proxy's side tells them
+    apart: a redirected connection is an established socket on the proxy's port whose peer is
+    the program's local port (listed by the kernel even before the proxy accepted it).
+    """
+    mine = _local_ports(active.confinement.pids, active.host, active.dependency_port, established_only=True)
+    at_proxy = _established_peers(active.proxy_port)
+    return [p for p in mine if p in at_proxy], [p for p in mine if p not in at_proxy]
+
+
+def _established_peers(port: int) -> set[int]:
+    """Peer ports of established IPv4 TCP sockets whose local port is ``port`` (from /proc/net/tcp)."""
+    peers = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 3 and fields[3] == "01" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+            peers.add(int(fields[2].rsplit(":", 1)[1], 16))
+    return peers
 
 
 def remove_leftovers(tag_prefix: str) -> list[str]:
@@ -284,11 +364,13 @@ def _cgroup_of(pid: int) -> str:
     return "/"
 
 
-def _local_ports(pids: list[int], host: str, port: int) -> list[int]:
+def _local_ports(pids: list[int], host: str, port: int, established_only: bool = False) -> list[int]:
     ports = set()
     for pid in pids:
         try:
             for conn in psutil.Process(pid).net_connections(kind="tcp"):
+                if established_only and conn.status != psutil.CONN_ESTABLISHED:
+                    continue
                 if conn.raddr and conn.raddr.ip == host and conn.raddr.port == port:
                     ports.add(conn.laddr.port)
         except psutil.Error:

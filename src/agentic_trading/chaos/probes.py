@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from agentic_trading.chaos.errors import ChaosError
-from agentic_trading.chaos.measure import first_notification, judge_refused, judge_signals, unexpected_alerts
+from agentic_trading.chaos.measure import first_notification, judge_refused, judge_signals, refiring, unexpected_alerts
 from agentic_trading.chaos.neighbours import Neighbour
 from agentic_trading.chaos.observe import AlertPath, parse_time, poll_until
 from agentic_trading.chaos.session import Session, current
@@ -194,6 +194,33 @@ def wait_for_alert_firing(alert: str) -> dict[str, Any]:
     return {"fire_s": obs.time_to_fire_s, "alertmanager_s": obs.time_to_alertmanager_s, "notify_s": obs.time_to_notify_s}
 
 
+def wait_for_alert_firing_for_each(alert: str, services: list[str], within_s: float = 15.0) -> list[str]:
+    """Wait until the receiver has a firing ``alert`` for each of ``services``: a fault that fails them all pages for each.
+
+    An alert with a label per service is one alert, and one page, per service. Repairing after
+    the first page would let a service whose errors reached Prometheus a scrape later page for
+    the first time after the repair (measured: agent-correlation 1 s after the other agents, which
+    resolved 2 s after firing). Called between the first page and the repair.
+    """
+    session = current()
+    fault_at = session.fault_at
+    if fault_at is None:
+        raise ChaosError(f"no fault was injected before waiting for {alert}")
+    seen: set[str] = set()
+
+    def every_one_paged() -> bool:
+        notes = session.alert_path.notifications(since=fault_at)
+        seen.update(n.get("labels", {}).get("service", "") for n in notes if n["alertname"] == alert and n["status"] == "firing")
+        return set(services) <= seen
+
+    if not poll_until(every_one_paged, within_s, interval_s=0.1):
+        missing = ", ".join(sorted(set(services) - seen))
+        session.problem(f"{alert} was not notified for {missing} within {within_s:g} s of the fault")
+        raise ChaosError(f"{alert} never fired for {missing}")
+    session.progress(f"{alert} notified for each of {', '.join(services)}")
+    return sorted(services)
+
+
 def wait_for_alert_resolved(alert: str) -> float:
     """Repair → the receiver's resolved notification of the episode that fired."""
     session = current()
@@ -284,18 +311,32 @@ def no_unexpected_alerts(settle_s: float = QUIET_WITHIN_S) -> list[str]:
 
 
 def _fired_again(session: Session, resolved_at: float) -> dict[str, Any] | None:
-    """A firing notification of the experiment's alert within its hold of the resolution (polled until then).
+    """A firing notification of the alert that fired, within its hold of the resolution (polled until then).
 
     An alert whose rule flaps at the repair (resolved, then firing again a few evaluations later)
-    pages twice for one incident; the hold is mostly spent settling the signals anyway.
+    pages twice for one incident; the hold is mostly spent settling the signals anyway. The same
+    alert of another service (another agent the fault also failed, scraped a second later) is
+    not this one firing again (:func:`measure.refiring`); it is said, not judged.
     """
-    alert = session.experiment.alert
+    fired = session.fired
+    if fired is None:
+        return None
     remaining = resolved_at + session.experiment.hold_resolved_s - time.time()
-    return session.alert_path.wait_for_notification(
-        lambda notes: first_notification(notes, alert, "firing", resolved_at + 0.001),
-        since=resolved_at,
-        deadline_s=max(0.0, remaining),
+    again = session.alert_path.wait_for_notification(
+        lambda notes: refiring(notes, fired, resolved_at), since=resolved_at, deadline_s=max(0.0, remaining)
     )
+    others = [
+        n
+        for n in session.alert_path.notifications(since=resolved_at)
+        if n["alertname"] == fired["alertname"] and n["status"] == "firing" and n.get("fingerprint") != fired.get("fingerprint")
+    ]
+    for other in others:
+        session.progress(
+            f"{fired['alertname']} for {other.get('labels', {}).get('service', '?')} fired "
+            f"{float(other['received_at']) - resolved_at:.1f} s after the resolution of the one that fired first: "
+            "another service's alert (its own page), not this one firing again"
+        )
+    return again
 
 
 def _since(at: float | None, start: float) -> float | None:

@@ -33,13 +33,7 @@ from agentic_trading.gateway.answers import (
     Answers,
     refusal,
 )
-from agentic_trading.gateway.auth import (
-    AUTH_FAILURE_REASONS,
-    MISSING,
-    REASON_SOURCE_NOT_ALLOWED,
-    SIGNATURE_HEADER,
-    WebhookAuthenticator,
-)
+from agentic_trading.gateway.auth import MISSING, SIGNATURE_HEADER, WebhookAuthenticator
 from agentic_trading.gateway.backlog import BacklogWatch
 from agentic_trading.gateway.limits import (
     AddressSet,
@@ -78,6 +72,7 @@ from agentic_trading.signals import (
     build_signal,
     nests_deeper_than,
 )
+from agentic_trading.telemetry.labels import AUTH_FAILURE_REASONS, REASON_SOURCE_NOT_ALLOWED
 from agentic_trading.telemetry.logging import get_logger
 from agentic_trading.telemetry.metrics import WEBHOOK_STATUSES, GatewayMetrics
 

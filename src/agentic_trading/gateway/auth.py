@@ -15,17 +15,12 @@ import hmac
 from typing import Any
 
 from agentic_trading.signals import FieldError
+from agentic_trading.telemetry.labels import REASON_BAD_SIGNATURE, REASON_MISSING, REASON_WRONG
 
 SIGNATURE_HEADER = b"x-signature"
 SIGNATURE_PREFIX = b"sha256="
 SECRET_FIELD = "secret"
 
-# Bounded values of gateway_auth_failures_total{reason}.
-REASON_MISSING = "missing"
-REASON_WRONG = "wrong"
-REASON_BAD_SIGNATURE = "bad_signature"
-REASON_SOURCE_NOT_ALLOWED = "source_not_allowed"
-AUTH_FAILURE_REASONS = (REASON_MISSING, REASON_WRONG, REASON_BAD_SIGNATURE, REASON_SOURCE_NOT_ALLOWED)
 
 _HOW = 'put it in the JSON body as "secret", or sign the raw body: X-Signature: sha256=<hex HMAC-SHA256>'
 

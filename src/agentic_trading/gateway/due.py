@@ -26,6 +26,9 @@ checked (at most :data:`CHECK_AFTER_S` of traffic): they leave good and total al
 cannot make the ratio worse.
 
 :class:`DueLedger` and :func:`outcome` are pure; :class:`DueWatch` does the reading and counting.
+It sleeps until the earliest signal falls due (at least :data:`SWEEP_INTERVAL_S` between sweeps,
+so a busy gateway still reads many signals per ``MGET``), and with nothing pending until a
+signal is added: an idle gateway never reads Redis for this.
 """
 
 from __future__ import annotations
@@ -41,14 +44,13 @@ from prometheus_client import Counter
 from redis.exceptions import RedisError
 
 from agentic_trading.redis_keys import decision_key
+from agentic_trading.telemetry.labels import LATE, ON_TIME, SIGNAL_DUE_OUTCOMES, UNVERIFIED
 from agentic_trading.telemetry.logging import get_logger
 
 log = get_logger("gateway")
 
-ON_TIME = "on_time"
-LATE = "late"
-UNVERIFIED = "unverified"
-OUTCOMES = (ON_TIME, LATE, UNVERIFIED)
+# The outcomes (label values, defined below the services): see the module docstring.
+OUTCOMES = SIGNAL_DUE_OUTCOMES
 
 # The orchestrator decides an incomplete workflow at the deadline, on its sweeper's 50 ms tick
 # and a Redis round trip later (2.0-2.1 s): that is the on-time answer it is built to give.
@@ -58,6 +60,7 @@ DEADLINE_SLACK_S = 0.5
 CHECK_MARGIN_S = 0.5
 # With the default 2 s deadline: on time within 2.5 s, checked 3 s after receipt.
 CHECK_AFTER_S = 2.0 + DEADLINE_SLACK_S + CHECK_MARGIN_S
+# The shortest pause between sweeps: a signal is counted at most this long after it falls due.
 SWEEP_INTERVAL_S = 0.1
 # Signals read in one MGET; a larger backlog of due signals takes several in the same sweep.
 READ_BATCH = 1000
@@ -77,6 +80,10 @@ class DueLedger:
 
     def add(self, signal_id: str, received_at: float) -> None:
         heapq.heappush(self._heap, (received_at + self.check_after_s, signal_id))
+
+    def next_due(self) -> float | None:
+        """When the earliest signal falls due; None when nothing is waiting."""
+        return self._heap[0][0] if self._heap else None
 
     def take(self, now: float, limit: int = READ_BATCH) -> list[tuple[float, str]]:
         """Remove and return up to ``limit`` signals due at ``now``: (due time, signal id), earliest first."""
@@ -102,6 +109,16 @@ def outcome(raw: bytes | None, on_time_s: float) -> str:
     return ON_TIME if latency <= on_time_s else LATE
 
 
+def pause_before_next_sweep(next_due: float | None, now: float, min_pause_s: float = SWEEP_INTERVAL_S) -> float | None:
+    """Seconds to sleep before the next sweep: until ``next_due``, but at least ``min_pause_s``; None: until woken.
+
+    A signal given back after a failed read is already due: it is tried again ``min_pause_s`` later.
+    """
+    if next_due is None:
+        return None
+    return max(next_due - now, min_pause_s)
+
+
 def given_up(entries: list[tuple[float, str]], now: float, give_up_after_s: float = GIVE_UP_AFTER_S) -> int:
     """How many of ``entries`` (earliest first) are past their due time by ``give_up_after_s``."""
     return sum(1 for due_at, _ in entries if now - due_at >= give_up_after_s)
@@ -114,19 +131,35 @@ class DueWatch:
         self.on_time_s = deadline_s + DEADLINE_SLACK_S
         self.ledger = DueLedger(self.on_time_s + CHECK_MARGIN_S)
         self._counts = {o: counter.labels(o) for o in OUTCOMES}
+        self._added_to_idle = asyncio.Event()
 
     def accepted(self, signal_id: str, received_at: float) -> None:
-        """A new signal was stored (not a retry): count it when it falls due."""
+        """A new signal was stored (not a retry): count it when it falls due.
+
+        Only a signal added to an empty ledger wakes the watch: any other falls due after the
+        one the watch already sleeps towards (receipt times only grow).
+        """
+        if not self.ledger:
+            self._added_to_idle.set()
         self.ledger.add(signal_id, received_at)
 
     async def run(self, redis: aioredis.Redis) -> None:
-        """Sweep until cancelled."""
+        """Sweep when signals fall due, until cancelled."""
         while True:
             try:
                 await self.sweep(redis, time.time())
             except Exception:  # noqa: BLE001 - a bug here must not stop the counting for good; logged
                 log.exception("due_sweep_failed")
-            await asyncio.sleep(SWEEP_INTERVAL_S)
+            await self.wait_for_due()
+
+    async def wait_for_due(self) -> None:
+        """Sleep until the earliest signal falls due, or until a signal is added to an empty ledger."""
+        self._added_to_idle.clear()
+        pause = pause_before_next_sweep(self.ledger.next_due(), time.time())
+        try:  # woken by a new signal: the sweep finds nothing due (no read) and the next wait is timed
+            await asyncio.wait_for(self._added_to_idle.wait(), timeout=pause)
+        except TimeoutError:
+            return
 
     async def sweep(self, redis: aioredis.Redis, now: float) -> dict[str, int]:
         """Count every signal due at ``now``; returns the counts by outcome (for the tests and logs)."""

@@ -11,8 +11,9 @@ Keys:
 * ``at:correlation:<id>``     the signal id of a correlation id, written with the signal's part
   (``atctl trace`` finds a signal by either id without reading whole logs)
 
-The claim is one Lua script: it writes the decision only if none exists, removes the
-deadline, queues the decision for publishing and moves the paper ledger, atomically. A claim
+The claim is one Lua script (one call per batch of decisions): for each it writes the
+decision only if none exists, removes the deadline, queues the decision for publishing and
+moves the paper ledger, atomically. A claim
 that loses removes the deadline too: a deadline that outlived its signal's decision would
 otherwise be loaded, decided and lost by the sweeper every 50 ms for ever.
 So a redelivered signal or opinion, two racing tasks or a restart can never produce a
@@ -28,11 +29,10 @@ decided twice; at about 120 bytes a signal, 256 MB holds two million signals a d
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import redis.asyncio as aioredis
-from redis.asyncio.client import Pipeline
+from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from agentic_trading.opinions import Opinion
@@ -50,53 +50,78 @@ from agentic_trading.signals import Signal
 WORKFLOW_TTL_S = 24 * 3600
 DECISION_TTL_S = 24 * 3600
 
-# KEYS: decision, deadlines, outbox, positions, workflow
-# ARGV: decision json, signal id, ttl, instrument, position delta
+# Each script handles a whole batch in one call: a pipeline of one EVALSHA per message cost
+# redis-py a command to pack, a reply to read and a timeout context each, a third of the
+# orchestrator's CPU at 800 signals/s (docs/benchmarks.md, "Fifth pass"). Items are handled in
+# order, exactly as the per-message calls were, and a batch is now atomic as well.
+
+# Claim decisions: write each only if none exists, remove its deadline, queue it for
+# publishing and move the paper ledger. Returns 1 per decision that won, 0 per one that lost.
+# KEYS: deadlines, outbox, positions, then per decision: decision, workflow
+# ARGV: decision ttl, then per decision: decision json, signal id, instrument, position delta
 _CLAIM_SCRIPT = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[3]) then
-  redis.call('ZREM', KEYS[2], ARGV[2])
-  redis.call('RPUSH', KEYS[3], ARGV[2])
-  if tonumber(ARGV[5]) ~= 0 then
-    redis.call('HINCRBYFLOAT', KEYS[4], ARGV[4], ARGV[5])
+local won = {}
+for i = 1, (#KEYS - 3) / 2 do
+  local decision, workflow = KEYS[2 * i + 2], KEYS[2 * i + 3]
+  local json, signal_id, instrument, delta = ARGV[4 * i - 2], ARGV[4 * i - 1], ARGV[4 * i], ARGV[4 * i + 1]
+  if redis.call('SET', decision, json, 'NX', 'EX', ARGV[1]) then
+    redis.call('ZREM', KEYS[1], signal_id)
+    redis.call('RPUSH', KEYS[2], signal_id)
+    if tonumber(delta) ~= 0 then
+      redis.call('HINCRBYFLOAT', KEYS[3], instrument, delta)
+    end
+    redis.call('EXPIRE', workflow, 300)
+    won[i] = 1
+  else
+    -- Decided already: a deadline left for it would be swept (and lost) every round for ever.
+    redis.call('ZREM', KEYS[1], signal_id)
+    won[i] = 0
   end
-  redis.call('EXPIRE', KEYS[5], 300)
-  return 1
 end
--- Decided already: a deadline left for it would be swept (and lost) every round for ever.
-redis.call('ZREM', KEYS[2], ARGV[2])
-return 0
+return won
 """
 
 
-# Record one message's part of a workflow, unless the signal is decided already.
-# KEYS: decision, workflow, deadlines, correlation index
-# ARGV: field, json, ttl, deadline ('' for an opinion), signal id, index ttl
-# Returns 0 when decided, else the workflow hash (HGETALL) after the write.
+# Record each message's part of its workflow, unless its signal is decided already.
+# KEYS: deadlines, then per part: decision, workflow, correlation index
+# ARGV: workflow ttl, index ttl, then per part: field, json, deadline ('' for an opinion), signal id
+# Returns per part 0 when decided, else the workflow hash (HGETALL) after the write.
 _RECORD_SCRIPT = """
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
+local out = {}
+for i = 1, (#KEYS - 1) / 3 do
+  local decision, workflow, index = KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1]
+  local field, json, deadline, signal_id = ARGV[4 * i - 1], ARGV[4 * i], ARGV[4 * i + 1], ARGV[4 * i + 2]
+  if redis.call('EXISTS', decision) == 1 then
+    out[i] = 0
+  else
+    if deadline ~= '' then
+      redis.call('HSETNX', workflow, field, json)
+      redis.call('ZADD', KEYS[1], 'NX', deadline, signal_id)
+      redis.call('SET', index, signal_id, 'EX', ARGV[2])
+    else
+      redis.call('HSET', workflow, field, json)
+    end
+    redis.call('EXPIRE', workflow, ARGV[1])
+    out[i] = redis.call('HGETALL', workflow)
+  end
 end
-if ARGV[4] ~= '' then
-  redis.call('HSETNX', KEYS[2], ARGV[1], ARGV[2])
-  redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[5])
-  redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6])
-else
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-end
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-return redis.call('HGETALL', KEYS[2])
+return out
 """
 
 
-# KEYS: decision. Replace a published decision by its marker, keeping the TTL. The marker keeps
-# what `atctl trace` needs to find the signal's log lines (ids, outcome, when).
+# Published: off the outbox, and each decision replaced by its marker, keeping the TTL. The
+# marker keeps what `atctl trace` needs to find the signal's log lines (ids, outcome, when).
+# KEYS: outbox, then per signal: decision. ARGV: per signal: signal id
 _SHRINK_SCRIPT = """
-local raw = redis.call('GET', KEYS[1])
-if raw and string.sub(raw, 1, 1) == '{' then
-  local d = cjson.decode(raw)
-  if d['signal_id'] then
-    redis.call('SET', KEYS[1], cjson.encode({correlation_id = d['correlation_id'], decision = d['decision'],
-      status = d['status'], decided_at = d['decided_at'], latency_s = d['latency_s']}), 'KEEPTTL')
+for i = 2, #KEYS do
+  redis.call('LREM', KEYS[1], 1, ARGV[i - 1])
+  local raw = redis.call('GET', KEYS[i])
+  if raw and string.sub(raw, 1, 1) == '{' then
+    local d = cjson.decode(raw)
+    if d['signal_id'] then
+      redis.call('SET', KEYS[i], cjson.encode({correlation_id = d['correlation_id'], decision = d['decision'],
+        status = d['status'], decided_at = d['decided_at'], latency_s = d['latency_s']}), 'KEEPTTL')
+    end
   end
 end
 return 0
@@ -121,43 +146,35 @@ class WorkflowStore:
         For each part: None when its signal is decided already (a redelivery or a late opinion),
         otherwise everything known of its workflow after the write.
         """
-
-        def fill(pipe: Pipeline) -> None:
-            for part in parts:
-                if isinstance(part, Signal):
-                    field, deadline = "signal", str(part.received_at + deadline_s)
-                else:
-                    field, deadline = f"op:{part.agent_type}", ""
-                keys = [
-                    decision_key(part.signal_id),
-                    workflow_key(part.signal_id),
-                    DEADLINES_KEY,
-                    correlation_key(part.correlation_id),
-                ]
-                args = [field, part.to_json(), WORKFLOW_TTL_S, deadline, part.signal_id, DECISION_TTL_S]
-                pipe.evalsha(self._record.sha, len(keys), *keys, *args)
-
-        results = await self._run_scripts(fill)
+        if not parts:
+            return []
+        keys, args = [DEADLINES_KEY], [WORKFLOW_TTL_S, DECISION_TTL_S]
+        for part in parts:
+            if isinstance(part, Signal):
+                field, deadline = "signal", str(part.received_at + deadline_s)
+            else:
+                field, deadline = f"op:{part.agent_type}", ""
+            keys += [decision_key(part.signal_id), workflow_key(part.signal_id), correlation_key(part.correlation_id)]
+            args += [field, part.to_json(), deadline, part.signal_id]
+        results = await self._eval(self._record, keys, args)
         return [_as_hash(r) if r != 0 else None for r in results]
 
-    async def _run_scripts(self, fill: Callable[[Pipeline], None]) -> list[Any]:
-        """One pipelined round trip of EVALSHA calls.
+    async def _eval(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
+        """One EVALSHA (one round trip), loading the scripts first if Redis does not know them.
 
-        redis-py's script objects in a pipeline ask SCRIPT EXISTS before every execute: a second
+        redis-py's script objects ask SCRIPT EXISTS before every call in a pipeline: a second
         round trip per batch. Here the SHA is sent directly; only when Redis does not know it (a
-        restart flushed its script cache) are the scripts loaded and the pipeline sent again, which
-        is safe because a NOSCRIPT pipeline ran none of its calls' scripts.
+        restart flushed its script cache) are the scripts loaded and the call sent again, which is
+        safe because a NOSCRIPT call ran nothing.
         """
         for attempt in range(2):
-            async with self.redis.pipeline(transaction=False) as pipe:
-                fill(pipe)
-                try:
-                    return await pipe.execute()
-                except NoScriptError:
-                    if attempt:
-                        raise
-            for script in (self._record, self._claim, self._shrink):
-                script.sha = await self.redis.script_load(script.script)
+            try:
+                return await self.redis.evalsha(script.sha, len(keys), *keys, *args)
+            except NoScriptError:
+                if attempt:
+                    raise
+            for known in (self._record, self._claim, self._shrink):
+                known.sha = await self.redis.script_load(known.script)
         raise AssertionError("unreachable")
 
     async def load(self, signal_id: str) -> dict[bytes, bytes]:
@@ -180,19 +197,14 @@ class WorkflowStore:
     async def claim_all(self, decisions: list[Decision]) -> list[bool]:
         """Claim a batch of decisions in one round trip; True where this one was the first."""
 
-        def fill(pipe: Pipeline) -> None:
-            for decision in decisions:
-                keys = [
-                    decision_key(decision.signal_id),
-                    DEADLINES_KEY,
-                    OUTBOX_KEY,
-                    POSITIONS_KEY,
-                    workflow_key(decision.signal_id),
-                ]
-                args = [decision.to_json(), decision.signal_id, DECISION_TTL_S, decision.instrument, decision.position_delta]
-                pipe.evalsha(self._claim.sha, len(keys), *keys, *args)
-
-        return [bool(won) for won in await self._run_scripts(fill)]
+        if not decisions:
+            return []
+        keys, args = [DEADLINES_KEY, OUTBOX_KEY, POSITIONS_KEY], [DECISION_TTL_S]
+        for decision in decisions:
+            keys += [decision_key(decision.signal_id), workflow_key(decision.signal_id)]
+            args += [decision.to_json(), decision.signal_id, decision.instrument, decision.position_delta]
+        won = await self._eval(self._claim, keys, args)
+        return [bool(w) for w in won]
 
     async def outbox(self, limit: int = 500) -> list[str]:
         return [i.decode() for i in await self.redis.lrange(OUTBOX_KEY, 0, limit - 1)]
@@ -207,12 +219,10 @@ class WorkflowStore:
     async def mark_published(self, *signal_ids: str) -> None:
         """Off the outbox, and the decision shrunk to its marker (what Redis keeps for a day)."""
 
-        def fill(pipe: Pipeline) -> None:
-            for signal_id in signal_ids:
-                pipe.lrem(OUTBOX_KEY, 1, signal_id)
-                pipe.evalsha(self._shrink.sha, 1, decision_key(signal_id))
-
-        await self._run_scripts(fill)
+        if not signal_ids:
+            return
+        keys = [OUTBOX_KEY, *(decision_key(signal_id) for signal_id in signal_ids)]
+        await self._eval(self._shrink, keys, list(signal_ids))
 
 
 def _as_hash(flat: list[bytes]) -> dict[bytes, bytes]:

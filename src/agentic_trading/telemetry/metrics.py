@@ -13,9 +13,8 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector, disable_created_metrics
 
 from agentic_trading import __version__
-from agentic_trading.gateway.auth import AUTH_FAILURE_REASONS
-from agentic_trading.gateway.due import OUTCOMES as SIGNAL_DUE_OUTCOMES
 from agentic_trading.signals import VALIDATION_REASONS
+from agentic_trading.telemetry.labels import AUTH_FAILURE_REASONS, SIGNAL_DUE_OUTCOMES
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 WORKFLOW_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0)

@@ -7,6 +7,7 @@ from agentic_trading.chaos.measure import (
     judge_cpu_first_hold,
     judge_cpu_share,
     judge_signals,
+    refiring,
     unexpected_alerts,
 )
 
@@ -32,6 +33,21 @@ def test_the_first_notification_after_the_fault_is_found():
 def test_a_resolution_is_tied_to_the_episode_that_fired():
     found = first_notification(NOTES, "GatewayDown", "resolved", since=0.0, fingerprint="f1", starts_at="s1")
     assert found is not None and found["received_at"] == 20.0
+
+
+def test_another_agents_alert_firing_after_the_resolution_is_not_the_resolution_failing_to_hold():
+    # Measured (agent-failing, fast profile): the fault fails all four agents; three fired together,
+    # agent-correlation's errors reached Prometheus a scrape later, and the others resolved 2 s after
+    # firing. A lagging agent's own first page after that resolution is another alert, not a flap.
+    fired = _note("AgentFailing", "firing", 10.0, fingerprint="risk")
+    notes = [
+        fired,
+        _note("AgentFailing", "resolved", 12.0, fingerprint="risk"),
+        _note("AgentFailing", "firing", 17.0, fingerprint="correlation", starts="s2"),
+    ]
+    assert refiring(notes, fired, resolved_at=12.0) is None
+    flap = _note("AgentFailing", "firing", 17.0, fingerprint="risk", starts="s3")
+    assert refiring([*notes, flap], fired, resolved_at=12.0) == flap
 
 
 def test_undeclared_alerts_are_unexpected_but_the_watchdog_never_is():

@@ -4,21 +4,27 @@ The ledger and the outcome are pure; the sweep reads real decisions from a real 
 by the orchestrator's own WorkflowStore, so the marker the gateway parses is the one it writes.
 """
 
+import asyncio
+import contextlib
+import time
 from datetime import UTC, datetime
 
 import orjson
 import pytest
 import redis.asyncio as aioredis
 
+from _support import async_poll_until
 from agentic_trading.gateway.due import (
     GIVE_UP_AFTER_S,
     LATE,
     ON_TIME,
+    SWEEP_INTERVAL_S,
     UNVERIFIED,
     DueLedger,
     DueWatch,
     given_up,
     outcome,
+    pause_before_next_sweep,
 )
 from agentic_trading.orchestrator.decision import decide
 from agentic_trading.orchestrator.workflow import WorkflowStore
@@ -161,3 +167,57 @@ async def test_the_gateway_keeps_each_stored_signal_once_and_not_its_retries(mak
     assert retry.json()["duplicate"] is True
     kept = sorted(sid for _, sid in gateway.publisher.due.ledger.take(now=float("inf")))
     assert kept == sorted([first.json()["signal_id"], other.json()["signal_id"]])
+
+
+# -- the watch sleeps until a signal falls due, and reads nothing while idle ---------------
+def test_the_pause_lasts_until_the_earliest_due_time_but_never_less_than_the_minimum():
+    assert pause_before_next_sweep(None, now=100.0) is None  # nothing pending: until woken
+    assert pause_before_next_sweep(103.0, now=100.0) == pytest.approx(3.0)
+    assert pause_before_next_sweep(100.05, now=100.0, min_pause_s=0.1) == 0.1  # many signals per read
+    assert pause_before_next_sweep(99.0, now=100.0, min_pause_s=0.1) == 0.1  # given back after a failed read
+
+
+class CountingRedis:
+    """A real Redis client that counts the reads the watch makes (the test asserts on them)."""
+
+    def __init__(self, client: aioredis.Redis):
+        self.client = client
+        self.reads: list[float] = []
+
+    async def mget(self, keys: list[str]) -> list[bytes | None]:
+        self.reads.append(time.time())
+        return await self.client.mget(keys)
+
+
+async def test_an_idle_watch_does_not_wake_and_a_signal_added_to_it_is_counted_on_time(redis, monkeypatch):
+    metrics = GatewayMetrics()
+    watch = DueWatch(metrics.signals_due, deadline_s=DEADLINE_S)
+    watch.ledger.check_after_s = 0.7  # due 0.7 s after receipt: a short test
+    counting = CountingRedis(redis)
+    sweeps: list[float] = []
+    sweep = watch.sweep
+
+    async def counted_sweep(client: aioredis.Redis, now: float) -> dict[str, int]:
+        sweeps.append(now)
+        return await sweep(client, now)
+
+    monkeypatch.setattr(watch, "sweep", counted_sweep)
+    task = asyncio.create_task(watch.run(counting))  # type: ignore[arg-type]
+    try:
+        await asyncio.sleep(0.5)  # idle: the old loop swept five times in this
+        assert (len(sweeps), counting.reads) == (1, [])  # the first sweep only, and it read nothing
+
+        received = time.time()
+        watch.accepted("idle-1", received)
+        await async_poll_until(lambda: _count(metrics, LATE) == 1.0, timeout_s=5, interval_s=0.01, what="counted")
+        assert len(counting.reads) == 1  # one read, once due
+        assert received + 0.7 <= counting.reads[0] <= received + 0.7 + SWEEP_INTERVAL_S + 0.25
+        assert len(sweeps) <= 3  # woken by the signal, then once at its due time: no sweep every 100 ms
+
+        await asyncio.sleep(0.3)  # idle again
+        assert len(counting.reads) == 1
+        assert len(sweeps) <= 3
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -128,3 +128,17 @@ async def test_scripts_flushed_from_redis_are_loaded_again_and_the_batch_is_reco
     await store.redis.script_flush()
     await store.mark_published("s9")
     assert await store.outbox() == []
+
+
+async def test_one_call_records_claims_and_publishes_a_batch_in_order(store):
+    """Each script handles a whole batch in one EVALSHA; the items still go one after another."""
+    parts = [_signal("b1"), _opinion("risk", "b1"), _signal("b2"), _signal("b1")]
+    snapshots = await store.record(parts, 2.0)
+    assert [set(s) for s in snapshots] == [{b"signal"}, {b"signal", b"op:risk"}, {b"signal"}, {b"signal", b"op:risk"}]
+    decisions = [decide(*parse_workflow(await store.load(sid)), decided_at=103.0) for sid in ("b1", "b2", "b1")]
+    assert await store.claim_all(decisions) == [True, True, False]
+    assert await store.outbox() == ["b1", "b2"]
+    await store.mark_published("b1", "b2")
+    assert await store.outbox() == []
+    assert await store.decision("b1") is None and await store.decision("b2") is None  # both shrunk to markers
+    assert await store.record(parts[:2], 2.0) == [None, None]
