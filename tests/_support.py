@@ -13,9 +13,12 @@ import socket
 import subprocess
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
+
+from agentic_trading.chaos.experiment import Experiment
 
 T = TypeVar("T")
 
@@ -140,3 +143,27 @@ def required_binary(*names: str, package: str) -> str:
 def promtool() -> str:
     """promtool, from the Debian package prometheus."""
     return required_binary("promtool", package="prometheus")
+
+
+def chaos_experiment(
+    name: str,
+    alert: str,
+    *,
+    also: tuple[str, ...] = (),
+    touches: tuple[str, ...] = (),
+    needs: tuple[str, ...] = (),
+    resolve_s: float = 5.0,
+) -> Experiment:
+    """An experiment as the scheduler sees it (no file, no method): for the chaos scheduling tests."""
+    return Experiment(
+        name,
+        Path(f"chaos/{name}.yaml"),
+        name,
+        alert,
+        "fault",
+        document={},
+        also_notified={a: "why" for a in also},
+        resolve_within_s=resolve_s,
+        touches=frozenset(touches),
+        needs=frozenset(needs),
+    )

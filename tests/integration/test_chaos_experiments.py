@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
 
+import psutil
 import pytest
 import yaml
 from _live import LiveStack
@@ -26,9 +27,13 @@ from _live import LiveStack
 from _support import eventually
 from agentic_trading.chaos import partition
 from agentic_trading.chaos.experiment import discover
+from agentic_trading.chaos.fleet import EXTRA_DIR
 from agentic_trading.chaos.observe import AlertPath
 from agentic_trading.chaos.runner import run_one
 from agentic_trading.chaos.scenarios import SCENARIOS, run_scenario
+from agentic_trading.stack import Stack
+from agentic_trading.stack.ports import port_is_free
+from agentic_trading.stack.programs import program_ports
 
 # The experiments poll with their own deadlines. On the stack the alert-fault tests used just
 # before (conftest.py ``fault_stack``): each experiment's steady state waits for their alerts to end.
@@ -202,3 +207,69 @@ def test_ctrl_c_during_a_concurrent_run_rolls_back_every_experiment(live: LiveSt
 def test_incident_scenario(live: LiveStack, name: str):
     result = run_scenario(live.stack, name)
     assert result.passed, result.to_json()
+
+
+def _sharded(live: LiveStack, tmp_path: Path, *names: str) -> list[str]:
+    """``atctl chaos run NAMES --stacks 2``, planned as if each took 60 s, so that the plan shards them."""
+    durations = tmp_path / "durations.json"
+    durations.write_text(json.dumps({"experiments": [{"name": n, "duration_s": 60.0} for n in names]}))
+    return _atctl(live, "chaos", "run", *names, "--stacks", "2", "--durations", str(durations), "--format", "json")
+
+
+def assert_extra_stack_gone(live: LiveStack, stderr: str) -> None:
+    """No supervisord, no program and no listening port of the run's extra stack is left."""
+    extra = Stack.attach(Path(live.settings.state_dir) / EXTRA_DIR / "stack-2")
+    assert f"offset {extra.settings.port_offset}" in stderr, stderr
+    assert "stack 2              down" in stderr, stderr
+    assert not extra.is_running()
+    left = [
+        p.info for p in psutil.process_iter(["pid", "cmdline"]) if str(extra.paths.state_dir) in " ".join(p.info["cmdline"] or [])
+    ]
+    assert left == []
+    held = [port for port in program_ports(extra.settings, extra.programs()) if not port_is_free(extra.settings.host, port)]
+    assert held == []
+
+
+def test_two_experiments_sharded_over_two_stacks_ran_one_on_each_and_the_extra_stack_is_gone(live: LiveStack, tmp_path: Path):
+    run = subprocess.run(
+        _sharded(live, tmp_path, "redis-nearly-full", "exporter-down"), capture_output=True, text=True, timeout=240, check=False
+    )
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = {r["name"]: r for r in json.loads(run.stdout)["experiments"]}
+    assert {name: r["status"] for name, r in results.items()} == {"redis-nearly-full": "passed", "exporter-down": "passed"}
+    stacks = {r["stack"] for r in results.values()}
+    assert len(stacks) == 2 and str(live.settings.state_dir) in stacks, stacks
+    assert all(r["ran_alongside"] == [] for r in results.values())  # another stack's experiment is no neighbour
+    assert_extra_stack_gone(live, run.stderr)
+    assert_left_as_it_was(live)
+
+
+def test_ctrl_c_during_a_sharded_run_rolls_back_and_stops_the_extra_stack(live: LiveStack, tmp_path: Path):
+    process = subprocess.Popen(
+        _sharded(live, tmp_path, "redis-nearly-full", "exporter-down"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as at a terminal (see above)
+    )
+    seen: list[str] = []
+    on_stack_2 = None  # the experiment the plan put on the extra stack: Ctrl-C once its fault is in
+    assert process.stderr is not None
+    for line in process.stderr:
+        seen.append(line)
+        if "started on stack 2" in line:
+            on_stack_2 = line.split()[1]
+        if on_stack_2 and line.split()[1:2] == [on_stack_2] and "fault:" in line:
+            break
+    assert on_stack_2 and "fault:" in seen[-1], "".join(seen)
+
+    process.send_signal(signal.SIGINT)  # the parent only: it forwards one SIGINT to each experiment
+    stdout, rest = process.communicate(timeout=180)
+    stderr = "".join(seen) + rest
+
+    assert process.returncode == 1, stderr
+    statuses = {r["name"]: r["status"] for r in json.loads(stdout)["experiments"]}
+    assert statuses[on_stack_2] == "interrupted", stdout
+    assert_extra_stack_gone(live, stderr)
+    assert_left_as_it_was(live)

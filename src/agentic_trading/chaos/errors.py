@@ -42,6 +42,12 @@ class FaultUnavailableError(ChaosError):
     exit_code = 2
 
 
+class NoFreeOffsetError(ChaosError):
+    """No collision-safe, free port offset for an extra stack of a sharded run (``--stacks``)."""
+
+    exit_code = 2
+
+
 class FaultError(ChaosError):
     """Injecting or repairing a fault failed; the stack may need `atctl status`."""
 

@@ -5,6 +5,10 @@ Why processes, not threads: chaoslib installs signal handlers while it runs an e
 thread only, and the providers find their experiment through one module-level session. A child
 process per experiment keeps both as they are, and keeps each experiment's rollbacks its own.
 
+With several stacks (``--stacks``, :mod:`~agentic_trading.chaos.fleet`) each has its own
+lane: its shard of the experiments (:mod:`~agentic_trading.chaos.shards`), its own timeline
+file and ``capacity`` slots; experiments on different stacks never see each other.
+
 The parent picks the next experiment with :func:`~agentic_trading.chaos.schedule.next_to_start`,
 records every start and end in a timeline file the children read
 (:mod:`~agentic_trading.chaos.neighbours`), relays each child's progress line by line, and
@@ -28,6 +32,7 @@ from pathlib import Path
 
 from agentic_trading.chaos import partition
 from agentic_trading.chaos.experiment import Experiment
+from agentic_trading.chaos.fleet import Fleet, label
 from agentic_trading.chaos.neighbours import ENV, Timeline
 from agentic_trading.chaos.runner import ExperimentResult, run_one, sigint_ignored
 from agentic_trading.chaos.schedule import next_to_start, start_order
@@ -43,6 +48,7 @@ LaneProgress = Callable[[str, str], None]
 @dataclass
 class _Child:
     experiment: Experiment
+    stack: Stack
     process: subprocess.Popen[str]
     stdout: list[str] = field(default_factory=list)
     tail: list[str] = field(default_factory=list)  # the last progress lines, for a child that dies
@@ -50,30 +56,43 @@ class _Child:
 
 
 def run_concurrently(
-    stack: Stack,
-    experiments: list[Experiment],
+    fleet: Fleet,
+    shards: list[list[Experiment]],
     capacity: int,
     experiments_dir: Path | None,
     progress: LaneProgress,
 ) -> list[ExperimentResult]:
-    """Run ``experiments``, at most ``capacity`` at a time and never two that interact; results in the order they end."""
-    results: list[ExperimentResult] = [run_one(stack, e) for e in experiments if e.exception]
-    stale = partition.remove_leftovers(f"{stack.settings.port_offset}-")  # once, before any child starts
-    if stale:
-        progress("-", f"removed kernel rules left by an earlier run: {'; '.join(stale)}")
-    timeline = Timeline(stack.paths.state_dir / TIMELINE_FILE)
-    pending = start_order([e for e in experiments if not e.exception])
+    """Run each shard on its stack of ``fleet``, at most ``capacity`` at a time per stack and never two that interact there.
+
+    Results in the order they end, each naming its stack. A shard whose extra stack did not
+    start runs on the first stack instead. The caller starts and stops the fleet.
+    """
+    stacks = fleet.stacks()
+    results = [_on(run_one(stacks[0], e), stacks[0]) for shard in shards for e in shard if e.exception]
+    pending = [start_order([e for e in shard if not e.exception]) for shard in shards]
+    timelines: dict[int, Timeline] = {}
     running: list[_Child] = []
     try:
-        while pending or running:
-            while (chosen := next_to_start(pending, [c.experiment for c in running], capacity)) is not None:
-                pending.remove(chosen)
-                timeline.started(chosen)
-                running.append(_spawn(stack, chosen, experiments_dir, timeline.path, progress))
-                progress(chosen.name, f"started ({len(running)} running, {len(pending)} waiting)")
+        while any(pending) or running:
+            for k, stack in enumerate(stacks):
+                if fleet.failed(k) and pending[k]:
+                    progress("-", f"stack {k + 1} did not start: its {len(pending[k])} experiments go to stack 1")
+                    pending[0], pending[k] = start_order([*pending[0], *pending[k]]), []
+                if not pending[k] or not fleet.ready(k):
+                    continue
+                if k not in timelines:
+                    timelines[k] = _open_lane(stack, progress)
+                here = [c.experiment for c in running if c.stack is stack]
+                while (chosen := next_to_start(pending[k], here, capacity)) is not None:
+                    pending[k].remove(chosen)
+                    timelines[k].started(chosen)
+                    running.append(_spawn(stack, chosen, experiments_dir, timelines[k].path, progress))
+                    here.append(chosen)
+                    where = f" on stack {k + 1}" if len(stacks) > 1 else ""
+                    progress(chosen.name, f"started{where} ({len(here)} running, {len(pending[k])} waiting there)")
             for child in [c for c in running if c.process.poll() is not None]:
                 running.remove(child)
-                timeline.ended(child.experiment)
+                timelines[stacks.index(child.stack)].ended(child.experiment)
                 results.append(_reap(child, progress))
             time.sleep(POLL_S)
     except KeyboardInterrupt:
@@ -82,9 +101,27 @@ def run_concurrently(
                 child.process.send_signal(signal.SIGINT)
             for child in running:
                 child.process.wait()
-                timeline.ended(child.experiment)
+                timelines[stacks.index(child.stack)].ended(child.experiment)
                 results.append(_reap(child, progress))
+            for k, waiting in enumerate(pending):  # never started: interrupted too, so the run cannot read as passed
+                for experiment in waiting:
+                    why = "not started: interrupted (Ctrl-C) before its turn"
+                    skipped = ExperimentResult(experiment.name, experiment.alert, "interrupted", experiment.fault, message=why)
+                    results.append(_on(skipped, stacks[k]))
     return results
+
+
+def _open_lane(stack: Stack, progress: LaneProgress) -> Timeline:
+    """Once per stack, before its first experiment: kernel rules a killed run left, and its timeline file."""
+    stale = partition.remove_leftovers(f"{stack.settings.port_offset}-")
+    if stale:
+        progress("-", f"removed kernel rules left by an earlier run: {'; '.join(stale)}")
+    return Timeline(stack.paths.state_dir / TIMELINE_FILE)
+
+
+def _on(result: ExperimentResult, stack: Stack) -> ExperimentResult:
+    result.stack = label(stack)
+    return result
 
 
 def _spawn(stack: Stack, experiment: Experiment, experiments_dir: Path | None, timeline: Path, progress: LaneProgress) -> _Child:
@@ -96,7 +133,7 @@ def _spawn(stack: Stack, experiment: Experiment, experiments_dir: Path | None, t
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
     )
-    child = _Child(experiment, process)
+    child = _Child(experiment, stack, process)
 
     def relay() -> None:
         assert process.stderr is not None
@@ -132,4 +169,4 @@ def _reap(child: _Child, progress: LaneProgress) -> ExperimentResult:
             message=f"its process exited {child.process.returncode} without a report: {why}",
         )
     progress(name, f"{result.status} in {result.duration_s:.0f} s: {result.message}")
-    return result
+    return _on(result, child.stack)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
+from typing import Any
 from xml.etree import ElementTree
 
 from agentic_trading.chaos.runner import ExperimentResult
@@ -11,6 +13,11 @@ from agentic_trading.chaos.runner import ExperimentResult
 
 def to_json(results: Sequence[ExperimentResult]) -> str:
     return json.dumps({"experiments": [r.to_json() for r in results]}, indent=2)
+
+
+def durations_of(report: Mapping[str, Any]) -> dict[str, float]:
+    """Each experiment's ``duration_s`` from a parsed JSON report (what plans ``--stacks``)."""
+    return {e["name"]: float(e["duration_s"]) for e in report["experiments"] if e.get("duration_s")}
 
 
 def _cell(value: float | None) -> str:
@@ -91,11 +98,15 @@ def _budget(value: float | None) -> str:
 def to_markdown(results: Sequence[ExperimentResult], faults: Mapping[str, str] | None = None) -> str:
     """The table of docs/chaos.md, one row per experiment in name order (so nobody copies it by hand).
 
+    A run over several stacks adds the column ``stack``: the last part of its state directory.
+
     ``faults``: each experiment's fault as its file describes it (the result's is the run's own
     wording, with pids and rule counts).
     """
     described = faults or {}
-    lines = ["| " + " | ".join(MARKDOWN_HEADERS) + " |", "|" + "---|" * len(MARKDOWN_HEADERS)]
+    sharded = len({r.stack for r in results}) > 1  # a run over several stacks (--stacks): say which
+    headers = (*MARKDOWN_HEADERS, "stack") if sharded else MARKDOWN_HEADERS
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for r in sorted(results, key=lambda r: r.name):
         verdict = r.status if r.status == "passed" else f"{r.status}: {r.message}"
         signals = "–" if r.signals_accepted is None else f"{r.signals_decided} / {r.signals_accepted}"
@@ -112,5 +123,7 @@ def to_markdown(results: Sequence[ExperimentResult], faults: Mapping[str, str] |
             signals,
             f"{r.duration_s:.0f} s",
         )
+        if sharded:
+            cells = (*cells, f"`{PurePath(r.stack).name}`")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -63,6 +63,7 @@ class ExperimentResult(Figures, _Experiment):
     notify_budget_s: float | None = None
     resolve_budget_s: float | None = None
     alongside: list[str] = field(default_factory=list)  # experiments that ran at the same time
+    stack: str = ""  # the state directory of the stack it ran on (several with --stacks)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +84,7 @@ class ExperimentResult(Figures, _Experiment):
             "duration_s": round(self.duration_s, 1),
             "phases_s": self.phases_s,
             "ran_alongside": self.alongside,
+            "stack": self.stack,
         }
 
     @property
@@ -104,6 +106,7 @@ class ExperimentResult(Figures, _Experiment):
             notify_budget_s=data.get("notify_budget_s"),
             resolve_budget_s=data.get("resolve_budget_s"),
             alongside=list(data.get("ran_alongside") or []),
+            stack=str(data.get("stack") or ""),
         )
 
 

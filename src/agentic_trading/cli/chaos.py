@@ -16,13 +16,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from agentic_trading.chaos.errors import ExperimentFileError
-from agentic_trading.chaos.experiment import Experiment, discover, select
+from agentic_trading.chaos.experiment import Experiment, default_experiments_dir, discover, select
+from agentic_trading.chaos.fleet import Fleet, check_offsets, label, pick_offsets, programs_of, stop_leftovers
 from agentic_trading.chaos.lanes import LaneProgress, run_concurrently
-from agentic_trading.chaos.report import TEXT_HEADERS, text_rows, to_json, to_junit, to_markdown
-from agentic_trading.chaos.runner import ExperimentResult, concurrent, run_one
+from agentic_trading.chaos.report import TEXT_HEADERS, durations_of, text_rows, to_json, to_junit, to_markdown
+from agentic_trading.chaos.runner import ExperimentResult, concurrent, run_one, sigint_ignored
 from agentic_trading.chaos.schedule import longest_chain
+from agentic_trading.chaos.shards import estimate_s, plan, replay
 from agentic_trading.cli.common import GlobalOptions, attach_stack, console, debug_option, err_console, stack_options
-from agentic_trading.stack import Stack
+from agentic_trading.stack import Program, Stack
 
 app = typer.Typer(
     help="Chaos experiments: inject each alert's real fault into the local stack and time the alert path.",
@@ -46,6 +48,8 @@ class ReportFormat(StrEnum):
 
 SUFFIX = {ReportFormat.text: "txt", ReportFormat.json: "json", ReportFormat.junit: "xml", ReportFormat.markdown: "md"}
 DEFAULT_CONCURRENCY = 3
+DEFAULT_STACKS_ALL = 2  # measured: what brings --all under 5 minutes on a 2-core machine (docs/chaos.md)
+MEASURED_REPORT = Path("measured") / "all.json"  # under chaos/: the durations that plan the shards
 
 
 @app.command("list")
@@ -82,6 +86,32 @@ def run(
             help="Experiments run side by side at most (never two that interact; docs/chaos.md). 1: one after another.",
         ),
     ] = DEFAULT_CONCURRENCY,
+    stacks: Annotated[
+        int | None,
+        typer.Option(
+            "--stacks",
+            min=1,
+            help="Shard the experiments over this many stacks: the given one and N-1 extra ones of the same kind, "
+            "started beside the run and always stopped after it.",
+            show_default=f"{DEFAULT_STACKS_ALL} with --all, else 1",
+        ),
+    ] = None,
+    stack_offsets: Annotated[
+        str | None,
+        typer.Option(
+            "--stack-offsets",
+            help="Port offsets of the extra stacks, comma-separated (default: free, collision-safe ones).",
+            show_default=False,
+        ),
+    ] = None,
+    durations: Annotated[
+        Path | None,
+        typer.Option(
+            "--durations",
+            help="A JSON report whose durations plan the shards.",
+            show_default="chaos/measured/all.json",
+        ),
+    ] = None,
 ) -> None:
     """Run experiments against the running stack; exit 1 when one fails, 2 when one could not test its alert.
 
@@ -99,6 +129,8 @@ def run(
       atctl chaos run gateway-down
       atctl chaos run --all --format junit --output reports/
       atctl chaos run --all --concurrency 1       # one after another
+      atctl chaos run --all --stacks 1            # all on the given stack only
+      atctl chaos run --all --stacks 3 --stack-offsets 19000,19100
       atctl chaos run --all --format markdown     # the table of docs/chaos.md
       atctl chaos run nats-partition --format json --port-offset 13500
     """
@@ -108,19 +140,11 @@ def run(
     chosen = found if all_ else select(found, list(names or []))
     stack = attach_stack(options)
     started = time.monotonic()
-    if concurrency > 1 and len(chosen) > 1 and not concurrent():
-        err_console.print(f"[bold]{len(chosen)} experiments[/], up to {concurrency} side by side")
-        results = run_concurrently(stack, chosen, concurrency, experiments, _lane_progress(started))
-        took = {r.name: r.duration_s for r in results}
-        total, chain = longest_chain(chosen, took)
-        if len(results) == len(chosen) and not any(r.status == "interrupted" for r in results):
-            err_console.print(
-                f"bound: {len(chain)} of them interact pairwise and ran one after another, {total:.0f} s together: "
-                + ", ".join(f"{e.name} {took.get(e.name, 0):.0f} s" for e in chain),
-                soft_wrap=True,
-            )
+    shards = min(stacks or (DEFAULT_STACKS_ALL if all_ else 1), max(1, sum(not e.exception for e in chosen)))
+    if (concurrency > 1 or shards > 1) and len(chosen) > 1 and not concurrent():
+        results = _run_sharded(stack, chosen, shards, concurrency, experiments, stack_offsets, durations, started)
     else:
-        results = _run_in_turn(stack, chosen)
+        results = [_on_stack(r, stack) for r in _run_in_turn(stack, chosen)]
     report = _render(results, format_, {e.name: e.fault for e in found})
     console.print(report, markup=False, highlight=False, soft_wrap=True) if format_ != ReportFormat.text else _print_table(
         results
@@ -154,6 +178,93 @@ def table(
         raise ExperimentFileError(report, f"not a JSON report of `atctl chaos run --format json` ({exc})") from exc
     faults = {e.name: e.fault for e in discover(experiments)}
     console.print(to_markdown(results, faults), markup=False, highlight=False, soft_wrap=True)
+
+
+def _run_sharded(
+    stack: Stack,
+    chosen: list[Experiment],
+    count: int,
+    concurrency: int,
+    experiments: Path | None,
+    stack_offsets: str | None,
+    durations: Path | None,
+    started: float,
+) -> list[ExperimentResult]:
+    """Plan the shards, start the extra stacks beside the first experiments, run, always stop them."""
+    measured = _measured(durations)
+    shards = plan(chosen, count, concurrency, measured)
+    shards = [shards[0], *(shard for shard in shards[1:] if shard)]  # an extra stack with nothing to run is not started
+    count = len(shards)
+    say = _lane_progress(started)
+    stop_leftovers(stack, lambda message: say("-", message))
+    programs = programs_of(stack)
+    offsets = _offsets(stack, programs, count - 1, stack_offsets)
+    seconds = {e.name: estimate_s(e, measured) for e in chosen}
+    replayed = replay(shards, concurrency, seconds)
+    err_console.print(
+        f"[bold]{len(chosen)} experiments[/] on {count} stack{'s' if count > 1 else ''}, up to {concurrency} side by side "
+        f"on each; planned to take {max(r.end_s for r in replayed):.0f} s",
+        soft_wrap=True,
+    )
+    if count > 1:
+        for k, (shard, r) in enumerate(zip(shards, replayed, strict=True), start=1):
+            names = ", ".join(sorted(e.name for e in shard))
+            err_console.print(f"  stack {k}: {len(shard)} experiments, {r.end_s:.0f} s: {escape(names)}", soft_wrap=True)
+    fleet = Fleet.of(stack, offsets, lambda k, message: say(f"stack {k + 1}", message))
+    try:
+        fleet.start()
+        results = run_concurrently(fleet, shards, concurrency, experiments, say)
+    finally:
+        with sigint_ignored():
+            fleet.stop()
+    if len(results) == len(chosen) and not any(r.status == "interrupted" for r in results):
+        _print_bounds(results, chosen, fleet.stacks())
+    return results
+
+
+def _print_bounds(results: list[ExperimentResult], chosen: list[Experiment], stacks: list[Stack]) -> None:
+    """Per stack: the experiments that interact pairwise there and so ran one after another."""
+    took = {r.name: r.duration_s for r in results}
+    by_name = {e.name: e for e in chosen}
+    for k, one in enumerate(stacks, start=1):
+        ran = [by_name[r.name] for r in results if r.stack == label(one) and r.name in by_name]
+        if not ran:
+            continue
+        total, chain = longest_chain(ran, took)
+        where = f"stack {k} ({escape(label(one))})" if len(stacks) > 1 else "bound"
+        err_console.print(
+            f"{where}: {len(chain)} of them interact pairwise and ran one after another, {total:.0f} s together: "
+            + ", ".join(f"{e.name} {took.get(e.name, 0):.0f} s" for e in chain),
+            soft_wrap=True,
+        )
+
+
+def _measured(path: Path | None) -> dict[str, float]:
+    where = path if path is not None else default_experiments_dir() / MEASURED_REPORT
+    if path is None and not where.is_file():
+        return {}
+    try:
+        return durations_of(json.loads(where.read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ExperimentFileError(where, f"not a JSON report of `atctl chaos run --format json` ({exc})") from exc
+
+
+def _offsets(stack: Stack, programs: list[Program], count: int, given: str | None) -> list[int]:
+    if given is None:
+        return pick_offsets(stack.settings, programs, count) if count else []
+    try:
+        offsets = [int(part) for part in given.split(",") if part.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"--stack-offsets {given!r}: give whole numbers, comma-separated") from exc
+    if len(offsets) != count:
+        raise typer.BadParameter(f"--stack-offsets: {count} extra stacks need {count} offsets, got {len(offsets)}")
+    check_offsets(stack.settings, programs, offsets)
+    return offsets
+
+
+def _on_stack(result: ExperimentResult, stack: Stack) -> ExperimentResult:
+    result.stack = result.stack or label(stack)
+    return result
 
 
 def _run_in_turn(stack: Stack, chosen: list[Experiment]) -> list[ExperimentResult]:

@@ -32,7 +32,7 @@ KEYS = [
 ]
 
 
-EXTRA_KEYS = ["notify_budget_s", "resolve_budget_s", "duration_s", "phases_s", "ran_alongside"]
+EXTRA_KEYS = ["notify_budget_s", "resolve_budget_s", "duration_s", "phases_s", "ran_alongside", "stack"]
 
 
 def test_json_has_the_fields_of_the_issue_first_then_where_the_time_went():
@@ -61,6 +61,7 @@ def test_a_child_process_report_reads_back_as_the_same_result():
         alongside=["exporter-down"],
         notify_budget_s=13.0,
         resolve_budget_s=5.0,
+        stack="/work/.atctl-cs/chaos-stacks/stack-2",
     )
     again = ExperimentResult.from_json(json.loads(to_json([result]))["experiments"][0])
     assert again == result
@@ -73,6 +74,16 @@ def test_the_markdown_table_has_a_row_per_experiment_in_name_order_with_budgets(
         "| `gateway-down` | GatewayDown | stop | passed | 0.93 | 1.36 | 1.96 | 2.97 | – / – | 11 / 11 | 9 s |"
     )
     assert rows[3].startswith("| `nats-down` | NATSServerDown | stop | failed: NATSServerDown never fired | – |")
+
+
+def test_a_run_over_several_stacks_names_each_experiments_stack_in_the_markdown_table():
+    first = ExperimentResult("gateway-down", "GatewayDown", "passed", "stop", stack="/w/.atctl-cs", duration_s=9.0)
+    second = ExperimentResult("nats-down", "NATSServerDown", "passed", "stop", stack="/w/.atctl-cs/chaos-stacks/stack-2")
+    rows = to_markdown([second, first]).splitlines()
+    assert rows[0].endswith("| took | stack |")
+    assert rows[2].endswith("| 9 s | `.atctl-cs` |")
+    assert rows[3].endswith("| `stack-2` |")
+    assert "stack" not in to_markdown([first]).splitlines()[0]  # one stack: the table as before
 
 
 def test_an_inconclusive_experiment_is_a_skip_in_junit_not_a_failure():

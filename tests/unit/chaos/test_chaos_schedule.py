@@ -2,34 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from agentic_trading.chaos.experiment import Experiment, discover
+from _support import chaos_experiment as _experiment
+from agentic_trading.chaos.experiment import discover
 from agentic_trading.chaos.schedule import conflict, longest_chain, next_to_start, start_order
-
-
-def _experiment(
-    name: str,
-    alert: str,
-    *,
-    also: tuple[str, ...] = (),
-    touches: tuple[str, ...] = (),
-    needs: tuple[str, ...] = (),
-    resolve_s: float = 5.0,
-) -> Experiment:
-    return Experiment(
-        name,
-        Path(f"chaos/{name}.yaml"),
-        name,
-        alert,
-        "fault",
-        document={},
-        also_notified={a: "why" for a in also},
-        resolve_within_s=resolve_s,
-        touches=frozenset(touches),
-        needs=frozenset(needs),
-    )
-
 
 AGENT = _experiment("agent-down", "AgentDown", also=("SLOBurnRateFast",), touches=("agent-risk",), needs=("nats",))
 EXPORTER = _experiment("exporter-down", "TargetDown", touches=("redis-exporter",))
