@@ -14,6 +14,7 @@ from agentic_trading import __version__
 from agentic_trading.cli import alerts, chaos, control, dashboards, generate, lint, load, logs, scenario, stack, summary, trace
 from agentic_trading.cli import verify as verify_command
 from agentic_trading.cli.common import DebugOption, GlobalOptions, PortOffsetOption, ReportingGroup, StateDirOption
+from agentic_trading.cli.help_text import reflow_app
 
 app = typer.Typer(
     name="atctl",
@@ -60,3 +61,4 @@ lint.register(app)  # cli/lint.py: atctl lint, the observability tree's static c
 alerts.register(app)  # cli/alerts.py: atctl alerts, atctl alerts silence
 chaos.register(app)  # cli/chaos.py: atctl chaos list|run
 scenario.register(app)  # cli/scenario.py: atctl scenario NAME
+reflow_app(app)  # cli/help_text.py: prose paragraphs wrap once at the terminal's width
