@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -115,10 +116,23 @@ async def test_closing_naks_what_was_delivered_but_never_taken(consumer: Consume
     await feed.close()
     again = await consumer.feed(window=8)
     try:
-        await arrived(again, 5)  # at once, not after the 30 s ack_wait
-        batch = await again.take(8, timeout=1)
-        assert [m.data for m in batch] == [str(i).encode() for i in range(5)]
-        assert {m.metadata.num_delivered for m in batch} == {2}
+        # All five again at once, not after the 30 s ack_wait. Not always in one batch, and one may
+        # come twice (at least once is the contract): once in 40 runs on a busy machine "4" reached
+        # the new feed as a first delivery and again as the redelivery of its nak, without "0".
+        # Still failing about once in 40 there: "0" not back within 5 s, its redelivery apparently
+        # handed to the closed feed's still-pending pull (then it waits for ack_wait): the defect
+        # this test exists for, not yet fixed in PullFeed.close.
+        deliveries: dict[bytes, int] = {}
+        deadline = time.monotonic() + 5
+        while len(deliveries) < 5 and time.monotonic() < deadline:
+            try:
+                batch = await again.take(8, timeout=max(0.01, deadline - time.monotonic()))
+            except nats.errors.TimeoutError:
+                break  # the assertion below says which did not come
+            for m in batch:
+                deliveries[m.data] = max(deliveries.get(m.data, 0), m.metadata.num_delivered)
+        assert sorted(deliveries) == [str(i).encode() for i in range(5)]
+        assert set(deliveries.values()) == {2}  # each one naked by the closed feed and delivered again
     finally:
         await again.close()
 
