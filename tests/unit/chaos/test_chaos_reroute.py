@@ -205,7 +205,7 @@ def test_each_fault_gets_a_cgroup_of_its_own_and_cleanup_by_program_finds_it() -
 
     assert first != second
     assert first.startswith(PREFIX + "gateway-nats-partition-")
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)  # lives until killed
     try:
         confined = partition.confine(child.pid, first)
         assert f"/{confined.cgroup.name}" in Path(f"/proc/{child.pid}/cgroup").read_text()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-import typer
+from test_cli_main import _every_command  # every command and sub-command, as test_cli_main checks their help
 from typer.testing import CliRunner
 
 from agentic_trading.cli.help_text import reflow
@@ -36,15 +36,6 @@ def test_prose_is_joined_and_blocks_lists_and_the_tail_after_formfeed_are_kept()
     )
 
 
-def _commands() -> list[str]:
-    root = typer.main.get_command(app)
-    names = []
-    for name, command in root.commands.items():  # type: ignore[attr-defined]
-        names.append(name)
-        names.extend(f"{name} {sub}" for sub in getattr(command, "commands", {}))
-    return names
-
-
 def _description_paragraphs(output: str) -> list[list[str]]:
     """The prose paragraphs above the first panel, each as its lines (usage line and blocks left out)."""
     lines = output.split("╭", 1)[0].splitlines()
@@ -57,7 +48,7 @@ def _description_paragraphs(output: str) -> list[list[str]]:
     return [p for p in paragraphs if p and not p[0].lstrip().startswith("Usage:") and not any(x.startswith("   ") for x in p)]
 
 
-@pytest.mark.parametrize("command", _commands())
+@pytest.mark.parametrize("command", _every_command())
 def test_every_prose_line_but_a_paragraphs_last_fills_the_width(command: str) -> None:
     # Before: a docstring line was wrapped again by Rich, leaving "the" alone on a line.
     result = runner.invoke(app, [*command.split(), "--help"], env={"COLUMNS": "80"})
