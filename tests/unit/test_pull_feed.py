@@ -29,8 +29,8 @@ class Consumer:
     durable: str
     subject: str
 
-    async def publish(self, count: int) -> None:
-        for i in range(count):
+    async def publish(self, count: int, first: int = 0) -> None:
+        for i in range(first, first + count):
             await self.js.publish(self.subject, str(i).encode())
 
     async def feed(self, window: int) -> PullFeed:
@@ -157,13 +157,13 @@ async def test_what_reaches_a_closing_feed_is_naked_too(consumer: Consumer) -> N
     await consumer.publish(2)
     await arrived(feed, 2)
     closing = asyncio.create_task(feed.close())
-    await consumer.publish(3)
+    await consumer.publish(3, first=2)
     await closing
     await asyncio.sleep(_RESTART_GAP_S)
     again = await consumer.feed(window=8)
     try:
-        deliveries = await _redelivered(again, 3)
-        assert sorted(deliveries) == [str(i).encode() for i in range(3)]
+        deliveries = await _redelivered(again, 5)
+        assert sorted(deliveries) == [str(i).encode() for i in range(5)]
     finally:
         await again.close()
 
