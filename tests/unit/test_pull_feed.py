@@ -116,18 +116,26 @@ _RESTART_GAP_S = 0.2
 _BACK_WITHIN_S = 2.0
 
 
-async def _redelivered(feed: PullFeed, count: int) -> dict[bytes, int]:
-    """Payload -> highest delivery count of what ``feed`` receives within :data:`_BACK_WITHIN_S`."""
+async def _next_feed_gets(consumer: Consumer, count: int) -> dict[bytes, int]:
+    """What the next feed (opened after the restart gap) receives within :data:`_BACK_WITHIN_S`.
+
+    Payload -> highest delivery count; the caller's assertion says which did not come.
+    """
+    await asyncio.sleep(_RESTART_GAP_S)
+    feed = await consumer.feed(window=8)
     deliveries: dict[bytes, int] = {}
     deadline = time.monotonic() + _BACK_WITHIN_S
-    while len(deliveries) < count and time.monotonic() < deadline:
-        try:
-            batch = await feed.take(16, timeout=max(0.01, deadline - time.monotonic()))
-        except nats.errors.TimeoutError:
-            break  # the caller's assertion says which did not come
-        for m in batch:
-            deliveries[m.data] = max(deliveries.get(m.data, 0), m.metadata.num_delivered)
-            await m.ack()
+    try:
+        while len(deliveries) < count and time.monotonic() < deadline:
+            try:
+                batch = await feed.take(16, timeout=max(0.01, deadline - time.monotonic()))
+            except nats.errors.TimeoutError:
+                break
+            for m in batch:
+                deliveries[m.data] = max(deliveries.get(m.data, 0), m.metadata.num_delivered)
+                await m.ack()
+    finally:
+        await feed.close()
     return deliveries
 
 
@@ -140,14 +148,9 @@ async def test_closing_naks_what_was_delivered_but_never_taken(consumer: Consume
     await arrived(feed, 5)
     assert feed.credit == 3
     await feed.close()
-    await asyncio.sleep(_RESTART_GAP_S)
-    again = await consumer.feed(window=8)
-    try:
-        deliveries = await _redelivered(again, 5)
-        assert sorted(deliveries) == [str(i).encode() for i in range(5)]
-        assert set(deliveries.values()) == {2}  # each one naked by the closed feed, none delivered anew
-    finally:
-        await again.close()
+    deliveries = await _next_feed_gets(consumer, 5)
+    assert sorted(deliveries) == [str(i).encode() for i in range(5)]
+    assert set(deliveries.values()) == {2}  # each one naked by the closed feed, none delivered anew
 
 
 async def test_what_reaches_a_closing_feed_is_naked_too(consumer: Consumer) -> None:
@@ -159,13 +162,8 @@ async def test_what_reaches_a_closing_feed_is_naked_too(consumer: Consumer) -> N
     closing = asyncio.create_task(feed.close())
     await consumer.publish(3, first=2)
     await closing
-    await asyncio.sleep(_RESTART_GAP_S)
-    again = await consumer.feed(window=8)
-    try:
-        deliveries = await _redelivered(again, 5)
-        assert sorted(deliveries) == [str(i).encode() for i in range(5)]
-    finally:
-        await again.close()
+    deliveries = await _next_feed_gets(consumer, 5)
+    assert sorted(deliveries) == [str(i).encode() for i in range(5)]
 
 
 async def test_closing_a_feed_with_no_pull_outstanding_returns_at_once(consumer: Consumer) -> None:
