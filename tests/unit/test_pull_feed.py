@@ -173,16 +173,18 @@ async def test_closing_a_feed_with_no_pull_outstanding_returns_at_once(consumer:
     assert feed.credit == 0
     started = time.monotonic()
     await feed.close()
-    assert time.monotonic() - started < 0.2  # the nak of eight messages, no wait for a pull
+    assert time.monotonic() - started < 0.5  # the nak of eight messages; waiting for a pull would take 1 s
 
 
-async def test_closing_waits_no_longer_than_its_pulls_can_live(consumer: Consumer) -> None:
+async def test_closing_waits_for_its_pulls_and_no_longer_than_they_can_live(consumer: Consumer) -> None:
     feed = await consumer.feed(window=8)
     assert feed.credit == 8
     started = time.monotonic()
     await feed.close()
-    assert time.monotonic() - started <= pull_feed.EXPIRES_S + pull_feed.LOST_AFTER_S + 0.1
-    assert feed.credit == 0  # the 408 of the expired pull gave the credit back before the unsubscribe
+    took = time.monotonic() - started
+    # Ended by the pull's 408 (1 s after it was sent, just before `started`) or, if that is late
+    # on a busy machine, by the write-off 0.25 s later; the margin is for a slow event loop.
+    assert pull_feed.EXPIRES_S / 2 <= took <= pull_feed.EXPIRES_S + pull_feed.LOST_AFTER_S + 0.5, took
 
 
 async def test_pulls_that_expire_are_renewed_and_give_their_credit_back(
