@@ -18,7 +18,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from agentic_trading import bus
+from agentic_trading import bus, feed_delivery
 from agentic_trading.lean_jetstream import LeanJetStream
 from agentic_trading.opinions import Opinion
 from agentic_trading.orchestrator.decision import Decision, decide
@@ -90,8 +90,7 @@ class Orchestrator:
             await asyncio.gather(*(m.nak(delay=0.5) for m in kept))
             return
         lines.flush()  # before the acks: a line is never missing for an acknowledged message
-        for msg in kept:
-            await msg.ack()  # a buffered write, no round trip: nats-py's ack does not wait for the server
+        await feed_delivery.ack_all(kept)  # one buffered write for the batch, no round trip
 
     def _log_part(self, lines: SignalLines, part: Signal | Opinion, *, decided: bool) -> None:
         if decided:
