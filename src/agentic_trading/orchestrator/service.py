@@ -75,11 +75,11 @@ class Orchestrator:
             return
         lines = SignalLines()
         try:
-            snapshots = await self.store.record(parts, self.settings.decision_deadline_s)
+            snapshots = await self.store.record(parts, self.settings.decision_deadline_s, whole_at=_COMPLETE_FIELDS)
             complete: dict[str, Decision] = {}
             for part, fields in zip(parts, snapshots, strict=True):
                 self._log_part(lines, part, decided=fields is None)
-                decision = self._decide_if_complete(fields, deadline_passed=False) if fields else None
+                decision = self._decide_if_complete(fields, deadline_passed=False) if fields else None  # {}: not whole
                 if decision is not None:
                     complete[decision.signal_id] = decision
             await self.settle(list(complete.values()), lines)

@@ -84,13 +84,16 @@ return won
 
 # Record each message's part of its workflow, unless its signal is decided already.
 # KEYS: deadlines, then per part: decision, workflow, correlation index
-# ARGV: workflow ttl, index ttl, then per part: field, json, deadline ('' for an opinion), signal id
-# Returns per part 0 when decided, else the workflow hash (HGETALL) after the write.
+# ARGV: workflow ttl, index ttl, fields that make a hash whole, then per part: field, json,
+# deadline ('' for an opinion), signal id
+# Returns per part 0 when decided, else the workflow hash (HGETALL) after the write if it has
+# that many fields, else only its field count.
 _RECORD_SCRIPT = """
 local out = {}
+local whole = tonumber(ARGV[3])
 for i = 1, (#KEYS - 1) / 3 do
   local decision, workflow, index = KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1]
-  local field, json, deadline, signal_id = ARGV[4 * i - 1], ARGV[4 * i], ARGV[4 * i + 1], ARGV[4 * i + 2]
+  local field, json, deadline, signal_id = ARGV[4 * i], ARGV[4 * i + 1], ARGV[4 * i + 2], ARGV[4 * i + 3]
   if redis.call('EXISTS', decision) == 1 then
     out[i] = 0
   else
@@ -102,7 +105,12 @@ for i = 1, (#KEYS - 1) / 3 do
       redis.call('HSET', workflow, field, json)
     end
     redis.call('EXPIRE', workflow, ARGV[1])
-    out[i] = redis.call('HGETALL', workflow)
+    local count = redis.call('HLEN', workflow)
+    if count >= whole then
+      out[i] = redis.call('HGETALL', workflow)
+    else
+      out[i] = count
+    end
   end
 end
 return out
@@ -140,15 +148,20 @@ class WorkflowStore:
     async def is_decided(self, signal_id: str) -> bool:
         return bool(await self.redis.exists(decision_key(signal_id)))
 
-    async def record(self, parts: list[Signal | Opinion], deadline_s: float) -> list[dict[bytes, bytes] | None]:
+    async def record(
+        self, parts: list[Signal | Opinion], deadline_s: float, *, whole_at: int = 1
+    ) -> list[dict[bytes, bytes] | None]:
         """Record a batch of signals and opinions in one round trip.
 
         For each part: None when its signal is decided already (a redelivery or a late opinion),
-        otherwise everything known of its workflow after the write.
+        otherwise everything known of its workflow after the write, if that is at least
+        ``whole_at`` fields, else an empty dict (recorded, not yet whole). The orchestrator asks
+        only for whole workflows: four of a signal's five parts then cost Redis a field count
+        instead of a growing hash, and the orchestrator no reply to read and turn into a dict.
         """
         if not parts:
             return []
-        keys, args = [DEADLINES_KEY], [WORKFLOW_TTL_S, DECISION_TTL_S]
+        keys, args = [DEADLINES_KEY], [WORKFLOW_TTL_S, DECISION_TTL_S, whole_at]
         for part in parts:
             if isinstance(part, Signal):
                 field, deadline = "signal", str(part.received_at + deadline_s)
@@ -157,7 +170,7 @@ class WorkflowStore:
             keys += [decision_key(part.signal_id), workflow_key(part.signal_id), correlation_key(part.correlation_id)]
             args += [field, part.to_json(), deadline, part.signal_id]
         results = await self._eval(self._record, keys, args)
-        return [_as_hash(r) if r != 0 else None for r in results]
+        return [None if r == 0 else {} if isinstance(r, int) else _as_hash(r) for r in results]
 
     async def _eval(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
         """One EVALSHA (one round trip), loading the scripts first if Redis does not know them.

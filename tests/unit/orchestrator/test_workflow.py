@@ -142,3 +142,16 @@ async def test_one_call_records_claims_and_publishes_a_batch_in_order(store):
     assert await store.outbox() == []
     assert await store.decision("b1") is None and await store.decision("b2") is None  # both shrunk to markers
     assert await store.record(parts[:2], 2.0) == [None, None]
+
+
+async def test_asked_for_whole_workflows_only_the_part_that_completes_one_returns_its_hash(store):
+    """whole_at: an incomplete workflow is recorded but comes back as {}, a decided one still as None."""
+    agents = ("momentum", "risk", "sentiment", "correlation")
+    parts = [_opinion("risk", "w1"), _signal("w1"), *(_opinion(a, "w1") for a in agents if a != "risk")]
+    snapshots = await store.record(parts, 2.0, whole_at=5)
+    assert snapshots[:-1] == [{}, {}, {}, {}]
+    signal, opinions = parse_workflow(snapshots[-1])
+    assert signal is not None and signal.signal_id == "w1" and sorted(opinions) == sorted(agents)
+    assert set(await store.load("w1")) == {b"signal", *(f"op:{a}".encode() for a in agents)}  # all recorded
+    await store.claim_all([decide(signal, opinions, decided_at=103.0)])
+    assert await store.record(parts[:1], 2.0, whole_at=5) == [None]
