@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
@@ -58,12 +59,15 @@ DECISION_TTL_S = 24 * 3600
 # Claim decisions: write each only if none exists, remove its deadline, queue it for
 # publishing and move the paper ledger. Returns 1 per decision that won, 0 per one that lost.
 # KEYS: deadlines, outbox, positions, then per decision: decision, workflow
-# ARGV: decision ttl, then per decision: decision json, signal id, instrument, position delta
+# ARGV: decision ttl, then one JSON array holding per decision [decision json, signal id,
+# instrument, position delta (as text)]
 _CLAIM_SCRIPT = """
 local won = {}
+local items = cjson.decode(ARGV[2])
 for i = 1, (#KEYS - 3) / 2 do
   local decision, workflow = KEYS[2 * i + 2], KEYS[2 * i + 3]
-  local json, signal_id, instrument, delta = ARGV[4 * i - 2], ARGV[4 * i - 1], ARGV[4 * i], ARGV[4 * i + 1]
+  local item = items[i]
+  local json, signal_id, instrument, delta = item[1], item[2], item[3], item[4]
   if redis.call('SET', decision, json, 'NX', 'EX', ARGV[1]) then
     redis.call('ZREM', KEYS[1], signal_id)
     redis.call('RPUSH', KEYS[2], signal_id)
@@ -84,16 +88,18 @@ return won
 
 # Record each message's part of its workflow, unless its signal is decided already.
 # KEYS: deadlines, then per part: decision, workflow, correlation index
-# ARGV: workflow ttl, index ttl, fields that make a hash whole, then per part: field, json,
-# deadline ('' for an opinion), signal id
+# ARGV: workflow ttl, index ttl, fields that make a hash whole, then one JSON array holding per
+# part [field, json, deadline ('' for an opinion), signal id]
 # Returns per part 0 when decided, else the workflow hash (HGETALL) after the write if it has
 # that many fields, else only its field count.
 _RECORD_SCRIPT = """
 local out = {}
 local whole = tonumber(ARGV[3])
+local items = cjson.decode(ARGV[4])
 for i = 1, (#KEYS - 1) / 3 do
   local decision, workflow, index = KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1]
-  local field, json, deadline, signal_id = ARGV[4 * i], ARGV[4 * i + 1], ARGV[4 * i + 2], ARGV[4 * i + 3]
+  local item = items[i]
+  local field, json, deadline, signal_id = item[1], item[2], item[3], item[4]
   if redis.call('EXISTS', decision) == 1 then
     out[i] = 0
   else
@@ -161,14 +167,18 @@ class WorkflowStore:
         """
         if not parts:
             return []
-        keys, args = [DEADLINES_KEY], [WORKFLOW_TTL_S, DECISION_TTL_S, whole_at]
+        keys: list[str] = [DEADLINES_KEY]
+        items: list[tuple[str, str, str, str]] = []
         for part in parts:
             if isinstance(part, Signal):
                 field, deadline = "signal", str(part.received_at + deadline_s)
             else:
                 field, deadline = f"op:{part.agent_type}", ""
             keys += [decision_key(part.signal_id), workflow_key(part.signal_id), correlation_key(part.correlation_id)]
-            args += [field, part.to_json(), deadline, part.signal_id]
+            items.append((field, part.to_json().decode(), deadline, part.signal_id))
+        # The per-part values as one argument: redis-py packs and encodes each argument in Python
+        # (13 % of the orchestrator at 900 signals/s with four per part); Lua's cjson unpacks them.
+        args = [WORKFLOW_TTL_S, DECISION_TTL_S, whole_at, orjson.dumps(items)]
         results = await self._eval(self._record, keys, args)
         return [None if r == 0 else {} if isinstance(r, int) else _as_hash(r) for r in results]
 
@@ -212,11 +222,13 @@ class WorkflowStore:
 
         if not decisions:
             return []
-        keys, args = [DEADLINES_KEY, OUTBOX_KEY, POSITIONS_KEY], [DECISION_TTL_S]
+        keys = [DEADLINES_KEY, OUTBOX_KEY, POSITIONS_KEY]
+        items: list[tuple[str, str, str, str]] = []
         for decision in decisions:
             keys += [decision_key(decision.signal_id), workflow_key(decision.signal_id)]
-            args += [decision.to_json(), decision.signal_id, decision.instrument, decision.position_delta]
-        won = await self._eval(self._claim, keys, args)
+            # The delta as redis-py sent a float (repr), so HINCRBYFLOAT adds exactly the same.
+            items.append((decision.to_json().decode(), decision.signal_id, decision.instrument, repr(decision.position_delta)))
+        won = await self._eval(self._claim, keys, [DECISION_TTL_S, orjson.dumps(items)])
         return [bool(w) for w in won]
 
     async def outbox(self, limit: int = 500) -> list[str]:
