@@ -9,6 +9,7 @@ decided signal (user + system from /proc: the figure that stays comparable on a 
 also as the *marginal* cost: less what the program spends idle (measured for 5 s before the
 first rate, times the rate's wall time), because on a starved machine the drain stretches
 and the fixed per-second costs (deadline sweeper, scrapes, idle pulls) swell the plain figure.
+It also reports the load generator's own CPU (cores, ms per request): it shares the two cores.
 
 Then a search over rates (bisection between the highest clean rate measured and the lowest
 unclean one) finds the highest **clean** rate: every signal decided, 0 % degraded, p99 under

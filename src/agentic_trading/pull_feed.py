@@ -28,6 +28,9 @@ delivered and not yet taken plus credit never exceed ``window`` (apart from a sh
 after a ``409`` or a ``408`` later than the write-off), so a consumer that falls behind holds at
 most about a window of unacknowledged messages, well inside ``ack_wait``.
 
+Stored messages reach the feed through :mod:`agentic_trading.feed_delivery` (no nats-py queue,
+task or header dict per message); status messages still come through :meth:`PullFeed._deliver`.
+
 Exactly-once is untouched: every message is still acknowledged by the caller after its effect
 is stored; :meth:`PullFeed.close` stops asking, unsubscribes (the server drops pulls whose
 inbox has no interest) and naks what was delivered but never taken, so it is redelivered at once
