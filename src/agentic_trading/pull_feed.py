@@ -28,6 +28,9 @@ delivered and not yet taken plus credit never exceed ``window`` (apart from a sh
 after a ``409`` or a ``408`` later than the write-off), so a consumer that falls behind holds at
 most about a window of unacknowledged messages, well inside ``ack_wait``.
 
+Stored messages reach the feed through :mod:`agentic_trading.feed_delivery` (no nats-py queue,
+task or header dict per message); status messages still come through :meth:`PullFeed._deliver`.
+
 Exactly-once is untouched: every message is still acknowledged by the caller after its effect
 is stored. :meth:`PullFeed.close` naks what was delivered but never taken, so it is redelivered
 at once instead of after ``ack_wait``, but first lets the feed's outstanding pulls end (their
@@ -60,6 +63,7 @@ import orjson
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
+from agentic_trading import feed_delivery
 from agentic_trading.telemetry.logging import get_logger
 
 log = get_logger(__name__)
@@ -107,6 +111,9 @@ class PullFeed:
 
     async def open(self) -> PullFeed:
         self._sub = await self._nc.subscribe(self._inbox, cb=self._deliver)
+        # Stored messages skip nats-py's per-message queue and task (feed_delivery); status
+        # messages (408, 409, heartbeats) still come through _deliver.
+        feed_delivery.route(self._nc, self._sub._id, self._arrive)
         await self._top_up()
         return self
 
@@ -173,12 +180,15 @@ class PullFeed:
                 log.warning("feed_nak_failed", error=f"{type(exc).__name__}: {exc}")
                 break
 
+    def _arrive(self, msg: Msg) -> None:
+        self.credit = max(0, self.credit - 1)
+        self._arrived.append(msg)
+        self._wake.set()
+
     async def _deliver(self, msg: Msg) -> None:
         status = msg.headers.get(_STATUS) if msg.headers and not msg.data else None
         if status is None:
-            self.credit = max(0, self.credit - 1)
-            self._arrived.append(msg)
-            self._wake.set()
+            self._arrive(msg)
             return
         if status == _HEARTBEAT:
             return

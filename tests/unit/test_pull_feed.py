@@ -233,6 +233,13 @@ class _Silent:
     def __init__(self) -> None:
         self.pulls: list[bytes] = []
         self.is_connected = True
+        # What feed_delivery.route wraps: the subscription's id, the client's table and stats.
+        self._id = 1
+        self._subs: dict[int, Any] = {1: self}
+        self.stats: dict[str, int] = {"in_msgs": 0, "in_bytes": 0}
+
+    async def _process_msg(self, sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes | None) -> None:
+        return None
 
     def new_inbox(self) -> str:
         return "_INBOX.test"
