@@ -39,11 +39,13 @@ pytestmark = pytest.mark.integration
 
 # What a healthy stack may tell the receiver: its heartbeat, and the saturation a load test causes.
 ALLOWED_WHEN_HEALTHY = {"Watchdog", "GatewayHighLatency", "NATSConsumerLag"}
-# A load the pipeline keeps up with: open model, 100 signals/s to /webhook/test for 20 s. On
-# this machine kind the pipeline decides 200/s with p99 under 0.5 s even at load average 24
-# (docs/benchmarks.md). A load beyond what the pipeline decides in time makes decisions late
-# for their users, and SLOBurnRateFast pages, truly (docs/alerting.md, "Load tests").
-LOAD = ["load", "--rate", "100", "--duration", "20", "--quiet"]
+# A load the pipeline keeps up with: open model, 50 signals/s to /webhook/test for 20 s. On a
+# quiet machine of this kind the pipeline decides 200/s with p99 around 30 ms, but on one shared
+# at load average 18-26 no clean rate above 50/s was found (docs/benchmarks.md), and at 100/s a
+# starved machine once made over 1.44 % of decisions later than 2.5 s: SLOBurnRateFast then pages,
+# truly, since users would get late decisions (docs/alerting.md, "Load tests"). 50/s keeps the
+# test about a healthy stack under load, not about the machine's other work.
+LOAD = ["load", "--rate", "50", "--duration", "20", "--quiet"]
 runner = CliRunner()
 
 
@@ -164,7 +166,7 @@ def _a_healthy_life(demo_stack: Stack) -> None:
             what="no alert pending after the load",
         )
     heard_after(0, "a Watchdog once nothing is pending")
-    healthy([r for r in _records(stack) if r["received_at"] >= load_started], "20 s of load at 100 signals/s")
+    healthy([r for r in _records(stack) if r["received_at"] >= load_started], "20 s of load at 50 signals/s")
 
     # --- the whole run, late consequences included -------------------------------------------
     records = _records(stack)
