@@ -24,8 +24,13 @@ from typing import Any, NamedTuple
 import httpx
 from rich.console import Console
 
+from agentic_trading.cli.console_log import configure_console_logging
 from agentic_trading.settings import Settings
 from agentic_trading.stack import Stack
+
+# Library log lines (e.g. Stack.down's debug line) on stderr, warnings and above, as atctl does:
+# a benchmark's stdout holds its own report.
+configure_console_logging(debug=False)
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
