@@ -35,6 +35,8 @@ import httptools
 import orjson
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
+from agentic_trading.gateway.outbox import OUTBOX
+
 if TYPE_CHECKING:
     from agentic_trading.settings import Settings
 
@@ -91,6 +93,7 @@ class _LingeringTransport:
         self._closing = False
         self._held: list[bytes] | None = None
         self._held_bytes = 0
+        self._waiting_for_lines = False  # a finished answer held in the outbox until its log line is written
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
@@ -107,8 +110,31 @@ class _LingeringTransport:
         if self._held_bytes > HOLD_MAX_BYTES:
             self.release()
 
+    def release_after_lines(self) -> None:
+        """A response is complete: write it now, or right after the log lines queued meanwhile (``outbox.py``)."""
+        if self._held is None or self._waiting_for_lines:
+            return
+        if OUTBOX.pending:
+            self._waiting_for_lines = True
+            OUTBOX.hold(self._lines_written)
+        else:
+            self.release()
+
+    def _lines_written(self) -> None:
+        self._waiting_for_lines = False
+        self._write_held()
+
     def release(self) -> None:
-        """Write what is held, with one call."""
+        """Write what is held now, with one call, but after the log lines queued meanwhile (``outbox.py``)."""
+        if self._held is not None and OUTBOX.pending:
+            if not self._waiting_for_lines:
+                self._waiting_for_lines = True
+                OUTBOX.hold(self._lines_written)
+            OUTBOX.flush()  # writes the lines, then every answer held for them, this one included
+        else:
+            self._write_held()
+
+    def _write_held(self) -> None:
         held = self._held
         if held is not None:
             self._held, self._held_bytes = None, 0
@@ -153,7 +179,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(_LingeringTransport(transport, self))  # type: ignore[arg-type]
 
     def on_response_complete(self) -> None:
-        self.transport.release()  # type: ignore[attr-defined]  # the response, head and body in one write
+        self.transport.release_after_lines()  # type: ignore[attr-defined]  # the response, head and body in one write
         super().on_response_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
