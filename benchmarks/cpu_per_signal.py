@@ -22,6 +22,7 @@ import collections
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -64,6 +65,7 @@ def main() -> None:
     idle = idle_cores(stack)
     first, cpu_before, started = decisions_so_far(stack), cpu_seconds(stack), time.monotonic()
     woken_before = wakeups(stack)
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     stack_args = ["--port-offset", str(args.port_offset), "--state-dir", str(args.state_dir)]
     load = subprocess.Popen(
         [str(BIN / "atctl"), "load", "--rate", str(args.rate), "--duration", str(args.duration), "-q", "--format", "json", *stack_args],
@@ -81,6 +83,8 @@ def main() -> None:
                        "-r", "50", "-f", "raw", "-o", str(out)]  # fmt: skip
             spies.append((name, out, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
     accepted = json.loads(load.communicate()[0])["status_codes"].get("200", 0)
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the generator, reaped; py-spy not yet
+    generator_s = (children_after.ru_utime + children_after.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
     for _, _, spy in spies:
         spy.wait()
     deadline = time.monotonic() + 120
@@ -98,6 +102,10 @@ def main() -> None:
         print(f"{name:20} {ms:14.3f} {above_idle.get(name, 0):11.3f} {idle.get(name, 0):11.3f} {woken.get(name, 0):16.1f}")
     print(f"{'all':20} {sum(plain.values()):14.3f} {sum(above_idle.values()):11.3f} {sum(idle.values()):11.3f} "
           f"{sum(woken.values()):16.1f}")  # fmt: skip
+    # A new `atctl load` process: its interpreter start-up and imports (about a CPU second) are in
+    # this figure; decisions.py measures the generator in its own process, without them.
+    print(f"{'load generator':20} {1000 * generator_s / max(1, accepted):14.3f} ms per accepted signal, "
+          f"start-up included ({generator_s / args.duration:.2f} cores while it sent)")  # fmt: skip
     for name, out, _ in spies:
         if out.exists():
             print(f"\n{name}: share of samples by function (py-spy, {out})")

@@ -9,6 +9,7 @@ decided signal (user + system from /proc: the figure that stays comparable on a 
 also as the *marginal* cost: less what the program spends idle (measured for 5 s before the
 first rate, times the rate's wall time), because on a starved machine the drain stretches
 and the fixed per-second costs (deadline sweeper, scrapes, idle pulls) swell the plain figure.
+It also reports the load generator's own CPU (cores, ms per request): it shares the two cores.
 
 Then a search over rates (bisection between the highest clean rate measured and the lowest
 unclean one) finds the highest **clean** rate: every signal decided, 0 % degraded, p99 under
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import time
 from typing import Any
 
@@ -86,8 +88,9 @@ def _wait_for_decisions(stack, before: int, accepted: int, *, deadline: float) -
 def measure(stack, rate: int, duration_s: float, idle: dict[str, float] | None = None) -> dict[str, Any]:
     before = stream_state(stack, "DECISIONS")["last_seq"]
     cpu_before = cpu_seconds(stack)
-    started = time.monotonic()
+    started, generator_before = time.monotonic(), _generator_cpu_s()
     load = run_open(stack.settings.url("gateway") + "/webhook/tradingview", rate, duration_s, seed=rate).as_dict()
+    generator_s = _generator_cpu_s() - generator_before
     accepted = load["status_codes"].get("200", 0)
     sent_done = time.monotonic()
     decisions = _wait_for_decisions(stack, before, accepted, deadline=sent_done + 120)
@@ -108,6 +111,9 @@ def measure(stack, rate: int, duration_s: float, idle: dict[str, float] | None =
         "drain_after_last_signal_s": round(drained_s, 2),
         "cpu_ms_per_decision": per_signal_ms(cpu_before, cpu_after, len(decisions)),
         "cpu_ms_per_decision_marginal": marginal_ms(cpu_before, cpu_after, idle or {}, wall_s, len(decisions)),
+        # The load generator shares the two cores: this process and its (reaped) worker processes.
+        "load_generator_cpu_ms_per_request": round(1000 * generator_s / max(1, load["requests"]), 3),
+        "load_generator_cores": round(generator_s / duration_s, 3),
         "wall_s": round(wall_s, 1),
         "load_average": round(os.getloadavg()[0], 2),
     }
@@ -115,9 +121,16 @@ def measure(stack, rate: int, duration_s: float, idle: dict[str, float] | None =
     top = ", ".join(f"{k} {v}" for k, v in list(row["cpu_ms_per_decision"].items())[:4])
     console.print(
         f"  {rate}/s: {row['decisions']}/{accepted} decided, latency {row['decision_latency_ms']}, "
-        f"degraded {row['degraded_share']:.2%}, clean {row['clean']}; CPU ms/decision: {top}"
+        f"degraded {row['degraded_share']:.2%}, clean {row['clean']}; CPU ms/decision: {top}; "
+        f"load generator {row['load_generator_cores']} cores"
     )
     return row
+
+
+def _generator_cpu_s() -> float:
+    """user + system CPU seconds of this process and its reaped children (the load's worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def is_clean(row: dict[str, Any], *, expected: int) -> bool:

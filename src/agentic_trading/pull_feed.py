@@ -28,10 +28,26 @@ delivered and not yet taken plus credit never exceed ``window`` (apart from a sh
 after a ``409`` or a ``408`` later than the write-off), so a consumer that falls behind holds at
 most about a window of unacknowledged messages, well inside ``ack_wait``.
 
+Stored messages reach the feed through :mod:`agentic_trading.feed_delivery` (no nats-py queue,
+task or header dict per message); status messages still come through :meth:`PullFeed._deliver`.
+
 Exactly-once is untouched: every message is still acknowledged by the caller after its effect
-is stored; :meth:`PullFeed.close` stops asking, unsubscribes (the server drops pulls whose
-inbox has no interest) and naks what was delivered but never taken, so it is redelivered at once
-instead of after ``ack_wait``.
+is stored. :meth:`PullFeed.close` naks what was delivered but never taken, so it is redelivered
+at once instead of after ``ack_wait``, but first lets the feed's outstanding pulls end (their
+``408``, at most :data:`EXPIRES_S` plus :data:`LOST_AFTER_S` after the last was sent), and only
+then unsubscribes. Unsubscribing at once was wrong on nats-server 2.9.10 (Debian's), read in its
+``server/consumer.go``. A message the server hands to the feed's pull before it processes the
+``UNSUB`` is dropped by the client (the subscription is already gone) and waits for
+``ack_wait``. A pull whose inbox lost interest stays in the consumer's waiting queue until the
+delivery loop next looks at it. Worse,
+when the delivery loop takes a redelivery (a nak) while only such pulls wait, ``nextWaiting``
+drops them and finds no taker, and the loop "redoes" the message by decrementing the stream
+sequence: the naked message falls off the redelivery queue (back only after ``ack_wait``, 30 s)
+and the last stored message is delivered again as a first delivery (nats-server#5305, fixed in
+2.11.0). With the feed's pulls gone before the ``UNSUB`` and the naks, the waiting queue holds
+no dead pull: a nak waits on the redelivery queue for the next feed's pull (a restarted
+service's), or goes to another feed's live pull. The wait is bounded: about 1.3 s at most, none
+when no pull is outstanding (``credit`` 0); messages that arrive during it are naked with the rest.
 """
 
 from __future__ import annotations
@@ -47,6 +63,7 @@ import orjson
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
+from agentic_trading import feed_delivery
 from agentic_trading.telemetry.logging import get_logger
 
 log = get_logger(__name__)
@@ -90,9 +107,13 @@ class PullFeed:
         self.credit = 0
         self._asked_at = 0.0
         self.pulls = 0  # pull requests sent (a test and a profile read it)
+        self._closing = False  # close() began: ask for nothing more
 
     async def open(self) -> PullFeed:
         self._sub = await self._nc.subscribe(self._inbox, cb=self._deliver)
+        # Stored messages skip nats-py's per-message queue and task (feed_delivery); status
+        # messages (408, 409, heartbeats) still come through _deliver.
+        feed_delivery.route(self._nc, self._sub._id, self._arrive)
         await self._top_up()
         return self
 
@@ -125,7 +146,26 @@ class PullFeed:
         return batch
 
     async def close(self) -> None:
-        """Stop asking, unsubscribe, and nak what arrived but was never taken (redelivered at once)."""
+        """Stop asking, let the outstanding pulls end, unsubscribe, and nak what was never taken.
+
+        Waits (at most until the last pull's expiry plus :data:`LOST_AFTER_S`, about 1.3 s) for
+        the pulls to end with their ``408``, so nothing is handed to an inbox nobody reads and the
+        naks' redeliveries meet no pull of this feed (module docstring: nats-server 2.9.10 would
+        park one of them until ``ack_wait``). Messages arriving meanwhile are naked with the rest.
+        Returns at once when no pull is outstanding or the connection is gone.
+        """
+        self._closing = True
+        lives_until = self._asked_at + EXPIRES_S + LOST_AFTER_S
+        while self.credit and self._sub is not None and self._nc.is_connected:
+            left = lives_until - self._clock()
+            if left <= 0:
+                break
+            self._wake.clear()
+            try:
+                async with asyncio.timeout(left):
+                    await self._wake.wait()
+            except TimeoutError:
+                break
         sub, self._sub = self._sub, None
         if sub is not None:
             try:
@@ -140,18 +180,22 @@ class PullFeed:
                 log.warning("feed_nak_failed", error=f"{type(exc).__name__}: {exc}")
                 break
 
+    def _arrive(self, msg: Msg) -> None:
+        self.credit = max(0, self.credit - 1)
+        self._arrived.append(msg)
+        self._wake.set()
+
     async def _deliver(self, msg: Msg) -> None:
         status = msg.headers.get(_STATUS) if msg.headers and not msg.data else None
         if status is None:
-            self.credit = max(0, self.credit - 1)
-            self._arrived.append(msg)
-            self._wake.set()
+            self._arrive(msg)
             return
         if status == _HEARTBEAT:
             return
         pending = msg.headers.get(_PENDING_MESSAGES) if msg.headers else None
         if status == _TIMEOUT and pending is not None:
             self.credit = max(0, self.credit - int(pending))  # an expired pull gives back what it did not deliver
+            self._wake.set()  # a closing feed waits for its pulls to end
         else:
             # A 409 (consumer deleted, too many waiting pulls …) ends pulls without saying how many.
             log.info("feed_pull_ended", status=status, description=msg.headers.get("Description") if msg.headers else None)
@@ -161,7 +205,7 @@ class PullFeed:
 
     async def _top_up(self) -> None:
         """Ask for the rest of the window once half of it is used (or every pull may have been lost)."""
-        if self._sub is None or not self._nc.is_connected:
+        if self._sub is None or self._closing or not self._nc.is_connected:
             return  # while reconnecting, pulls would pile up in the client's buffer: ask once back
         now = self._clock()
         if self.credit and now - self._asked_at > EXPIRES_S + LOST_AFTER_S:

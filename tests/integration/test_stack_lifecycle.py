@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +29,7 @@ from agentic_trading.stack.ports import find_free_port_offset
 pytestmark = pytest.mark.integration
 
 runner = CliRunner()
+ATCTL = str(Path(sys.executable).with_name("atctl"))
 
 
 SECRET = "lifecycle-test-secret"
@@ -120,8 +123,20 @@ def test_up_status_kill_restart_down(own_stack: tuple[list[str], list[str]]) -> 
     assert admin.mget("at:probe:1", "at:probe:2") == [b"kept", b"kept"]
     assert "NOPERM" not in (state_dir / "logs" / "redis.log").read_text(errors="replace")
 
-    code, output = _atctl("down", *options)
-    assert code == 0, output
+    # A real atctl process, as a user runs it: stdout holds only its own lines even with --debug,
+    # and the debug line it logs while resolving open alerts (alerts/shutdown.py) is on stderr.
+    down = subprocess.run(
+        [ATCTL, "down", "--debug", *options],
+        env={**os.environ, "AT_WEBHOOK_SECRET": SECRET, "COLUMNS": "300"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert down.returncode == 0, down.stderr
+    assert down.stdout.splitlines() == [f"Stopped the stack in {state_dir}.", "Data kept; `atctl down --purge` deletes it."]
+    if "alertmanager" in names:
+        assert "[debug] alerts_resolved_at_shutdown" in down.stderr, down.stderr
     code, output = _atctl("status", *options)
     assert code == 2, output
 

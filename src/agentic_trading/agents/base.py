@@ -8,7 +8,8 @@ effect to Redis idempotently. :class:`AgentRunner` drives it:
 
     take what has arrived (up to 64) -> parse -> load (1 round trip) -> assess + advance, in order
     -> publish every opinion at once, JetStream's acks awaited together (bus.publish_all)
-    -> record the published live signals (1 round trip) -> log the batch (one write) -> ack
+    -> record the published live signals (1 round trip) -> log the batch (one write)
+    -> ack the batch (one buffered write) -> count it (metrics once per batch)
 
 A message is acknowledged only after its opinion is stored by JetStream and its effect
 on the agent's state is in Redis, so a crash at any point means a redelivery: the
@@ -31,7 +32,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 import nats.errors
 from nats.aio.msg import Msg
 
-from agentic_trading import bus
+from agentic_trading import bus, feed_delivery
 from agentic_trading.opinions import Opinion, stance_for
 from agentic_trading.pull_feed import PullFeed
 from agentic_trading.signals import Signal
@@ -225,11 +226,13 @@ class AgentRunner:
         for item in published:
             self._log(lines, item)
         lines.flush()  # before the acks: a line is never missing for an acknowledged signal
-        for item in published:
-            if await _settle(item.msg.ack):
-                self._count(item.opinion, time.perf_counter() - started)
-            else:
-                self.metrics.processed.labels(self.agent_type, "error").inc()
+        if not published:
+            return
+        # One buffered write acknowledges the batch (feed_delivery.ack_all); the metrics once per batch.
+        if await _settle(feed_delivery.ack_all, messages=[item.msg for item in published]):
+            self._count(published, time.perf_counter() - started)
+        else:
+            self.metrics.processed.labels(self.agent_type, "error").inc(len(published))
 
     async def _parse(self, msg: Msg) -> tuple[Msg, Signal] | None:
         try:
@@ -248,13 +251,17 @@ class AgentRunner:
         self.metrics.processed.labels(self.agent_type, "error").inc()
         await _settle(msg.nak, delay=NAK_DELAY_S)
 
-    def _count(self, opinion: Opinion, seconds: float) -> None:
-        self._ok.inc()
-        self._duration.observe(seconds)
-        self._confidence.set(opinion.confidence)
+    def _count(self, published: Sequence[_Pending], seconds: float) -> None:
+        """Count an acknowledged batch: each signal's duration observed, the gauges set to the latest."""
+        self._ok.inc(len(published))
+        observe = self._duration.observe
+        for _ in published:
+            observe(seconds)  # per signal (ARCHITECTURE.md): every signal of a batch took this long
+        self._confidence.set(published[-1].opinion.confidence)
         self._last.set(self.clock())
-        if opinion.veto:
-            self._vetoes.inc()
+        vetoes = sum(1 for item in published if item.opinion.veto)
+        if vetoes:
+            self._vetoes.inc(vetoes)
 
     def _log(self, lines: SignalLines, item: _Pending) -> None:
         opinion, signal = item.opinion, item.signal

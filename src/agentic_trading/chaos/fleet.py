@@ -15,8 +15,6 @@ differ by the difference of two base ports put two programs on one port), and th
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -138,10 +136,7 @@ class Fleet:
                 extra.thread.join()
         for extra in self.extras:
             try:
-                # Stack.down logs one line through structlog, whose default (the CLI configures
-                # none) is stdout: there it would break the JSON report the run prints.
-                with contextlib.redirect_stdout(sys.stderr):
-                    stopped = extra.stack.down()
+                stopped = extra.stack.down()
                 if stopped:
                     self.progress(extra.index, "down")
             except Exception as exc:  # noqa: BLE001 - go on stopping the others; say what is left
@@ -156,8 +151,7 @@ def stop_leftovers(first: Stack, progress: Callable[[str], None]) -> None:
     for state_dir in sorted(root.glob("stack-*")) if root.is_dir() else []:
         stack = Stack(state_dir=state_dir)
         if stack.is_running():
-            with contextlib.redirect_stdout(sys.stderr):  # Stack.down's log line (see Fleet.stop)
-                stack.down()
+            stack.down()
             progress(f"stopped the stack in {state_dir}, left running by an earlier run")
 
 

@@ -3,7 +3,9 @@
 Error reporting happens once, for every command, in :class:`ReportingGroup` (the ``atctl``
 app's group class): any :class:`~agentic_trading.errors.AgenticTradingError` a command
 raises becomes one red line on stderr and the error's ``exit_code``; with ``--debug``
-(before or after the command) it propagates with its traceback instead.
+(before or after the command) it propagates with its traceback instead. It also installs the
+CLI's log output for the command (``console_log.py``): library lines on stderr, warnings and
+above, every line with ``--debug``.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+from agentic_trading.cli.console_log import configure_console_logging, console_logging
 from agentic_trading.cli.shared_options import option, shared_options
 from agentic_trading.errors import AgenticTradingError
 from agentic_trading.observability.durations import format_age
@@ -82,8 +85,12 @@ FormatOption = Annotated[str, format_option("text (a table) or json (one object)
 # Where merge_options leaves a command's --debug for ReportingGroup (click's ctx.meta is
 # one dict shared by a command's context and all its parents).
 DEBUG_META_KEY = "agentic_trading.debug"
+# Set while ReportingGroup's console logging is installed: a command's --debug then shows debug lines.
+CONSOLE_LOG_META_KEY = "agentic_trading.console_log"
 
-DebugOption = Annotated[bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")]
+DebugOption = Annotated[
+    bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors, and debug log lines (on stderr).")
+]
 
 
 def complete_program(incomplete: str) -> list[str]:
@@ -116,6 +123,8 @@ def merge_options(ctx: typer.Context, state_dir: Path | None, port_offset: int |
         debug=debug or parent.debug,
     )
     ctx.meta[DEBUG_META_KEY] = merged.debug
+    if merged.debug and ctx.meta.get(CONSOLE_LOG_META_KEY):
+        configure_console_logging(debug=True)  # ReportingGroup puts the configuration before it back
     return merged
 
 
@@ -186,12 +195,18 @@ class ReportingGroup(TyperGroup):
     """The ``atctl`` group: known errors of any command become one red line and their exit code.
 
     ``--debug`` given before the command (``ctx.obj``) or after it (``merge_options``
-    records it in ``ctx.meta``) lets the error through with its traceback.
+    records it in ``ctx.meta``) lets the error through with its traceback. Log lines go to
+    stderr while the command runs (:func:`~agentic_trading.cli.console_log.console_logging`).
     """
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with console_logging(debug=bool(ctx.params.get("debug"))):
+                ctx.meta[CONSOLE_LOG_META_KEY] = True
+                try:
+                    return super().invoke(ctx)
+                finally:
+                    ctx.meta.pop(CONSOLE_LOG_META_KEY, None)
         except AgenticTradingError as exc:
             root_debug = isinstance(ctx.obj, GlobalOptions) and ctx.obj.debug
             if root_debug or ctx.meta.get(DEBUG_META_KEY, False):

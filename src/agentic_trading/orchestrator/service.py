@@ -18,7 +18,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from agentic_trading import bus
+from agentic_trading import bus, feed_delivery
 from agentic_trading.lean_jetstream import LeanJetStream
 from agentic_trading.opinions import Opinion
 from agentic_trading.orchestrator.decision import Decision, decide
@@ -75,11 +75,11 @@ class Orchestrator:
             return
         lines = SignalLines()
         try:
-            snapshots = await self.store.record(parts, self.settings.decision_deadline_s)
+            snapshots = await self.store.record(parts, self.settings.decision_deadline_s, whole_at=_COMPLETE_FIELDS)
             complete: dict[str, Decision] = {}
             for part, fields in zip(parts, snapshots, strict=True):
                 self._log_part(lines, part, decided=fields is None)
-                decision = self._decide_if_complete(fields, deadline_passed=False) if fields else None
+                decision = self._decide_if_complete(fields, deadline_passed=False) if fields else None  # {}: not whole
                 if decision is not None:
                     complete[decision.signal_id] = decision
             await self.settle(list(complete.values()), lines)
@@ -90,8 +90,7 @@ class Orchestrator:
             await asyncio.gather(*(m.nak(delay=0.5) for m in kept))
             return
         lines.flush()  # before the acks: a line is never missing for an acknowledged message
-        for msg in kept:
-            await msg.ack()  # a buffered write, no round trip: nats-py's ack does not wait for the server
+        await feed_delivery.ack_all(kept)  # one buffered write for the batch, no round trip
 
     def _log_part(self, lines: SignalLines, part: Signal | Opinion, *, decided: bool) -> None:
         if decided:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
@@ -58,12 +59,15 @@ DECISION_TTL_S = 24 * 3600
 # Claim decisions: write each only if none exists, remove its deadline, queue it for
 # publishing and move the paper ledger. Returns 1 per decision that won, 0 per one that lost.
 # KEYS: deadlines, outbox, positions, then per decision: decision, workflow
-# ARGV: decision ttl, then per decision: decision json, signal id, instrument, position delta
+# ARGV: decision ttl, then one JSON array holding per decision [decision json, signal id,
+# instrument, position delta (as text)]
 _CLAIM_SCRIPT = """
 local won = {}
+local items = cjson.decode(ARGV[2])
 for i = 1, (#KEYS - 3) / 2 do
   local decision, workflow = KEYS[2 * i + 2], KEYS[2 * i + 3]
-  local json, signal_id, instrument, delta = ARGV[4 * i - 2], ARGV[4 * i - 1], ARGV[4 * i], ARGV[4 * i + 1]
+  local item = items[i]
+  local json, signal_id, instrument, delta = item[1], item[2], item[3], item[4]
   if redis.call('SET', decision, json, 'NX', 'EX', ARGV[1]) then
     redis.call('ZREM', KEYS[1], signal_id)
     redis.call('RPUSH', KEYS[2], signal_id)
@@ -84,13 +88,18 @@ return won
 
 # Record each message's part of its workflow, unless its signal is decided already.
 # KEYS: deadlines, then per part: decision, workflow, correlation index
-# ARGV: workflow ttl, index ttl, then per part: field, json, deadline ('' for an opinion), signal id
-# Returns per part 0 when decided, else the workflow hash (HGETALL) after the write.
+# ARGV: workflow ttl, index ttl, fields that make a hash whole, then one JSON array holding per
+# part [field, json, deadline ('' for an opinion), signal id]
+# Returns per part 0 when decided, else the workflow hash (HGETALL) after the write if it has
+# that many fields, else only its field count.
 _RECORD_SCRIPT = """
 local out = {}
+local whole = tonumber(ARGV[3])
+local items = cjson.decode(ARGV[4])
 for i = 1, (#KEYS - 1) / 3 do
   local decision, workflow, index = KEYS[3 * i - 1], KEYS[3 * i], KEYS[3 * i + 1]
-  local field, json, deadline, signal_id = ARGV[4 * i - 1], ARGV[4 * i], ARGV[4 * i + 1], ARGV[4 * i + 2]
+  local item = items[i]
+  local field, json, deadline, signal_id = item[1], item[2], item[3], item[4]
   if redis.call('EXISTS', decision) == 1 then
     out[i] = 0
   else
@@ -102,7 +111,12 @@ for i = 1, (#KEYS - 1) / 3 do
       redis.call('HSET', workflow, field, json)
     end
     redis.call('EXPIRE', workflow, ARGV[1])
-    out[i] = redis.call('HGETALL', workflow)
+    local count = redis.call('HLEN', workflow)
+    if count >= whole then
+      out[i] = redis.call('HGETALL', workflow)
+    else
+      out[i] = count
+    end
   end
 end
 return out
@@ -140,24 +154,33 @@ class WorkflowStore:
     async def is_decided(self, signal_id: str) -> bool:
         return bool(await self.redis.exists(decision_key(signal_id)))
 
-    async def record(self, parts: list[Signal | Opinion], deadline_s: float) -> list[dict[bytes, bytes] | None]:
+    async def record(
+        self, parts: list[Signal | Opinion], deadline_s: float, *, whole_at: int = 1
+    ) -> list[dict[bytes, bytes] | None]:
         """Record a batch of signals and opinions in one round trip.
 
         For each part: None when its signal is decided already (a redelivery or a late opinion),
-        otherwise everything known of its workflow after the write.
+        otherwise everything known of its workflow after the write, if that is at least
+        ``whole_at`` fields, else an empty dict (recorded, not yet whole). The orchestrator asks
+        only for whole workflows: four of a signal's five parts then cost Redis a field count
+        instead of a growing hash, and the orchestrator no reply to read and turn into a dict.
         """
         if not parts:
             return []
-        keys, args = [DEADLINES_KEY], [WORKFLOW_TTL_S, DECISION_TTL_S]
+        keys: list[str] = [DEADLINES_KEY]
+        items: list[tuple[str, str, str, str]] = []
         for part in parts:
             if isinstance(part, Signal):
                 field, deadline = "signal", str(part.received_at + deadline_s)
             else:
                 field, deadline = f"op:{part.agent_type}", ""
             keys += [decision_key(part.signal_id), workflow_key(part.signal_id), correlation_key(part.correlation_id)]
-            args += [field, part.to_json(), deadline, part.signal_id]
+            items.append((field, part.to_json().decode(), deadline, part.signal_id))
+        # The per-part values as one argument: redis-py packs and encodes each argument in Python
+        # (13 % of the orchestrator at 900 signals/s with four per part); Lua's cjson unpacks them.
+        args = [WORKFLOW_TTL_S, DECISION_TTL_S, whole_at, orjson.dumps(items)]
         results = await self._eval(self._record, keys, args)
-        return [_as_hash(r) if r != 0 else None for r in results]
+        return [None if r == 0 else {} if isinstance(r, int) else _as_hash(r) for r in results]
 
     async def _eval(self, script: AsyncScript, keys: list[str], args: list[Any]) -> Any:
         """One EVALSHA (one round trip), loading the scripts first if Redis does not know them.
@@ -199,11 +222,13 @@ class WorkflowStore:
 
         if not decisions:
             return []
-        keys, args = [DEADLINES_KEY, OUTBOX_KEY, POSITIONS_KEY], [DECISION_TTL_S]
+        keys = [DEADLINES_KEY, OUTBOX_KEY, POSITIONS_KEY]
+        items: list[tuple[str, str, str, str]] = []
         for decision in decisions:
             keys += [decision_key(decision.signal_id), workflow_key(decision.signal_id)]
-            args += [decision.to_json(), decision.signal_id, decision.instrument, decision.position_delta]
-        won = await self._eval(self._claim, keys, args)
+            # The delta as redis-py sent a float (repr), so HINCRBYFLOAT adds exactly the same.
+            items.append((decision.to_json().decode(), decision.signal_id, decision.instrument, repr(decision.position_delta)))
+        won = await self._eval(self._claim, keys, [DECISION_TTL_S, orjson.dumps(items)])
         return [bool(w) for w in won]
 
     async def outbox(self, limit: int = 500) -> list[str]:

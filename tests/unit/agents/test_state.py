@@ -102,3 +102,13 @@ async def test_recording_survives_a_flushed_script_cache(redis_client: aioredis.
     await redis_client.script_flush()
     assert await store.record([("EURUSD", "sig_2", "sell")]) == 1
     assert await redis_client.llen("at:prices:EURUSD") == 2
+
+
+async def test_loading_survives_a_flushed_script_cache(redis_client: aioredis.Redis) -> None:
+    """The histories come from one script call; after a Redis restart it is loaded again, not failed."""
+    store = HistoryStore(redis_client, "momentum", prices_key, keep=50)
+    await store.record([("EURUSD", "sig_1", "1.085"), ("GBPUSD", "sig_2", "1.265")])
+    assert (await store.load(["EURUSD"])).values("EURUSD") == ["1.085"]
+    await redis_client.script_flush()
+    histories = await store.load(["GBPUSD", "EURUSD", "USDJPY"])
+    assert (histories.values("EURUSD"), histories.values("GBPUSD"), histories.values("USDJPY")) == (["1.085"], ["1.265"], [])

@@ -142,3 +142,28 @@ async def test_one_call_records_claims_and_publishes_a_batch_in_order(store):
     assert await store.outbox() == []
     assert await store.decision("b1") is None and await store.decision("b2") is None  # both shrunk to markers
     assert await store.record(parts[:2], 2.0) == [None, None]
+
+
+async def test_asked_for_whole_workflows_only_the_part_that_completes_one_returns_its_hash(store):
+    """whole_at: an incomplete workflow is recorded but comes back as {}, a decided one still as None."""
+    agents = ("momentum", "risk", "sentiment", "correlation")
+    parts = [_opinion("risk", "w1"), _signal("w1"), *(_opinion(a, "w1") for a in agents if a != "risk")]
+    snapshots = await store.record(parts, 2.0, whole_at=5)
+    assert snapshots[:-1] == [{}, {}, {}, {}]
+    signal, opinions = parse_workflow(snapshots[-1])
+    assert signal is not None and signal.signal_id == "w1" and sorted(opinions) == sorted(agents)
+    assert set(await store.load("w1")) == {b"signal", *(f"op:{a}".encode() for a in agents)}  # all recorded
+    await store.claim_all([decide(signal, opinions, decided_at=103.0)])
+    assert await store.record(parts[:1], 2.0, whole_at=5) == [None]
+
+
+async def test_a_part_is_stored_byte_for_byte_as_its_json_through_the_batched_argument(store):
+    """The parts travel to Lua as one JSON array: quotes, backslashes and non-ASCII must survive it."""
+    reasons = ['quote " and backslash \\ and slash /', "non-ASCII: 5 % — €, ü, 日本", "tab\tnew\nline"]
+    opinion = Opinion(
+        signal_id="u1", correlation_id="c", agent_type="risk", stance="oppose", score=-0.5, confidence=0.7, reasons=reasons
+    )
+    await store.record([_signal("u1"), opinion], 2.0)
+    fields = await store.load("u1")
+    assert fields[b"op:risk"] == opinion.to_json() and fields[b"signal"] == _signal("u1").to_json()
+    assert parse_workflow(fields)[1]["risk"].reasons == reasons
