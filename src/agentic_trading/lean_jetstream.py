@@ -98,14 +98,56 @@ class LeanJetStream(JetStreamContext):
         sub = await self._nc.subscribe(self._reply_prefix + "*", cb=self._on_reply)
         if self._reply_sub is None:
             self._reply_sub = sub
+            if isinstance(getattr(sub, "_pending_queue", None), asyncio.Queue):
+                sub._pending_queue = _ReplySink(sub, self._settle)
         else:  # another publish subscribed while this one waited
             await sub.unsubscribe()
 
     async def _on_reply(self, msg: Msg) -> None:
+        self._settle(msg)
+
+    def _settle(self, msg: Msg) -> None:
         future = self._acks.pop(msg.subject[len(self._reply_prefix) :], None)
         if future is None or future.done():
             return  # a duplicate reply, or the caller gave up on it
         future_result(future, msg)
+
+
+class _ReplySink:
+    """Stands in for the reply subscription's queue: each acknowledgement settles its future as it is read.
+
+    nats-py hands a subscription's messages to an ``asyncio.Queue`` that a task of its own
+    empties, awaiting the callback once per message: a queue hand-over, a wake-up of that task
+    and a coroutine per acknowledgement, about a thirtieth of the gateway's CPU at saturation
+    (``docs/benchmarks.md``, "Fifth pass"). Settling a future needs none of it, so the reader
+    settles it directly. nats-py counts the bytes queued per subscription (a slow consumer past
+    its limit): they are uncounted here at once, since nothing stays queued. That task waits on
+    :meth:`get` until the subscription ends.
+    """
+
+    def __init__(self, sub: Any, settle: Any) -> None:
+        self._sub = sub
+        self._settle = settle
+
+    def put_nowait(self, msg: Msg) -> None:
+        self._sub._pending_size -= len(msg.data)
+        self._settle(msg)
+
+    async def get(self) -> Msg:
+        """What nats-py's task for the subscription awaits: nothing, until the subscription ends and cancels it."""
+        return await asyncio.get_running_loop().create_future()
+
+    def qsize(self) -> int:
+        return 0
+
+    def empty(self) -> bool:
+        return True
+
+    def task_done(self) -> None:
+        """Nothing was queued."""
+
+    async def join(self) -> None:
+        """Nothing is ever queued: a drain has nothing to wait for."""
 
 
 def _expire(future: asyncio.Future[PubAck]) -> None:

@@ -79,3 +79,25 @@ async def test_a_publish_nobody_acknowledges_times_out_and_leaves_no_timer(nats_
         assert all(future.done() for future in js._acks.values())
     finally:
         await nc.close()
+
+
+async def test_replies_settle_as_they_are_read_and_nothing_stays_counted_as_queued(nats_server) -> None:
+    # The reply subscription's queue is bypassed (_ReplySink): every acknowledgement still arrives,
+    # and nats-py's per-subscription byte count (slow-consumer limit) does not grow with each one.
+    nc = await nats.connect(nats_server.url)
+    try:
+
+        async def acknowledge(msg: Msg) -> None:  # as JetStream would: the sequence is the subject's number
+            await msg.respond(b'{"stream":"S","seq":%s}' % msg.subject[5:].encode())
+
+        await nc.subscribe("echo.>", cb=acknowledge)
+        js = LeanJetStream(nc, timeout=5.0)
+        acks = await asyncio.gather(*(js.publish(f"echo.{n}", b"{}") for n in range(200)))
+        assert [ack.seq for ack in acks] == list(range(200))
+        assert type(js._reply_sub._pending_queue).__name__ == "_ReplySink"
+        assert js._reply_sub._pending_size == 0
+        assert not js._acks
+        await nc.drain()  # a drain waits on the queue: it must not hang
+    finally:
+        if not nc.is_closed:
+            await nc.close()

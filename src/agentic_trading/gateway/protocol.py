@@ -14,6 +14,13 @@ connection *lingers*, as nginx's ``lingering_close`` does: the answer is written
 shuts down writing (FIN), and what the client still sends is read and thrown away until it
 closes, goes quiet for :data:`LINGER_IDLE_S`, or has sent :data:`LINGER_MAX_BYTES` or
 spent :data:`LINGER_MAX_S` (nginx's ``lingering_timeout`` and ``lingering_time``).
+
+The webhook path answers through :func:`send_whole_response` (offered in the request's
+``scope["extensions"]`` under :data:`WHOLE_RESPONSE`) rather than uvicorn's two ASGI ``send``
+calls: those build two message dicts and check every header name and value with two regular
+expressions, about a twentieth of the gateway's CPU at saturation (``docs/benchmarks.md``,
+"Fifth pass"). The gateway's own headers need no such check: they are constants, and the
+echoed correlation id is printable text (``requests.correlation_id_from``).
 """
 
 from __future__ import annotations
@@ -21,11 +28,14 @@ from __future__ import annotations
 import asyncio
 import http
 import uuid
+from functools import partial
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httptools
 import orjson
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
+
+from agentic_trading.gateway.outbox import OUTBOX
 
 if TYPE_CHECKING:
     from agentic_trading.settings import Settings
@@ -35,6 +45,8 @@ LINGER_MAX_S = 30.0
 LINGER_MAX_BYTES = 1024 * 1024 * 1024
 REASON_HEADERS_TOO_LARGE = "headers_too_large"
 HOLD_MAX_BYTES = 64 * 1024
+# The ASGI scope extension under which a request's cycle offers :func:`send_whole_response`.
+WHOLE_RESPONSE = "agentic_trading.whole_response"
 
 
 class HeaderLimits(NamedTuple):
@@ -81,6 +93,7 @@ class _LingeringTransport:
         self._closing = False
         self._held: list[bytes] | None = None
         self._held_bytes = 0
+        self._waiting_for_lines = False  # a finished answer held in the outbox until its log line is written
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
@@ -97,8 +110,31 @@ class _LingeringTransport:
         if self._held_bytes > HOLD_MAX_BYTES:
             self.release()
 
+    def release_after_lines(self) -> None:
+        """A response is complete: write it now, or right after the log lines queued meanwhile (``outbox.py``)."""
+        if self._held is None or self._waiting_for_lines:
+            return
+        if OUTBOX.pending:
+            self._waiting_for_lines = True
+            OUTBOX.hold(self._lines_written)
+        else:
+            self.release()
+
+    def _lines_written(self) -> None:
+        self._waiting_for_lines = False
+        self._write_held()
+
     def release(self) -> None:
-        """Write what is held, with one call."""
+        """Write what is held now, with one call, but after the log lines queued meanwhile (``outbox.py``)."""
+        if self._held is not None and OUTBOX.pending:
+            if not self._waiting_for_lines:
+                self._waiting_for_lines = True
+                OUTBOX.hold(self._lines_written)
+            OUTBOX.flush()  # writes the lines, then every answer held for them, this one included
+        else:
+            self._write_held()
+
+    def _write_held(self) -> None:
         held = self._held
         if held is not None:
             self._held, self._held_bytes = None, 0
@@ -143,7 +179,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_made(_LingeringTransport(transport, self))  # type: ignore[arg-type]
 
     def on_response_complete(self) -> None:
-        self.transport.release()  # type: ignore[attr-defined]  # the response, head and body in one write
+        self.transport.release_after_lines()  # type: ignore[attr-defined]  # the response, head and body in one write
         super().on_response_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -225,6 +261,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_headers = False
         self._raw_header_bytes = self._header_bytes = self._header_count = 0
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is self.scope:  # not an upgrade: a request the app will answer
+            self.scope["extensions"] = {WHOLE_RESPONSE: partial(send_whole_response, cycle)}
 
     def on_message_complete(self) -> None:
         self._message_complete = True
@@ -248,6 +287,37 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         record = getattr(app, "record_refused_headers", None)
         if record is not None:
             record(path, why)
+
+
+async def send_whole_response(cycle: RequestResponseCycle, status: int, headers: bytes, body: bytes) -> None:
+    """Answer the request with one write: the status line, uvicorn's default headers, ``headers``, the body.
+
+    What uvicorn's ``send`` does for a complete response with a Content-Length, without its
+    checks of each header: ``headers`` are ``name: value\\r\\n`` lines the caller vouches
+    for (no Content-Length, no Connection: those are added here). Not for HEAD requests, whose
+    answer has no body.
+    """
+    if cycle.flow.write_paused and not cycle.disconnected:
+        await cycle.flow.drain()
+    if cycle.disconnected:
+        return
+    if cycle.response_started:
+        raise RuntimeError("send_whole_response: the response was already started")
+    cycle.response_started = True
+    cycle.waiting_for_100_continue = False
+    parts = [STATUS_LINE[status]]
+    for name, value in cycle.default_headers:  # the Date header, refreshed by the server
+        parts += (name, b": ", value, b"\r\n")
+    parts += (headers, b"content-length: %d\r\n" % len(body))
+    if not cycle.keep_alive:
+        parts.append(b"connection: close\r\n")
+    parts += (b"\r\n", body)
+    cycle.transport.write(b"".join(parts))
+    cycle.response_complete = True
+    cycle.message_event.set()
+    if not cycle.keep_alive:
+        cycle.transport.close()
+    cycle.on_response()
 
 
 def _path_of(url: bytes) -> str | None:

@@ -27,10 +27,11 @@ from nats.js import JetStreamContext
 from agentic_trading import bus
 from agentic_trading.gateway.answers import RETRY_AFTER, Answer
 from agentic_trading.gateway.due import DueWatch
+from agentic_trading.gateway.outbox import OUTBOX
 from agentic_trading.redis_keys import decision_key, workflow_key
 from agentic_trading.settings import Settings
 from agentic_trading.signals import Signal
-from agentic_trading.telemetry.logging import SignalLines, bind_signal, get_logger
+from agentic_trading.telemetry.logging import bind_signal, get_logger
 from agentic_trading.telemetry.metrics import GatewayMetrics
 
 log = get_logger("gateway")
@@ -104,17 +105,16 @@ class SignalPublisher:
             if original is not None and original != signal.correlation_id:
                 body["correlation_id"] = original
                 body["retry_correlation_id"] = signal.correlation_id
-        lines = SignalLines()  # the per-signal line, without structlog's chain (telemetry/logging.py)
-        lines.signal(
+        # The per-signal line, without structlog's chain (telemetry/logging.py). Written before the 200
+        # (with the other lines of this turn of the loop, outbox.py): a client that traces the signal at
+        # once finds it, and the decision can never be logged before it.
+        OUTBOX.add(
             "signal_accepted",
             signal,
             stream_seq=ack.seq,
             duplicate=bool(ack.duplicate),
             original_correlation_id=body["correlation_id"],
         )
-        # Written before the 200 (one write to the log file, no supervisord copy): a client that traces
-        # the signal at once finds it, and the decision can never be logged before it.
-        lines.flush()
         return 200, body, []
 
     def _failed(self, signal: Signal, exc: BaseException) -> Answer:

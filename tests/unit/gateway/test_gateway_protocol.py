@@ -197,3 +197,48 @@ async def test_100_continue_is_not_held_back(recorded):
     raw = await asyncio.wait_for(reader.read(-1), timeout=10)
     writer.close()
     assert _status_and_body(raw)[0] == 200
+
+
+class _RecordingLines:
+    """The outbox's lines, with each write recorded (in the same list as the socket writes)."""
+
+    def __init__(self, real, writes: list):
+        self._real = real
+        self._writes = writes
+        self._ids: list[str] = []
+
+    def signal(self, event, signal, **fields) -> None:
+        self._ids.append(signal.signal_id)
+        self._real.signal(event, signal, **fields)
+
+    def flush(self) -> None:
+        if self._ids:  # an empty flush writes nothing
+            self._writes.append(("log", list(self._ids)))
+        self._ids.clear()
+        self._real.flush()
+
+
+async def test_each_answer_goes_out_after_its_signals_log_line(recorded, monkeypatch):
+    # The lines of one loop turn are written together (outbox.py); no 200 may reach the client before its line.
+    from agentic_trading.gateway.outbox import OUTBOX
+
+    port, writes = recorded
+    monkeypatch.setattr(OUTBOX, "_lines", _RecordingLines(OUTBOX._lines, writes))
+
+    async def one(n: int) -> dict:
+        body = b'{"instrument": "EURUSD", "action": "buy", "strategy": "s%d"}' % n
+        return _status_and_body(await _exchange(port, _post("/webhook/tradingview", body, b"Connection: close\r\n")))[1]
+
+    answers = await asyncio.gather(*(one(n) for n in range(8)))
+    assert all(a["status"] == "accepted" for a in answers)
+    logged: set[str] = set()
+    answered = 0
+    for write in writes:
+        if isinstance(write, tuple):
+            logged.update(write[1])
+        elif write.startswith(b"HTTP/1.1 200"):
+            answered += 1
+            signal_id = orjson.loads(write.partition(b"\r\n\r\n")[2])["signal_id"]
+            assert signal_id in logged, f"{signal_id} answered before its log line was written"
+    assert answered == 8
+    assert sum(1 for w in writes if isinstance(w, tuple)) <= 8
